@@ -1,0 +1,107 @@
+"""A heated massage pad switched by a relay or SSR, with time-proportioned heat levels."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gpiozero import DigitalOutputDevice
+
+HEAT_LEVELS = ("off", "low", "medium", "high")
+DEFAULT_DUTY = {"low": 0.3, "medium": 0.55, "high": 0.8}
+
+
+class HeatPad:
+    """Hold a heat level by switching the pad on for a share of each cycle.
+
+    ``low``/``medium``/``high`` switch the relay on for 30/55/80 % of ``cycle_seconds``
+    (default 60 s). No on- or off-stretch inside a cycle is shorter than
+    ``min_switch_seconds``, which spares a mechanical relay; switching *off* is never
+    delayed. This class knows nothing of safety limits: the hub's safety guard is the
+    only code that sets its level.
+
+    Wiring: GPIO -> zero-cross SSR or relay module (mains rated) in the pad's live lead,
+    pull-down on the input, and a thermal cut-out or hardware timer in series.
+    """
+
+    kind = "heat_pad"
+
+    def __init__(
+        self,
+        pin: int | str,
+        *,
+        cycle_seconds: float = 60.0,
+        min_switch_seconds: float = 10.0,
+        duty: dict[str, float] | None = None,
+        active_high: bool = True,
+        pin_factory: Any = None,
+    ) -> None:
+        self.cycle_seconds = float(cycle_seconds)
+        self.min_switch_seconds = float(min_switch_seconds)
+        self.duty = dict(DEFAULT_DUTY if duty is None else duty)
+        self._heat = "off"
+        self._since = 0.0
+        self._out = DigitalOutputDevice(
+            pin, active_high=active_high, initial_value=False, pin_factory=pin_factory
+        )
+
+    @property
+    def heat(self) -> str:
+        """``off``, ``low``, ``medium`` or ``high``."""
+        return self._heat
+
+    @property
+    def relay_on(self) -> bool:
+        """True while the relay is closed (the pad is drawing power)."""
+        return bool(self._out.value)
+
+    def on_seconds(self) -> float:
+        """Return how long the relay is closed in each cycle at the current level."""
+        if self._heat == "off":
+            return 0.0
+        on = self.duty[self._heat] * self.cycle_seconds
+        if on < self.min_switch_seconds:
+            on = min(self.min_switch_seconds, self.cycle_seconds)
+        if self.cycle_seconds - on < self.min_switch_seconds:
+            on = self.cycle_seconds
+        return on
+
+    def set_heat(self, heat: str, now: float) -> None:
+        """Switch to ``heat`` at time ``now``; a new level starts a new cycle."""
+        if heat not in HEAT_LEVELS:
+            raise ValueError(f"heat must be one of {', '.join(HEAT_LEVELS)}")
+        if heat == self._heat:
+            return
+        self._heat = heat
+        self._since = now
+        self.update(now)
+
+    def update(self, now: float) -> float | None:
+        """Drive the relay for time ``now``; return when the next switch is due."""
+        if self._heat == "off":
+            self._out.off()
+            return None
+        on = self.on_seconds()
+        elapsed = (now - self._since) % self.cycle_seconds
+        cycle_start = now - elapsed
+        if on >= self.cycle_seconds:
+            self._out.on()
+            return None
+        if elapsed < on:
+            self._out.on()
+            return cycle_start + on
+        self._out.off()
+        return cycle_start + self.cycle_seconds
+
+    def off(self) -> None:
+        """Switch off at once."""
+        self._heat = "off"
+        self._out.off()
+
+    def close(self) -> None:
+        """Switch off and release the pin."""
+        self.off()
+        self._out.close()
+
+    def state(self) -> dict[str, Any]:
+        """Return the pad's state for the API."""
+        return {"kind": self.kind, "heat": self._heat, "on": self._heat != "off"}

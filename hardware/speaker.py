@@ -1,0 +1,107 @@
+"""The speaker interface, and a silent speaker used when no audio output is available."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+
+class Speaker(Protocol):
+    """What the hub needs of a speaker; volume is 0-100 and is faded by the hub."""
+
+    kind: str
+    backend: str
+
+    @property
+    def volume(self) -> float: ...
+    @volume.setter
+    def volume(self, value: float) -> None: ...
+    @property
+    def playing(self) -> bool: ...
+
+    def playlists(self) -> list[str]: ...
+    def play(self, playlist: str | None = None) -> None: ...
+    def pause(self) -> None: ...
+    def resume(self) -> None: ...
+    def stop(self) -> None: ...
+    def next_track(self) -> None: ...
+    def chime(self) -> None: ...
+    def state(self) -> dict[str, Any]: ...
+    def close(self) -> None: ...
+
+
+class SilentSpeaker:
+    """Keep a speaker's state (playlist, volume, playing) without making any sound."""
+
+    kind = "speaker"
+    backend = "silent"
+
+    def __init__(self, *, playlists: list[str] | None = None, max_volume: float = 100.0) -> None:
+        self._playlists = list(playlists or [])
+        self.max_volume = float(max_volume)
+        self._volume = 0.0
+        self._playing = False
+        self._paused = False
+        self._playlist: str | None = None
+        self.chimes = 0
+
+    @property
+    def volume(self) -> float:
+        """Volume 0-100 (never above ``max_volume``)."""
+        return self._volume
+
+    @volume.setter
+    def volume(self, value: float) -> None:
+        self._volume = min(self.max_volume, max(0.0, float(value)))
+
+    @property
+    def playing(self) -> bool:
+        """True while music is playing (not paused or stopped)."""
+        return self._playing and not self._paused
+
+    def playlists(self) -> list[str]:
+        """Return the names of the playlists."""
+        return list(self._playlists)
+
+    def play(self, playlist: str | None = None) -> None:
+        """Start ``playlist`` (or the current one) from its first track."""
+        if playlist is not None:
+            self._playlist = playlist
+        self._playing = True
+        self._paused = False
+
+    def pause(self) -> None:
+        """Pause playback."""
+        if self._playing:
+            self._paused = True
+
+    def resume(self) -> None:
+        """Resume after a pause."""
+        self._paused = False
+
+    def stop(self) -> None:
+        """Stop playback."""
+        self._playing = False
+        self._paused = False
+
+    def next_track(self) -> None:
+        """Skip to the next track (nothing to skip when silent)."""
+
+    def chime(self) -> None:
+        """Sound the end-of-session chime (counted, not heard)."""
+        self.chimes += 1
+
+    def state(self) -> dict[str, Any]:
+        """Return the speaker's state for the API."""
+        return {
+            "kind": self.kind,
+            "volume": round(self._volume, 1),
+            "playing": self.playing,
+            "paused": self._playing and self._paused,
+            "playlist": self._playlist,
+            "track": None,
+            "backend": self.backend,
+        }
+
+    def close(self) -> None:
+        """Stop."""
+        self.stop()

@@ -1,0 +1,175 @@
+"""The ``massage-hub`` command."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+
+from . import __version__
+from .config import Config, ConfigError, default_config_path, load_config
+
+log = logging.getLogger("massage-hub")
+
+BANNER_SIM = (
+    "SIMULATED PINS: this is not a Raspberry Pi (or hardware.backend is 'mock'); "
+    "nothing is wired, the room is simulated and shown in the web UI"
+)
+
+
+def _load(args: argparse.Namespace) -> Config:
+    return load_config(args.config)
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level, logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        if sys.stderr.isatty()
+        else "%(levelname)s %(name)s: %(message)s",
+    )
+
+
+def cmd_version(args: argparse.Namespace) -> int:
+    """Print the version."""
+    print(f"massage-hub {__version__}")
+    return 0
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    """Validate the config and scenes files; print every problem."""
+    from .scenes import load_builtin_scenes
+
+    try:
+        config = _load(args)
+        scenes = load_builtin_scenes(config.path(config.scenes_file))
+    except ConfigError as exc:
+        print(f"{len(exc.issues)} problem(s) in the configuration:", file=sys.stderr)
+        for issue in exc.issues:
+            print(f"  {issue}", file=sys.stderr)
+        return 1
+    print(
+        f"{args.config}: OK: {len(config.lights)} light(s), "
+        f"{'a diffuser' if config.diffuser else 'no diffuser'}, "
+        f"{len(config.heat_pads)} heat pad(s), {len(scenes)} built-in scenes, "
+        f"backend {config.hardware.backend}"
+    )
+    return 0
+
+
+def cmd_all_off(args: argparse.Namespace) -> int:
+    """Drive every configured output pin off, without the service."""
+    from .direct import direct_all_off
+
+    try:
+        config = _load(args)
+    except ConfigError as exc:
+        # even with a broken config, say so loudly: this runs after crashes
+        print(f"cannot read the config, so no pins were switched:\n{exc}", file=sys.stderr)
+        return 1
+    switched = direct_all_off(config)
+    print(f"all off: {', '.join(switched)}")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Run the hub until SIGTERM or SIGINT, then switch everything off."""
+    from .service import build_service
+
+    try:
+        config = _load(args)
+    except ConfigError as exc:
+        print(f"{len(exc.issues)} problem(s) in the configuration:", file=sys.stderr)
+        for issue in exc.issues:
+            print(f"  {issue}", file=sys.stderr)
+        return 1
+    _setup_logging(config.log_level)
+    try:
+        service = build_service(config)
+    except ConfigError as exc:
+        print(f"{exc}", file=sys.stderr)
+        return 1
+    except RuntimeError as exc:
+        log.error("%s", exc)
+        return 1
+    hub = service.hub
+    if hub.backend == "mock":
+        log.warning(BANNER_SIM)
+    else:
+        log.info("driving real GPIO pins")
+
+    def on_signal(signum: int, frame: object) -> None:
+        log.info("%s received: switching everything off", signal.Signals(signum).name)
+        service.stop_event.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    def log_event(event: object) -> None:
+        e = event  # type: ignore[assignment]
+        if e.type != "progress":  # type: ignore[attr-defined]
+            log.info("event %s %s", e.type, e.data)  # type: ignore[attr-defined]
+
+    hub.subscribe(log_event)
+    service.run()
+    log.info("stopped; every output is off")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser."""
+    parser = argparse.ArgumentParser(
+        prog="massage-hub", description="Drive a massage room's lights, diffuser, music and heat."
+    )
+    parser.add_argument("--version", action="version", version=f"massage-hub {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def add(name: str, func: object, help_: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_, description=help_)
+        p.add_argument(
+            "--config",
+            type=Path,
+            default=default_config_path(),
+            help="config file (default: %(default)s)",
+        )
+        p.set_defaults(func=func)
+        return p
+
+    add("serve", cmd_serve, "run the service (web UI, MQTT, routines) until stopped")
+    add("check-config", cmd_check_config, "check the config file and list every problem")
+    p = add("all-off", cmd_all_off, "switch every output off")
+    p.add_argument(
+        "--direct",
+        action="store_true",
+        help="drive the pins directly, without the service (used by systemd after a stop)",
+    )
+    add("version", cmd_version, "print the version")
+    for extra in _extra_commands():
+        extra(sub, add)
+    return parser
+
+
+def _extra_commands() -> list[object]:
+    """Subcommands contributed by other parts (set-password, token)."""
+    try:
+        from web.cli import register  # type: ignore[import-not-found]
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("web.cli", "web"):
+            raise
+        return []
+    return [register]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

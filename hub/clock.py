@@ -1,0 +1,63 @@
+"""Injected time: a real clock for the service, a fake one that tests move by hand."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+
+class Clock(Protocol):
+    """Monotonic seconds for timers and fades; aware wall time for people and schedules."""
+
+    fake: bool
+
+    def monotonic(self) -> float: ...
+    def now(self) -> datetime: ...
+
+
+class RealClock:
+    """The machine's clocks."""
+
+    fake = False
+
+    def monotonic(self) -> float:
+        """Return monotonic seconds."""
+        return time.monotonic()
+
+    def now(self) -> datetime:
+        """Return the aware UTC wall time."""
+        return datetime.now(UTC)
+
+
+class FakeClock:
+    """A clock that only moves when told to; monotonic and wall time move together."""
+
+    fake = True
+
+    def __init__(self, start: datetime | None = None, monotonic: float = 1000.0) -> None:
+        self._mono = float(monotonic)
+        self._wall = start or datetime(2026, 1, 5, 18, 0, tzinfo=UTC)
+
+    def monotonic(self) -> float:
+        """Return fake monotonic seconds."""
+        return self._mono
+
+    def now(self) -> datetime:
+        """Return fake aware wall time."""
+        return self._wall
+
+    def set(self, monotonic: float) -> None:
+        """Move to monotonic time ``monotonic`` (never backwards); wall time follows."""
+        if monotonic < self._mono:
+            raise ValueError("a monotonic clock cannot go backwards")
+        self._wall += timedelta(seconds=monotonic - self._mono)
+        self._mono = monotonic
+
+    def advance(self, seconds: float) -> None:
+        """Move both clocks forward by ``seconds``."""
+        self.set(self._mono + seconds)
+
+    def jump_wall(self, seconds: float) -> None:
+        """Step only the wall clock (as NTP or a user might), not the monotonic one."""
+        self._wall += timedelta(seconds=seconds)

@@ -1,0 +1,118 @@
+"""Command models: the values a caller may send, validated before anything changes.
+
+The web API builds its OpenAPI description from these same models.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
+
+from .errors import InvalidCommand
+
+Number = float  # pydantic strict mode below refuses bools and numeric strings
+
+
+class Command(BaseModel):
+    """Base for commands: unknown fields and wrong types are refused."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class LightCommand(Command):
+    """Set a light: ``level`` 0-1 (or ``on``), optionally fading over ``fade_seconds``."""
+
+    level: float | None = Field(None, ge=0, le=1)
+    on: StrictBool | None = None
+    fade_seconds: float = Field(0, ge=0, le=3600)
+
+
+class DiffuserCommand(Command):
+    """Switch the diffuser ``on``/off or choose its ``mode``."""
+
+    on: StrictBool | None = None
+    mode: Literal["off", "on", "interval"] | None = None
+
+
+class HeatPadCommand(Command):
+    """Set a heat pad's ``heat`` level for ``minutes`` (default: its manual timeout)."""
+
+    heat: Literal["off", "low", "medium", "high"] | None = None
+    on: StrictBool | None = None
+    minutes: float | None = Field(None, gt=0, le=120)
+
+
+class SpeakerCommand(Command):
+    """Set the speaker: ``volume`` 0-100 (with a fade), ``playing``, ``playlist``, ``next``."""
+
+    volume: float | None = Field(None, ge=0, le=100)
+    fade_seconds: float = Field(0, ge=0, le=3600)
+    playing: StrictBool | None = None
+    playlist: str | None = Field(None, min_length=1, max_length=80)
+    next: StrictBool | None = None
+
+
+class SessionStart(Command):
+    """Start a session of ``scene`` for ``minutes`` (defaults from config)."""
+
+    scene: str | None = Field(None, min_length=1, max_length=40)
+    minutes: float | None = Field(None, ge=1, le=480)
+
+
+class SessionExtend(Command):
+    """Add ``minutes`` to the running session."""
+
+    minutes: float = Field(10, ge=1, le=120)
+
+
+DEVICE_COMMANDS: dict[str, type[Command]] = {
+    "light": LightCommand,
+    "diffuser": DiffuserCommand,
+    "heat_pad": HeatPadCommand,
+    "speaker": SpeakerCommand,
+}
+
+
+def describe(exc: ValidationError) -> str:
+    """Turn a ValidationError into one sentence that says what to change."""
+    from .config import _message, suggest
+
+    parts = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"] if p not in ("float", "int", "str", "bool"))
+        if err["type"] == "extra_forbidden":
+            fields = []
+            model = err.get("ctx", {}).get("model")
+            if model is not None:
+                fields = list(model.model_fields)
+            parts.append(f"{loc}: unknown field{suggest(str(err['loc'][-1]), fields)}")
+        else:
+            parts.append(f"{loc}: {_message(err)}" if loc else _message(err))
+    return "; ".join(dict.fromkeys(parts))
+
+
+def parse(model: type[Command], data: Any) -> Command:
+    """Validate ``data`` against ``model``; raise InvalidCommand with a clear message."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise InvalidCommand("expected a JSON object")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        message = describe(exc)
+        unknown = [str(e["loc"][-1]) for e in exc.errors() if e["type"] == "extra_forbidden"]
+        if unknown:
+            from .config import suggest
+
+            fields = list(model.model_fields)
+            message = "; ".join(
+                [f"{u}: unknown field{suggest(u, fields)}" for u in unknown]
+                + [
+                    p
+                    for p in message.split("; ")
+                    if not p.endswith("unknown field") and "unknown field" not in p
+                ]
+            )
+        raise InvalidCommand(message) from None

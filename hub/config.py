@@ -1,0 +1,524 @@
+"""Load and validate ``hub.yaml``: every error at once, each with file, key path and line."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import types
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+DEVICE_ID = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+MAX_HEAT_MINUTES = 120
+
+
+class ConfigIssue(typing.NamedTuple):
+    """One problem in a config file."""
+
+    file: str
+    line: int | None
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+
+
+class ConfigError(Exception):
+    """The config (or scenes) file is not valid; ``issues`` lists every problem."""
+
+    def __init__(self, issues: list[ConfigIssue]) -> None:
+        self.issues = issues
+        super().__init__("\n".join(str(i) for i in issues))
+
+
+class Strict(BaseModel):
+    """A config section that refuses unknown keys."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+Pin = int | str
+
+
+class LightConfig(Strict):
+    """One dimmable light channel."""
+
+    pin: Pin
+    name: str | None = None
+    gamma: float = Field(2.2, ge=1.0, le=4.0)
+    min_duty: float = Field(0.004, ge=0.0, le=0.2)
+    frequency: int = Field(800, ge=50, le=20000)
+    active_high: bool = True
+
+
+class DiffuserConfig(Strict):
+    """The diffuser relay."""
+
+    pin: Pin
+    name: str | None = None
+    on_seconds: float = Field(30.0, gt=0, le=3600)
+    off_seconds: float = Field(60.0, gt=0, le=3600)
+    active_high: bool = True
+
+
+class HeatPadConfig(Strict):
+    """One heat pad relay and its safety limits."""
+
+    pin: Pin
+    name: str | None = None
+    max_on_minutes: float = Field(60.0, gt=0, le=MAX_HEAT_MINUTES)
+    cooldown_minutes: float = Field(30.0, ge=0, le=24 * 60)
+    manual_timeout_minutes: float = Field(20.0, gt=0, le=MAX_HEAT_MINUTES)
+    cycle_seconds: float = Field(60.0, ge=10, le=600)
+    min_switch_seconds: float = Field(10.0, ge=0, le=300)
+    active_high: bool = True
+
+
+class ButtonConfig(Strict):
+    """The optional wall button."""
+
+    pin: Pin
+    hold_seconds: float = Field(2.0, ge=0.5, le=10)
+
+
+class HardwareConfig(Strict):
+    """How pins are driven."""
+
+    backend: Literal["auto", "gpio", "mock"] = "auto"
+    control_hz: float = Field(60.0, ge=50, le=200)
+    watchdog_seconds: float = Field(5.0, ge=1, le=120)
+
+
+class SpeakerConfig(Strict):
+    """The music player."""
+
+    enabled: bool = True
+    music_dir: Path = Path("../music")
+    max_volume: float = Field(80.0, ge=0, le=100)
+    output: Literal["auto", "alsa", "pulse", "afile", "none"] = "auto"
+    device: str | None = None
+    afile_path: Path | None = None
+
+
+class SessionConfig(Strict):
+    """Session defaults."""
+
+    default_scene: str = "swedish"
+    default_minutes: float = Field(60, ge=1, le=240)
+    prewarm_minutes: float = Field(5, ge=0, le=30)
+    max_minutes: float = Field(240, ge=1, le=480)
+    max_pause_minutes: float = Field(30, ge=1, le=240)
+
+
+class WebConfig(Strict):
+    """The web UI and REST API."""
+
+    host: str = "0.0.0.0"
+    port: int = Field(8080, ge=1, le=65535)
+    threads: int = Field(32, ge=4, le=256)
+    login_attempts_per_minute: int = Field(5, ge=1, le=100)
+
+
+class MqttConfig(Strict):
+    """Home Assistant over MQTT."""
+
+    enabled: bool = False
+    host: str = "localhost"
+    port: int = Field(1883, ge=1, le=65535)
+    username: str | None = None
+    password_file: Path | None = None
+    client_id: str | None = None
+    tls: bool = False
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    discovery_prefix: str = "homeassistant"
+    base_topic: str = "massagehub"
+    node_id: str = "massage_room"
+    keepalive: int = Field(30, ge=5, le=600)
+
+    @field_validator("node_id")
+    @classmethod
+    def _node_id(cls, v: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", v):
+            raise ValueError("use letters, digits, _ or - only")
+        return v
+
+
+class LocationConfig(Strict):
+    """Where the room is, for sunset times (no internet needed)."""
+
+    latitude: float = Field(ge=-90, le=90)
+    longitude: float = Field(ge=-180, le=180)
+
+
+class Config(Strict):
+    """The whole hub configuration."""
+
+    data_dir: Path = Path("../data")
+    timezone: str | None = None
+    location: LocationConfig | None = None
+    scenes_file: Path = Path("scenes.yaml")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    hardware: HardwareConfig = HardwareConfig()
+    lights: dict[str, LightConfig] = Field(min_length=1)
+    diffuser: DiffuserConfig | None = None
+    heat_pads: dict[str, HeatPadConfig] = Field(default_factory=dict, max_length=2)
+    button: ButtonConfig | None = None
+    speaker: SpeakerConfig = SpeakerConfig()
+    session: SessionConfig = SessionConfig()
+    web: WebConfig = WebConfig()
+    mqtt: MqttConfig = MqttConfig()
+
+    #: where the file was loaded from (not a key)
+    source: Path | None = Field(default=None, exclude=True)
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                ZoneInfo(v)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(
+                    f"unknown time zone {v!r}; use a name like Europe/London"
+                ) from None
+        return v
+
+    @field_validator("lights", "heat_pads")
+    @classmethod
+    def _ids(cls, v: dict[str, Any]) -> dict[str, Any]:
+        for key in v:
+            if not DEVICE_ID.match(key):
+                raise ValueError(
+                    f"device id {key!r} must start with a letter and use a-z, 0-9 and _"
+                )
+        return v
+
+    def zone(self) -> ZoneInfo:
+        """Return the configured time zone, or the system's."""
+        return ZoneInfo(self.timezone) if self.timezone else system_zone()
+
+    def path(self, p: Path) -> Path:
+        """Resolve ``p`` relative to the config file's folder."""
+        p = Path(os.path.expanduser(str(p)))
+        if p.is_absolute() or self.source is None:
+            return p
+        return (self.source.parent / p).resolve()
+
+    @property
+    def data_path(self) -> Path:
+        """The data directory, resolved."""
+        return self.path(self.data_dir)
+
+    def device_ids(self) -> list[str]:
+        """Return every output device id."""
+        ids = list(self.lights)
+        if self.diffuser is not None:
+            ids.append("diffuser")
+        ids.extend(self.heat_pads)
+        if self.speaker.enabled:
+            ids.append("speaker")
+        return ids
+
+    def pins(self) -> dict[str, Pin]:
+        """Return every configured output pin by its key path."""
+        out: dict[str, Pin] = {}
+        for key, light in self.lights.items():
+            out[f"lights.{key}.pin"] = light.pin
+        if self.diffuser is not None:
+            out["diffuser.pin"] = self.diffuser.pin
+        for key, pad in self.heat_pads.items():
+            out[f"heat_pads.{key}.pin"] = pad.pin
+        return out
+
+
+def system_zone() -> ZoneInfo:
+    """Return the system's time zone (TZ, /etc/timezone, /etc/localtime), else UTC."""
+    candidates = [os.environ.get("TZ", "").lstrip(":")]
+    try:
+        candidates.append(Path("/etc/timezone").read_text().strip())
+    except OSError:
+        pass
+    try:
+        target = os.readlink("/etc/localtime")
+        if "zoneinfo/" in target:
+            candidates.append(target.split("zoneinfo/", 1)[1])
+    except OSError:
+        pass
+    for name in candidates:
+        if name:
+            try:
+                return ZoneInfo(name)
+            except (ZoneInfoNotFoundError, ValueError):
+                continue
+    return ZoneInfo("UTC")
+
+
+# --- YAML with line numbers -------------------------------------------------------------
+
+
+@dataclass
+class Located:
+    """Parsed YAML data plus the line of every key path."""
+
+    data: Any
+    lines: dict[tuple[str, ...], int]
+
+
+def load_yaml(path: Path, text: str | None = None) -> Located:
+    """Parse YAML, recording the line of each key path; raise ConfigError on bad syntax."""
+    shown = str(path)
+    if text is None:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ConfigError([ConfigIssue(shown, None, "", "file not found")]) from None
+        except OSError as exc:
+            raise ConfigError([ConfigIssue(shown, None, "", f"cannot read: {exc}")]) from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        problem = exc.problem or str(exc)
+        raise ConfigError([ConfigIssue(shown, line, "", f"YAML syntax error: {problem}")]) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError([ConfigIssue(shown, None, "", f"YAML syntax error: {exc}")]) from None
+    lines: dict[tuple[str, ...], int] = {}
+    if node is not None:
+        _walk(node, (), lines)
+    return Located({} if data is None else data, lines)
+
+
+def _walk(node: yaml.Node, path: tuple[str, ...], lines: dict[tuple[str, ...], int]) -> None:
+    lines.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            sub = (*path, str(key.value))
+            lines[sub] = key.start_mark.line + 1
+            _walk(value, sub, lines)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, value in enumerate(node.value):
+            _walk(value, (*path, str(i)), lines)
+
+
+def line_of(lines: dict[tuple[str, ...], int], path: tuple[str, ...]) -> int | None:
+    """Return the line of ``path`` or of its nearest parent that has one."""
+    while True:
+        if path in lines:
+            return lines[path]
+        if not path:
+            return None
+        path = path[:-1]
+
+
+# --- turning pydantic errors into messages ------------------------------------------------
+
+
+def _unwrap(annotation: Any) -> Any:
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        models = [a for a in args if isinstance(a, type) and issubclass(a, BaseModel)]
+        return models[0] if models else args[0]
+    return annotation
+
+
+def fields_at(model: type[BaseModel], path: tuple[str, ...]) -> list[str]:
+    """Return the valid keys of the mapping at ``path`` inside ``model`` (for hints)."""
+    current: Any = model
+    for part in path:
+        current = _unwrap(current)
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            field = current.model_fields.get(part)
+            if field is None:
+                return []
+            current = field.annotation
+        elif typing.get_origin(current) is dict:
+            current = typing.get_args(current)[1]
+        elif typing.get_origin(current) is list:
+            current = typing.get_args(current)[0]
+        else:
+            return []
+    current = _unwrap(current)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return [k for k in current.model_fields if k != "source"]
+    return []
+
+
+def suggest(word: str, choices: list[str]) -> str:
+    """Return " (did you mean 'x'?)" for the nearest of ``choices``, or ""."""
+    near = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    if near:
+        return f" (did you mean '{near[0]}'?)"
+    if choices:
+        return f" (valid keys: {', '.join(choices)})"
+    return ""
+
+
+def _message(err: dict[str, Any]) -> str:
+    kind = err["type"]
+    ctx = err.get("ctx") or {}
+    got = err.get("input")
+    shown = repr(got) if isinstance(got, str) else got
+    if kind == "missing":
+        return "is required"
+    if kind in ("less_than_equal", "less_than"):
+        bound = ctx.get("le", ctx.get("lt"))
+        return f"must be at most {bound} (got {shown})"
+    if kind in ("greater_than_equal", "greater_than"):
+        if kind == "greater_than":
+            return f"must be more than {ctx.get('gt')} (got {shown})"
+        return f"must be at least {ctx.get('ge')} (got {shown})"
+    if kind == "literal_error":
+        return f"must be one of {ctx.get('expected')} (got {shown})"
+    if kind == "too_long":
+        return f"at most {ctx.get('max_length')} entries allowed (got {ctx.get('actual_length')})"
+    if kind == "too_short":
+        return f"needs at least {ctx.get('min_length')} entry"
+    if kind == "value_error":
+        return str(ctx.get("error", err["msg"]))
+    return f"{err['msg'][0].lower()}{err['msg'][1:]} (got {shown})"
+
+
+def issues_from(
+    exc: ValidationError, model: type[BaseModel], file: str, located: Located,
+    prefix: tuple[str, ...] = (),
+) -> list[ConfigIssue]:
+    """Turn a pydantic ValidationError into ConfigIssues with lines and hints."""
+    out: list[ConfigIssue] = []
+    seen: set[tuple[str, str]] = set()
+    for err in exc.errors():
+        loc = tuple(str(p) for p in err["loc"])
+        # drop union-member tags pydantic adds for "int | str" and friends
+        loc = tuple(p for p in loc if p not in ("int", "str", "float", "bool", "function-after[_node_id(), str]"))
+        path = (*prefix, *loc)
+        if err["type"] == "extra_forbidden":
+            message = "unknown key" + suggest(loc[-1], fields_at(model, loc[:-1]))
+        else:
+            message = _message(err)
+        key = (".".join(path), message)
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(ConfigIssue(file, line_of(located.lines, path), ".".join(path), message))
+    return out
+
+
+def _pin_issues(data: Any, file: str, located: Located) -> list[ConfigIssue]:
+    from hardware.pins import normalize_pin
+
+    out: list[ConfigIssue] = []
+    if not isinstance(data, dict):
+        return out
+    used: dict[str, str] = {}
+    spots: list[tuple[tuple[str, ...], Any]] = []
+    for section in ("lights", "heat_pads"):
+        group = data.get(section)
+        if isinstance(group, dict):
+            for key, dev in group.items():
+                if isinstance(dev, dict) and "pin" in dev:
+                    spots.append(((section, str(key), "pin"), dev["pin"]))
+    for section in ("diffuser", "button"):
+        dev = data.get(section)
+        if isinstance(dev, dict) and "pin" in dev:
+            spots.append(((section, "pin"), dev["pin"]))
+    for path, pin in spots:
+        dotted = ".".join(path)
+        if not isinstance(pin, int | str) or isinstance(pin, bool):
+            continue
+        try:
+            name = normalize_pin(pin)
+        except ValueError as exc:
+            out.append(ConfigIssue(file, line_of(located.lines, path), dotted, str(exc)))
+            continue
+        if name in used:
+            out.append(
+                ConfigIssue(
+                    file,
+                    line_of(located.lines, path),
+                    dotted,
+                    f"{name} is already used by {used[name]}",
+                )
+            )
+        else:
+            used[name] = dotted
+    return out
+
+
+def parse_config(located: Located, file: str, source: Path | None = None) -> Config:
+    """Validate parsed YAML into a Config, collecting every problem into one ConfigError."""
+    data = located.data
+    if not isinstance(data, dict):
+        raise ConfigError([ConfigIssue(file, 1, "", "the file must be a mapping of keys")])
+    issues: list[ConfigIssue] = []
+    config: Config | None = None
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        issues.extend(issues_from(exc, Config, file, located))
+    issues.extend(_pin_issues(data, file, located))
+    if config is not None:
+        issues.extend(_cross_checks(config, file, located))
+    if issues:
+        issues.sort(key=lambda i: (i.line or 0, i.path))
+        raise ConfigError(issues)
+    assert config is not None
+    config.source = source
+    return config
+
+
+def _cross_checks(config: Config, file: str, located: Located) -> list[ConfigIssue]:
+    out: list[ConfigIssue] = []
+    for key, pad in config.heat_pads.items():
+        if pad.manual_timeout_minutes > pad.max_on_minutes:
+            path = ("heat_pads", key, "manual_timeout_minutes")
+            out.append(
+                ConfigIssue(
+                    file,
+                    line_of(located.lines, path),
+                    ".".join(path),
+                    f"must not be longer than max_on_minutes ({pad.max_on_minutes:g})",
+                )
+            )
+    clash = set(config.lights) & set(config.heat_pads)
+    clash |= {"diffuser", "speaker"} & (set(config.lights) | set(config.heat_pads))
+    for key in sorted(clash):
+        section = "lights" if key in config.lights else "heat_pads"
+        path = (section, key)
+        out.append(
+            ConfigIssue(
+                file, line_of(located.lines, path), ".".join(path),
+                f"device id {key!r} is used twice; device ids must be unique",
+            )
+        )
+    return out
+
+
+def load_config(path: str | os.PathLike[str]) -> Config:
+    """Read, parse and validate a config file; raise ConfigError listing every problem."""
+    p = Path(path)
+    located = load_yaml(p)
+    return parse_config(located, str(p), source=p.resolve())
+
+
+def default_config_path() -> Path:
+    """Return $MASSAGE_HUB_CONFIG, /etc/massage-hub/hub.yaml, ./config/hub.yaml or the shipped one."""
+    env = os.environ.get("MASSAGE_HUB_CONFIG")
+    if env:
+        return Path(env)
+    for candidate in (Path("/etc/massage-hub/hub.yaml"), Path("config/hub.yaml")):
+        if candidate.exists():
+            return candidate
+    return Path(__file__).resolve().parent.parent / "config" / "hub.yaml"

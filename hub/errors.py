@@ -1,0 +1,45 @@
+"""Errors a hub command can raise; each maps to one HTTP status and error code."""
+
+from __future__ import annotations
+
+
+class HubError(Exception):
+    """A command was refused; nothing was changed."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def to_dict(self) -> dict[str, dict[str, str]]:
+        """Return the API error body."""
+        return {"error": {"code": self.code, "message": self.message}}
+
+
+class InvalidCommand(HubError):
+    """The command's values are not acceptable."""
+
+    status = 422
+    code = "invalid"
+
+
+class NotFound(HubError):
+    """No such device, scene, routine or session."""
+
+    status = 404
+    code = "not_found"
+
+
+class Conflict(HubError):
+    """The command does not fit the hub's current state."""
+
+    status = 409
+    code = "conflict"
+
+
+class SafetyLocked(Conflict):
+    """A heat pad is cooling down after reaching its time limit."""
+
+    code = "safety_locked"

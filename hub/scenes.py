@@ -1,0 +1,109 @@
+"""Scenes: named settings for every device; built-ins from YAML, user scenes in SQLite."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .config import ConfigError, ConfigIssue, issues_from, load_yaml
+
+HeatLevel = Literal["off", "low", "medium", "high"]
+DiffuserMode = Literal["off", "on", "interval"]
+SCENE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+
+
+class Scene(BaseModel):
+    """What a scene sets. ``"*"`` in ``lights`` or ``heat`` means every other channel/pad."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(description="short id: a-z, 0-9, - and _")
+    name: str = Field(min_length=1, max_length=40)
+    description: str = Field("", max_length=200)
+    lights: dict[str, float] = Field(default_factory=dict)
+    diffuser: DiffuserMode = "off"
+    heat: dict[str, HeatLevel] = Field(default_factory=dict)
+    playlist: str | None = Field(None, max_length=80)
+    volume: float = Field(0, ge=0, le=100)
+    fade_seconds: float = Field(10, ge=0, le=3600)
+    fade_out_seconds: float = Field(60, ge=0, le=3600)
+    prewarm_minutes: float | None = Field(None, ge=0, le=30)
+    builtin: bool = False
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, v: str) -> str:
+        if not SCENE_ID.match(v):
+            raise ValueError("use 1-40 characters: a-z, 0-9, - and _, starting with a letter or digit")
+        return v
+
+    @field_validator("lights")
+    @classmethod
+    def _levels(cls, v: dict[str, float]) -> dict[str, float]:
+        for key, level in v.items():
+            if not 0 <= level <= 1:
+                raise ValueError(f"light {key!r}: level must be from 0 to 1 (got {level})")
+        return v
+
+    def light_levels(self, light_ids: list[str]) -> dict[str, float]:
+        """Return the level of every light, filling ``"*"`` and missing ones."""
+        default = self.lights.get("*", 0.0)
+        return {lid: float(self.lights.get(lid, default)) for lid in light_ids}
+
+    def heat_levels(self, pad_ids: list[str]) -> dict[str, str]:
+        """Return the heat level of every pad, filling ``"*"`` and missing ones."""
+        default = self.heat.get("*", "off")
+        return {pid: self.heat.get(pid, default) for pid in pad_ids}
+
+    def has_heat(self, pad_ids: list[str]) -> bool:
+        """True if the scene warms any pad."""
+        return any(level != "off" for level in self.heat_levels(pad_ids).values())
+
+
+def load_builtin_scenes(path: Path) -> dict[str, Scene]:
+    """Load the built-in scenes file; raise ConfigError naming file, key and line."""
+    located = load_yaml(path)
+    data = located.data
+    if not isinstance(data, dict) or not isinstance(data.get("scenes"), dict):
+        raise ConfigError([ConfigIssue(str(path), 1, "", "the file must have a 'scenes:' mapping")])
+    scenes: dict[str, Scene] = {}
+    issues = []
+    for key, body in data["scenes"].items():
+        body = dict(body or {})
+        body.setdefault("id", key)
+        body["builtin"] = True
+        try:
+            scenes[key] = Scene.model_validate(body)
+        except ValidationError as exc:
+            issues.extend(issues_from(exc, Scene, str(path), located, prefix=("scenes", key)))
+    if issues:
+        raise ConfigError(issues)
+    return scenes
+
+
+
+def scene_errors(scene: Scene, light_ids: list[str], pad_ids: list[str]) -> list[str]:
+    """Return what in ``scene`` does not fit this room (unknown lights or pads)."""
+    problems = []
+    for key in scene.lights:
+        if key != "*" and key not in light_ids:
+            problems.append(f"lights.{key}: no light called {key!r} (lights: {', '.join(light_ids)})")
+    for key in scene.heat:
+        if key != "*" and key not in pad_ids:
+            have = ", ".join(pad_ids) or "none"
+            problems.append(f"heat.{key}: no heat pad called {key!r} (heat pads: {have})")
+    return problems
+
+
+def slug(name: str) -> str:
+    """Turn a scene name into an id ("Deep tissue" -> "deep-tissue")."""
+    s = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    return (s or "scene")[:40]
+
+
+def scene_dict(scene: Scene) -> dict[str, Any]:
+    """Return a scene as JSON-ready data."""
+    return scene.model_dump()

@@ -1,0 +1,112 @@
+"""The running service: the hub plus its components (web, MQTT, routines, watchdog).
+
+A component is any object with ``start()`` and ``stop()``; they start after the hub and
+stop before it, in reverse order, so the hub always switches the room off last.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any, Protocol
+
+from .config import Config
+from .core import Hub
+
+log = logging.getLogger(__name__)
+
+
+class Component(Protocol):
+    """Something that runs beside the hub."""
+
+    name: str
+
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+
+
+class Service:
+    """Run the hub and its components until asked to stop."""
+
+    def __init__(self, config: Config, hub: Hub | None = None, **hub_args: Any) -> None:
+        self.config = config
+        self.hub = hub or Hub(config, **hub_args)
+        self.components: list[Component] = []
+        self.stop_event = threading.Event()
+        self.ready = threading.Event()
+
+    def add(self, component: Component) -> None:
+        """Add a component to start after the hub."""
+        self.components.append(component)
+
+    def start(self) -> None:
+        """Start the hub, then every component."""
+        self.hub.start()
+        started: list[Component] = []
+        try:
+            for component in self.components:
+                component.start()
+                started.append(component)
+        except BaseException:
+            for component in reversed(started):
+                _quietly_stop(component)
+            self.hub.close()
+            raise
+        self.ready.set()
+
+    def stop(self) -> None:
+        """Stop every component, then the hub (which switches everything off)."""
+        for component in reversed(self.components):
+            _quietly_stop(component)
+        self.hub.close()
+
+    def run(self) -> None:
+        """Start, wait for :attr:`stop_event`, stop."""
+        self.start()
+        try:
+            self.stop_event.wait()
+        finally:
+            self.stop()
+
+
+def _quietly_stop(component: Component) -> None:
+    try:
+        component.stop()
+    except Exception:
+        log.exception("stopping %s failed", getattr(component, "name", component))
+
+
+def build_service(config: Config, **hub_args: Any) -> Service:
+    """Make the service with every component the config asks for."""
+    service = Service(config, **hub_args)
+    for factory in component_factories():
+        component = factory(service)
+        if component is not None:
+            service.add(component)
+    return service
+
+
+def component_factories() -> list[Any]:
+    """Return the functions that make components, in start order.
+
+    Each takes the Service and returns a component or None (when disabled).
+    """
+    factories: list[Any] = []
+    # routines (issue 5): hub/routines.py -> routines_component
+    # MQTT (issue 6): hub/mqtt.py -> mqtt_component
+    # web (issue 3): web/server.py -> web_component
+    # watchdog (issue 7): hub/watchdog.py -> watchdog_component
+    for module, attr in (
+        ("hub.routines", "routines_component"),
+        ("hub.watchdog", "watchdog_component"),
+        ("hub.mqtt", "mqtt_component"),
+        ("web.server", "web_component"),
+    ):
+        try:
+            mod = __import__(module, fromlist=[attr])
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+            continue
+        factories.append(getattr(mod, attr))
+    return factories

@@ -1,0 +1,208 @@
+"""SQLite storage in ``data_dir``: scenes, routines, session history, settings, tokens.
+
+WAL journal, full sync, one writer at a time; the schema is versioned by
+``PRAGMA user_version`` and upgraded by the migrations below, in order.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+DB_FILE = "massage-hub.sqlite3"
+
+MIGRATIONS: list[str] = [
+    # 1: the foundation
+    """
+    CREATE TABLE scenes (
+        id TEXT PRIMARY KEY,
+        data TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE sessions (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        scene TEXT NOT NULL,
+        scene_name TEXT NOT NULL,
+        source TEXT NOT NULL DEFAULT 'api',
+        started_at TEXT NOT NULL,
+        planned_minutes REAL NOT NULL,
+        actual_minutes REAL,
+        ended_at TEXT,
+        end_reason TEXT
+    );
+    CREATE TABLE settings (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    CREATE TABLE tokens (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        name TEXT NOT NULL,
+        hash TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL,
+        last_used_at TEXT
+    );
+    CREATE TABLE routines (
+        id TEXT PRIMARY KEY,
+        data TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE routine_runs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        routine_id TEXT NOT NULL,
+        planned_at TEXT,
+        ran_at TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        detail TEXT
+    );
+    """,
+]
+
+
+class Store:
+    """The hub's database; every method is a complete transaction."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.path = Path(data_dir) / DB_FILE
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.execute("PRAGMA busy_timeout=5000")
+        self.migrate()
+
+    @property
+    def version(self) -> int:
+        """The schema version."""
+        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+
+    def migrate(self) -> None:
+        """Apply every migration newer than the file's schema version."""
+        with self._lock:
+            current = self.version
+            if current > len(MIGRATIONS):
+                raise RuntimeError(
+                    f"{self.path} was written by a newer massage-hub (schema {current}); "
+                    "upgrade massage-hub"
+                )
+            for number, script in enumerate(MIGRATIONS[current:], start=current + 1):
+                with self.transaction() as db:
+                    for statement in filter(str.strip, script.split(";")):
+                        db.execute(statement)
+                    db.execute(f"PRAGMA user_version={number}")
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """Run a block as one write transaction."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            else:
+                self._db.execute("COMMIT")
+
+    def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        """Run a read-only query."""
+        with self._lock:
+            return self._db.execute(sql, params).fetchall()
+
+    def close(self) -> None:
+        """Close the database."""
+        with self._lock:
+            self._db.close()
+
+    # --- documents (scenes, routines) ---------------------------------------------------
+
+    def list_docs(self, table: str) -> list[dict[str, Any]]:
+        """Return every JSON document in ``table`` (``scenes`` or ``routines``)."""
+        assert table in ("scenes", "routines")
+        rows = self.query(f"SELECT data FROM {table} ORDER BY id")
+        return [json.loads(r["data"]) for r in rows]
+
+    def put_doc(self, table: str, doc_id: str, data: dict[str, Any], now: str) -> None:
+        """Insert or replace one document."""
+        assert table in ("scenes", "routines")
+        with self.transaction() as db:
+            db.execute(
+                f"INSERT INTO {table}(id, data, updated_at) VALUES (?, ?, ?) "
+                "ON CONFLICT(id) DO UPDATE SET data=excluded.data, updated_at=excluded.updated_at",
+                (doc_id, json.dumps(data, sort_keys=True), now),
+            )
+
+    def delete_doc(self, table: str, doc_id: str) -> bool:
+        """Delete one document; return whether it existed."""
+        assert table in ("scenes", "routines")
+        with self.transaction() as db:
+            return db.execute(f"DELETE FROM {table} WHERE id=?", (doc_id,)).rowcount > 0
+
+    # --- session history ------------------------------------------------------------------
+
+    def session_started(
+        self, scene: str, scene_name: str, planned: float, started_at: str, source: str
+    ) -> int:
+        """Record a session's start; return its history id."""
+        with self.transaction() as db:
+            cur = db.execute(
+                "INSERT INTO sessions(scene, scene_name, source, started_at, planned_minutes) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (scene, scene_name, source, started_at, planned),
+            )
+            return int(cur.lastrowid or 0)
+
+    def session_planned(self, session_id: int, planned: float) -> None:
+        """Update a running session's planned minutes (after an extend)."""
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE sessions SET planned_minutes=? WHERE id=?", (planned, session_id)
+            )
+
+    def session_ended(self, session_id: int, actual: float, ended_at: str, reason: str) -> None:
+        """Record how a session ended."""
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE sessions SET actual_minutes=?, ended_at=?, end_reason=? WHERE id=?",
+                (round(actual, 2), ended_at, reason, session_id),
+            )
+
+    def mark_interrupted(self, ended_at: str) -> list[dict[str, Any]]:
+        """Mark sessions that never ended (the service died) as interrupted; return them."""
+        with self.transaction() as db:
+            rows = db.execute("SELECT * FROM sessions WHERE end_reason IS NULL").fetchall()
+            db.execute(
+                "UPDATE sessions SET end_reason='interrupted', ended_at=? WHERE end_reason IS NULL",
+                (ended_at,),
+            )
+        return [dict(r) for r in rows]
+
+    def history(self, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
+        """Return past sessions, newest first."""
+        rows = self.query(
+            "SELECT * FROM sessions ORDER BY id DESC LIMIT ? OFFSET ?", (limit, offset)
+        )
+        return [dict(r) for r in rows]
+
+    # --- settings ---------------------------------------------------------------------------
+
+    def get_setting(self, key: str, default: Any = None) -> Any:
+        """Return a stored setting (JSON value) or ``default``."""
+        rows = self.query("SELECT value FROM settings WHERE key=?", (key,))
+        return json.loads(rows[0]["value"]) if rows else default
+
+    def set_setting(self, key: str, value: Any) -> None:
+        """Store a setting (any JSON value)."""
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO settings(key, value) VALUES (?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                (key, json.dumps(value)),
+            )

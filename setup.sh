@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# massage-hub setup. One command each:
+#   ./setup.sh --run        set up, then run `massage-hub serve` on config/hub.yaml
+#   ./setup.sh --test       set up with test tools, then run the whole test suite
+#   ./setup.sh              set up only
+# Installs what is missing with apt (as root or through sudo) and pip (into .venv).
+set -euo pipefail
+cd "$(dirname "$0")"
+ROOT=$(pwd)
+MODE=${1:-}
+case "$MODE" in
+  ""|--run|--test) ;;
+  -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
+  *) echo "setup.sh: unknown option '$MODE' (use --run, --test, --install or --uninstall)" >&2; exit 2 ;;
+esac
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+is_pi() { grep -qs "Raspberry Pi" /proc/device-tree/model; }
+
+# --- system packages --------------------------------------------------------------------
+APT_RUN=(python3 python3-venv python3-pip libvlc5 vlc-plugin-base)
+APT_TEST=(mosquitto chromium systemd ffmpeg)
+if is_pi; then APT_RUN+=(python3-lgpio); fi
+WANT=("${APT_RUN[@]}")
+if [ "$MODE" = "--test" ]; then WANT+=("${APT_TEST[@]}"); fi
+
+MISSING=()
+for pkg in "${WANT[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || MISSING+=("$pkg")
+done
+if [ ${#MISSING[@]} -gt 0 ]; then
+  say "installing system packages: ${MISSING[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${MISSING[@]}"
+fi
+
+# --- Python environment --------------------------------------------------------------------
+PY=${PYTHON:-python3}
+if ! "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+  echo "massage-hub needs Python 3.11 or newer; $("$PY" --version 2>&1) found" >&2
+  exit 1
+fi
+VENV_ARGS=()
+if is_pi; then VENV_ARGS+=(--system-site-packages); fi   # sees Debian's python3-lgpio
+if [ ! -x .venv/bin/python ]; then
+  say "creating .venv"
+  "$PY" -m venv "${VENV_ARGS[@]}" .venv
+fi
+EXTRAS=""
+if [ "$MODE" = "--test" ]; then EXTRAS="[test]"; fi
+say "installing massage-hub${EXTRAS} into .venv"
+.venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null
+.venv/bin/python -m pip install -q --disable-pip-version-check -e ".${EXTRAS}"
+
+# --- music: a fresh install plays something ---------------------------------------------------
+if .venv/bin/python -c 'import hub.music' 2>/dev/null; then
+  .venv/bin/python -m hub.music --config config/hub.yaml --if-empty || true
+fi
+
+case "$MODE" in
+  --run)
+    say "starting massage-hub (Ctrl+C stops it and switches everything off)"
+    exec .venv/bin/massage-hub serve --config "$ROOT/config/hub.yaml"
+    ;;
+  --test)
+    say "running the tests"
+    exec .venv/bin/python -m pytest
+    ;;
+esac
+say "ready: .venv/bin/massage-hub serve --config config/hub.yaml"
