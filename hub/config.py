@@ -393,7 +393,10 @@ def _message(err: dict[str, Any]) -> str:
 
 
 def issues_from(
-    exc: ValidationError, model: type[BaseModel], file: str, located: Located,
+    exc: ValidationError,
+    model: type[BaseModel],
+    file: str,
+    located: Located,
     prefix: tuple[str, ...] = (),
 ) -> list[ConfigIssue]:
     """Turn a pydantic ValidationError into ConfigIssues with lines and hints."""
@@ -402,7 +405,11 @@ def issues_from(
     for err in exc.errors():
         loc = tuple(str(p) for p in err["loc"])
         # drop union-member tags pydantic adds for "int | str" and friends
-        loc = tuple(p for p in loc if p not in ("int", "str", "float", "bool", "function-after[_node_id(), str]"))
+        loc = tuple(
+            p
+            for p in loc
+            if p not in ("int", "str", "float", "bool", "function-after[_node_id(), str]")
+        )
         path = (*prefix, *loc)
         if err["type"] == "extra_forbidden":
             message = "unknown key" + suggest(loc[-1], fields_at(model, loc[:-1]))
@@ -499,7 +506,9 @@ def _cross_checks(config: Config, file: str, located: Located) -> list[ConfigIss
         path = (section, key)
         out.append(
             ConfigIssue(
-                file, line_of(located.lines, path), ".".join(path),
+                file,
+                line_of(located.lines, path),
+                ".".join(path),
                 f"device id {key!r} is used twice; device ids must be unique",
             )
         )

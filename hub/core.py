@@ -83,7 +83,9 @@ class Fade:
 def list_playlists(music_dir: Path) -> list[str]:
     """Return the sub-folders of ``music_dir`` (each one a playlist)."""
     try:
-        return sorted(p.name for p in music_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
+        return sorted(
+            p.name for p in music_dir.iterdir() if p.is_dir() and not p.name.startswith(".")
+        )
     except OSError:
         return []
 
@@ -220,7 +222,9 @@ class Hub:
             )
         if speaker == "auto":
             speaker = build_speaker(c)
-        return Room(lights=lights, diffuser=diffuser, heat_pads=pads, speaker=speaker, button=button)
+        return Room(
+            lights=lights, diffuser=diffuser, heat_pads=pads, speaker=speaker, button=button
+        )
 
     # --- life cycle -------------------------------------------------------------------------
 
@@ -236,7 +240,8 @@ class Hub:
             for row in self.interrupted:
                 log.warning(
                     "session %s (%s) was interrupted when the service stopped; outputs stay off",
-                    row["id"], row["scene"],
+                    row["id"],
+                    row["scene"],
                 )
             self._started = True
         if self.mirror is not None:
@@ -422,14 +427,14 @@ class Hub:
         with self.lock:
             devices = self.room.devices()
             if device_id not in devices:
-                raise NotFound(
-                    f"no device called {device_id!r} (devices: {', '.join(devices)})"
-                )
+                raise NotFound(f"no device called {device_id!r} (devices: {', '.join(devices)})")
             part = devices[device_id]
             kind = part.kind
             cmd = parse(DEVICE_COMMANDS[kind], changes)
             if not cmd.model_dump(exclude_unset=True):
-                raise InvalidCommand(f"nothing to change; send one of {', '.join(type(cmd).model_fields)}")
+                raise InvalidCommand(
+                    f"nothing to change; send one of {', '.join(type(cmd).model_fields)}"
+                )
             now = self.clock.monotonic()
             if isinstance(cmd, LightCommand):
                 self._set_light(device_id, cmd, now)
@@ -439,7 +444,9 @@ class Hub:
                 self._set_pad(device_id, cmd, now, owner)
             elif isinstance(cmd, SpeakerCommand):
                 self._set_speaker(device_id, cmd, now)
-            self._emit("device", {"device": device_id, "changes": cmd.model_dump(exclude_unset=True)})
+            self._emit(
+                "device", {"device": device_id, "changes": cmd.model_dump(exclude_unset=True)}
+            )
             result = self.state()["devices"][device_id]
         self._kick()
         return result
@@ -627,8 +634,14 @@ class Hub:
             if self.session is not None:
                 owner = "session"
                 heat_seconds = self._session_heat_seconds(now)
-            self._apply(scene, now, fade=scene.fade_seconds if fade_seconds is None else fade_seconds,
-                        owner=owner, heat_seconds=heat_seconds, music=True)
+            self._apply(
+                scene,
+                now,
+                fade=scene.fade_seconds if fade_seconds is None else fade_seconds,
+                owner=owner,
+                heat_seconds=heat_seconds,
+                music=True,
+            )
             self._emit("scene", {"scene": scene.id})
         self._kick()
 
@@ -651,7 +664,9 @@ class Hub:
         if self.room.diffuser is not None:
             self.room.diffuser.set_mode(scene.diffuser, now)
         for pid, heat in scene.heat_levels(self.guard.pad_ids).items():
-            seconds = heat_seconds if heat_seconds is not None else self.guard.limits[pid].manual_timeout
+            seconds = (
+                heat_seconds if heat_seconds is not None else self.guard.limits[pid].manual_timeout
+            )
             seconds = min(seconds, self.guard.limits[pid].max_on)
             if not self.guard.set(pid, heat, now, owner=owner, seconds=seconds):
                 self._emit("safety", {"device": pid, "reason": "cooling_down"})
@@ -671,7 +686,10 @@ class Hub:
         self, scene: str | None = None, minutes: float | None = None, *, source: str = "api"
     ) -> dict[str, Any]:
         """Start a session (pre-warm, then the scene); 409 if one is running."""
-        cmd = parse(SessionStart, {k: v for k, v in (("scene", scene), ("minutes", minutes)) if v is not None})
+        cmd = parse(
+            SessionStart,
+            {k: v for k, v in (("scene", scene), ("minutes", minutes)) if v is not None},
+        )
         with self.lock:
             if self.session is not None:
                 raise Conflict("a session is already running; stop it first")
@@ -686,9 +704,7 @@ class Hub:
             if sc.has_heat(self.guard.pad_ids):
                 pm = sc.prewarm_minutes
                 prewarm = (self.config.session.prewarm_minutes if pm is None else pm) * 60
-            session_id = self.store.session_started(
-                sc.id, sc.name, total, self._wall_iso(), source
-            )
+            session_id = self.store.session_started(sc.id, sc.name, total, self._wall_iso(), source)
             self.session = Session(
                 id=session_id,
                 scene=sc,
@@ -730,8 +746,14 @@ class Hub:
         s.phase = "active"
         s.active_started = now
         s.phase_end = now + s.minutes * 60
-        self._apply(s.scene, now, fade=s.scene.fade_seconds, owner="session",
-                    heat_seconds=self._session_heat_seconds(now), music=True)
+        self._apply(
+            s.scene,
+            now,
+            fade=s.scene.fade_seconds,
+            owner="session",
+            heat_seconds=self._session_heat_seconds(now),
+            music=True,
+        )
 
     def _fade_out(self, now: float, reason: str) -> None:
         s = self.session
@@ -771,9 +793,13 @@ class Hub:
         except Exception:
             log.exception("could not record the end of session %s", s.id)
         self.last_session = {
-            "id": s.id, "scene": s.scene.id, "scene_name": s.scene.name,
-            "planned_minutes": s.minutes, "actual_minutes": round(actual, 2),
-            "end_reason": reason, "ended_at": self._wall_iso(),
+            "id": s.id,
+            "scene": s.scene.id,
+            "scene_name": s.scene.name,
+            "planned_minutes": s.minutes,
+            "actual_minutes": round(actual, 2),
+            "end_reason": reason,
+            "ended_at": self._wall_iso(),
         }
         self.session = None
         self._emit("session", {"action": "ended", "phase": "ended", "reason": reason})
@@ -857,8 +883,9 @@ class Hub:
             state = self.guard.states[pid]
             if heat != "off" and state.owner in ("session", None):
                 current = state.heat if state.heat != "off" else heat
-                self.guard.set(pid, current, now, owner="session",
-                               seconds=self._session_heat_seconds(now))
+                self.guard.set(
+                    pid, current, now, owner="session", seconds=self._session_heat_seconds(now)
+                )
 
     def extend_session(self, minutes: float = 10) -> dict[str, Any]:
         """Add minutes to the session (before its fade-out)."""

@@ -42,7 +42,9 @@ def direct_all_off(config: Config) -> list[str]:
     factory = LGPIOFactory()
     done = []
     for name, pin, active_high in outputs:
-        dev = DigitalOutputDevice(pin, active_high=active_high, initial_value=False, pin_factory=factory)
+        dev = DigitalOutputDevice(
+            pin, active_high=active_high, initial_value=False, pin_factory=factory
+        )
         dev.off()
         # leave the line driven low-inactive: closing would float it (pull-downs keep it off)
         done.append(f"{name} ({normalize_pin(pin)})")

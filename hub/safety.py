@@ -152,7 +152,9 @@ class HeatGuard:
             limits = self.limits[pid]
             assert state.on_since is not None and state.until is not None
             if now >= state.on_since + limits.max_on:
-                log.warning("%s was on for %g min: forced off, cooling down", pid, limits.max_on / 60)
+                log.warning(
+                    "%s was on for %g min: forced off, cooling down", pid, limits.max_on / 60
+                )
                 self.off(pid, now)
                 state.locked_until = now + limits.cooldown
                 state.last_trip = "max_on"

@@ -37,7 +37,9 @@ class Scene(BaseModel):
     @classmethod
     def _id(cls, v: str) -> str:
         if not SCENE_ID.match(v):
-            raise ValueError("use 1-40 characters: a-z, 0-9, - and _, starting with a letter or digit")
+            raise ValueError(
+                "use 1-40 characters: a-z, 0-9, - and _, starting with a letter or digit"
+            )
         return v
 
     @field_validator("lights")
@@ -84,13 +86,14 @@ def load_builtin_scenes(path: Path) -> dict[str, Scene]:
     return scenes
 
 
-
 def scene_errors(scene: Scene, light_ids: list[str], pad_ids: list[str]) -> list[str]:
     """Return what in ``scene`` does not fit this room (unknown lights or pads)."""
     problems = []
     for key in scene.lights:
         if key != "*" and key not in light_ids:
-            problems.append(f"lights.{key}: no light called {key!r} (lights: {', '.join(light_ids)})")
+            problems.append(
+                f"lights.{key}: no light called {key!r} (lights: {', '.join(light_ids)})"
+            )
     for key in scene.heat:
         if key != "*" and key not in pad_ids:
             have = ", ".join(pad_ids) or "none"

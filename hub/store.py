@@ -162,9 +162,7 @@ class Store:
     def session_planned(self, session_id: int, planned: float) -> None:
         """Update a running session's planned minutes (after an extend)."""
         with self.transaction() as db:
-            db.execute(
-                "UPDATE sessions SET planned_minutes=? WHERE id=?", (planned, session_id)
-            )
+            db.execute("UPDATE sessions SET planned_minutes=? WHERE id=?", (planned, session_id))
 
     def session_ended(self, session_id: int, actual: float, ended_at: str, reason: str) -> None:
         """Record how a session ended."""
