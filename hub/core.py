@@ -924,6 +924,14 @@ class Hub:
                 self._emit("session", {"action": "fade_out", "phase": "fade_out"})
         self._kick()
 
+    def dismiss_interrupted(self) -> None:
+        """Forget the notice about a session that a crash or power cut interrupted."""
+        with self.lock:
+            if not self.interrupted:
+                raise NotFound("no interrupted session to dismiss")
+            self.interrupted = []
+            self._emit("session", {"action": "interrupted_dismissed"})
+
     def history(self, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
         """Return past sessions, newest first."""
         if not (1 <= limit <= 500 and offset >= 0):
