@@ -145,6 +145,11 @@ class MqttConfig(Strict):
     base_topic: str = "massagehub"
     node_id: str = "massage_room"
     keepalive: int = Field(30, ge=5, le=600)
+    device_name: str | None = Field(None, min_length=1, max_length=64)
+    configuration_url: str | None = None
+    reconnect_min_seconds: float = Field(1.0, ge=0.05, le=60)
+    reconnect_max_seconds: float = Field(60.0, ge=0.05, le=3600)
+    fade_update_seconds: float = Field(1.0, ge=0.1, le=60)
 
     @field_validator("node_id")
     @classmethod
@@ -152,6 +157,20 @@ class MqttConfig(Strict):
         if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", v):
             raise ValueError("use letters, digits, _ or - only")
         return v
+
+    @field_validator("base_topic", "discovery_prefix")
+    @classmethod
+    def _topic(cls, v: str) -> str:
+        if not v or v.startswith("/") or v.endswith("/") or any(c in v for c in "+#\0"):
+            raise ValueError("an MQTT topic without wildcards (+ #) or leading/trailing /")
+        return v
+
+
+class RoutinesConfig(Strict):
+    """Scheduled routines (hub/routines.py)."""
+
+    enabled: bool = True
+    misfire_grace_minutes: float = Field(10, ge=0, le=24 * 60)
 
 
 class LocationConfig(Strict):
@@ -178,6 +197,7 @@ class Config(Strict):
     session: SessionConfig = SessionConfig()
     web: WebConfig = WebConfig()
     mqtt: MqttConfig = MqttConfig()
+    routines: RoutinesConfig = RoutinesConfig()
 
     #: where the file was loaded from (not a key)
     source: Path | None = Field(default=None, exclude=True)

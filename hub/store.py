@@ -189,6 +189,31 @@ class Store:
         )
         return [dict(r) for r in rows]
 
+    # --- routine runs -----------------------------------------------------------------------
+
+    def routine_run(
+        self, routine_id: str, planned_at: str | None, ran_at: str, outcome: str, detail: str = ""
+    ) -> int:
+        """Log one routine run (ran, skipped, missed, failed); return its id."""
+        with self.transaction() as db:
+            cur = db.execute(
+                "INSERT INTO routine_runs(routine_id, planned_at, ran_at, outcome, detail) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (routine_id, planned_at, ran_at, outcome, detail),
+            )
+            return int(cur.lastrowid or 0)
+
+    def routine_runs(self, routine_id: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        """Return logged routine runs, newest first (of one routine, or of all)."""
+        if routine_id is None:
+            rows = self.query("SELECT * FROM routine_runs ORDER BY id DESC LIMIT ?", (limit,))
+        else:
+            rows = self.query(
+                "SELECT * FROM routine_runs WHERE routine_id=? ORDER BY id DESC LIMIT ?",
+                (routine_id, limit),
+            )
+        return [dict(r) for r in rows]
+
     # --- settings ---------------------------------------------------------------------------
 
     def get_setting(self, key: str, default: Any = None) -> Any:
