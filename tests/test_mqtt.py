@@ -1,0 +1,598 @@
+"""Home Assistant over MQTT, against a real Mosquitto on a loopback port."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from hardware import SilentSpeaker
+from hardware.pins import SimFactory
+from hub.clock import Clock, FakeClock, RealClock
+from hub.config import load_config
+from hub.core import Hub
+from hub.mqtt import BadPayload, MqttBridge, mqtt_component, parse_light_command
+
+from .broker import Mosquitto, Observer, have_mosquitto
+from .support import ServeProcess, free_port, wait_for, write_config
+
+needs_broker = pytest.mark.skipif(not have_mosquitto(), reason="mosquitto is not installed")
+
+FAST = {"reconnect_min_seconds": 0.1, "reconnect_max_seconds": 0.5, "fade_update_seconds": 0.5}
+N_CONFIGS = 18  # discovery configs of the shipped config
+PINS = {"main": "GPIO18", "accent": "GPIO13", "diffuser": "GPIO23", "pad": "GPIO24"}
+
+
+class Rig:
+    """A hub (real clock, simulated pins, silent speaker) with its MQTT bridge."""
+
+    def __init__(
+        self,
+        folder: Path,
+        port: int,
+        mqtt: dict[str, Any] | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        overrides = {"mqtt": {"enabled": True, "host": "127.0.0.1", "port": port, **FAST}}
+        overrides["mqtt"].update(mqtt or {})
+        self.config_path = write_config(folder, overrides)
+        self.config = load_config(self.config_path)
+        self.factory = SimFactory()
+        self.hub = Hub(
+            self.config,
+            clock=clock or RealClock(),
+            pin_factory=self.factory,
+            speaker=SilentSpeaker(playlists=["calm", "rain"], max_volume=80),
+        )
+        self.hub.start()
+        bridge = mqtt_component(SimpleNamespace(hub=self.hub, config=self.config))
+        assert isinstance(bridge, MqttBridge)
+        self.bridge = bridge
+        self.bridge.start()
+        self.base = self.bridge.base
+
+    def pin(self, device: str) -> float:
+        return self.factory.level(PINS[device])
+
+    def close(self) -> None:
+        self.bridge.stop()
+        self.hub.close()
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[Mosquitto]:
+    if not have_mosquitto():
+        pytest.skip("mosquitto is not installed")
+    b = Mosquitto(tmp_path / "broker").start()
+    yield b
+    b.stop()
+
+
+@pytest.fixture
+def rigs(tmp_path: Path) -> Iterator[Callable[..., Rig]]:
+    made: list[Rig] = []
+
+    def make(port: int, node_id: str = "massage_room", **kwargs: Any) -> Rig:
+        mqtt = {"node_id": node_id, **kwargs.pop("mqtt", {})}
+        rig = Rig(tmp_path / f"hub-{node_id}-{len(made)}", port, mqtt=mqtt, **kwargs)
+        made.append(rig)
+        return rig
+
+    yield make
+    for rig in made:
+        rig.close()
+
+
+@pytest.fixture
+def observers() -> Iterator[Callable[..., Observer]]:
+    made: list[Observer] = []
+
+    def make(port: int, topics: list[str], **kwargs: Any) -> Observer:
+        obs = Observer(port, topics, **kwargs)
+        made.append(obs)
+        return obs
+
+    yield make
+    for obs in made:
+        obs.close()
+
+
+def online(obs: Observer, base: str) -> None:
+    obs.wait_last(f"{base}/availability", "online")
+
+
+def configs(obs: Observer, prefix: str = "homeassistant") -> dict[str, dict[str, Any]]:
+    out = {}
+    for _, topic, payload, _ in obs.snapshot():
+        if topic.startswith(prefix + "/") and topic.endswith("/config"):
+            out[topic] = json.loads(payload)
+    return out
+
+
+# --- without a broker ---------------------------------------------------------------------
+
+
+def test_disabled_by_default_makes_no_component(make_config: Callable[..., Any]) -> None:
+    config = make_config()
+    assert config.mqtt.enabled is False
+    assert mqtt_component(SimpleNamespace(hub=None, config=config)) is None
+
+
+def test_password_file_needs_username_and_must_exist(
+    make_config: Callable[..., Any], tmp_path: Path
+) -> None:
+    config = make_config({"mqtt": {"enabled": True, "password_file": str(tmp_path / "nope")}})
+    with pytest.raises(RuntimeError, match="username"):
+        mqtt_component(SimpleNamespace(hub=None, config=config))
+    config = make_config(
+        {"mqtt": {"enabled": True, "username": "u", "password_file": str(tmp_path / "nope")}}
+    )
+    with pytest.raises(RuntimeError, match="password_file"):
+        mqtt_component(SimpleNamespace(hub=None, config=config))
+
+
+@pytest.mark.parametrize(
+    ("payload", "change"),
+    [
+        ('{"state": "ON"}', {"on": True, "fade_seconds": 0.0}),
+        ('{"state": "OFF", "transition": 2}', {"on": False, "fade_seconds": 2.0}),
+        ('{"state": "ON", "brightness": 51}', {"level": 0.2, "fade_seconds": 0.0}),
+        ('{"brightness": 255, "transition": 1.5}', {"level": 1.0, "fade_seconds": 1.5}),
+    ],
+)
+def test_light_commands_map_to_hub_changes(payload: str, change: dict[str, Any]) -> None:
+    assert parse_light_command(payload) == change
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        "ON",
+        "{",
+        "[]",
+        "null",
+        '{"state": "on"}',
+        '{"state": "ON", "brightness": 256}',
+        '{"state": "ON", "brightness": -1}',
+        '{"state": "ON", "brightness": true}',
+        '{"state": "ON", "brightness": "12"}',
+        '{"state": "ON", "transition": -1}',
+        '{"state": "ON", "transition": 1e9}',
+        '{"state": "ON", "color": {"r": 1}}',
+        "{}",
+    ],
+)
+def test_bad_light_payloads_are_refused(payload: str) -> None:
+    with pytest.raises(BadPayload):
+        parse_light_command(payload)
+
+
+# --- against Mosquitto ----------------------------------------------------------------------
+
+
+@pytest.mark.broker
+def test_discovery_is_valid_retained_and_consistent(
+    broker: Mosquitto, rigs: Callable[..., Rig], observers: Callable[..., Observer]
+) -> None:
+    rig = rigs(broker.port)
+    wait_for(rig.bridge.connected.is_set)
+    wait_for(lambda: rig.bridge.announcements >= 1)
+    time.sleep(0.3)  # let the announcement land before a late subscriber asks for it
+    obs = observers(broker.port, ["homeassistant/#", "massagehub/#"])
+    online(obs, rig.base)
+    found = wait_for(lambda: (c := configs(obs)) and len(c) >= N_CONFIGS and c)
+    # everything a late subscriber got was retained
+    assert all(retain for _, topic, _, retain in obs.snapshot() if topic.endswith("/config"))
+    by_component: dict[str, list[str]] = {}
+    unique_ids = set()
+    for topic, cfg in found.items():
+        prefix, component, node, object_id, leaf = topic.split("/")
+        assert (prefix, node, leaf) == ("homeassistant", "massage_room", "config")
+        by_component.setdefault(component, []).append(object_id)
+        assert cfg["unique_id"] == f"massagehub_massage_room_{object_id}"
+        unique_ids.add(cfg["unique_id"])
+        assert cfg["name"]
+        assert cfg["availability_topic"] == "massagehub/massage_room/availability"
+        dev = cfg["device"]
+        assert dev["identifiers"] == ["massagehub_massage_room"]
+        assert {"name", "model", "sw_version", "configuration_url"} <= set(dev)
+        assert dev["configuration_url"] == f"http://127.0.0.1:{rig.config.web.port}/"
+        if component != "button":
+            assert cfg["state_topic"] == f"massagehub/massage_room/{object_id}/state"
+        if component in ("light", "switch", "select", "number", "button"):
+            assert cfg["command_topic"] == f"massagehub/massage_room/{object_id}/set"
+        if component == "select":
+            assert cfg["options"] and all(isinstance(o, str) for o in cfg["options"])
+        if component == "light":
+            assert cfg["schema"] == "json"
+            assert cfg["supported_color_modes"] == ["brightness"]
+        if component == "event":
+            assert {"started", "fade_out", "ended"} <= set(cfg["event_types"])
+    assert len(unique_ids) == len(found)
+    assert sorted(by_component["light"]) == ["light_accent", "light_main"]
+    assert by_component["switch"] == ["diffuser"]
+    assert set(by_component["select"]) == {"diffuser_mode", "heat_pad", "playlist", "scene"}
+    assert set(by_component["number"]) == {"volume", "session_minutes"}
+    assert {"session_start", "session_pause", "session_resume", "session_stop", "all_off"} <= set(
+        by_component["button"]
+    )
+    assert set(by_component["sensor"]) == {"session_phase", "minutes_remaining"}
+    assert by_component["event"] == ["session_event"]
+    scene_cfg = found["homeassistant/select/massage_room/scene/config"]
+    assert "Swedish" in scene_cfg["options"] and "Cleaning" in scene_cfg["options"]
+    heat_cfg = found["homeassistant/select/massage_room/heat_pad/config"]
+    assert heat_cfg["options"] == ["off", "low", "medium", "high"]
+    # retained states are there for a late subscriber too
+    assert obs.last(f"{rig.base}/light_main/state") == '{"state": "OFF"}'
+    assert obs.last(f"{rig.base}/session_phase/state") == "idle"
+    assert obs.last(f"{rig.base}/heat_pad/state") == "off"
+
+
+@pytest.mark.broker
+def test_every_command_topic_drives_the_room_and_state_follows(
+    broker: Mosquitto, rigs: Callable[..., Rig], observers: Callable[..., Observer]
+) -> None:
+    rig = rigs(broker.port)
+    obs = observers(broker.port, ["massagehub/#"])
+    online(obs, rig.base)
+    b = rig.base
+
+    def send(entity: str, payload: str) -> None:
+        obs.publish(f"{b}/{entity}/set", payload)
+
+    # lights: brightness, on/off
+    send("light_main", '{"state": "ON", "brightness": 128}')
+    obs.wait_last(
+        f"{b}/light_main/state", '{"brightness": 128, "color_mode": "brightness", "state": "ON"}'
+    )
+    assert rig.pin("main") > 0
+    assert rig.hub.state()["devices"]["main"]["level"] == pytest.approx(128 / 255, abs=1e-3)
+    send("light_accent", '{"state": "ON"}')
+    wait_for(lambda: rig.pin("accent") > 0)
+    send("light_main", '{"state": "OFF"}')
+    obs.wait_last(f"{b}/light_main/state", '{"state": "OFF"}')
+    assert rig.pin("main") == 0
+    # a transition is the hub's own fade
+    send("light_main", '{"state": "ON", "brightness": 255, "transition": 0.6}')
+    wait_for(lambda: 0 < rig.pin("main") < 1, timeout=2)
+    obs.wait_last(
+        f"{b}/light_main/state", '{"brightness": 255, "color_mode": "brightness", "state": "ON"}'
+    )
+    assert rig.pin("main") == 1.0
+    # diffuser switch and mode
+    send("diffuser", "ON")
+    obs.wait_last(f"{b}/diffuser/state", "ON")
+    assert obs.last(f"{b}/diffuser_mode/state") == "on"
+    assert rig.pin("diffuser") == 1
+    send("diffuser_mode", "interval")
+    obs.wait_last(f"{b}/diffuser_mode/state", "interval")
+    send("diffuser", "OFF")
+    obs.wait_last(f"{b}/diffuser/state", "OFF")
+    assert rig.pin("diffuser") == 0
+    # heat pad through the hub's safety guard (a manual "on" carries its timeout)
+    send("heat_pad", "high")
+    obs.wait_last(f"{b}/heat_pad/state", "high")
+    assert rig.pin("pad") == 1
+    pad = rig.hub.state()["devices"]["pad"]
+    assert pad["owner"] == "manual" and 0 < pad["off_in_seconds"] <= 20 * 60
+    send("heat_pad", "off")
+    obs.wait_last(f"{b}/heat_pad/state", "off")
+    assert rig.pin("pad") == 0
+    # speaker
+    send("volume", "40")
+    obs.wait_last(f"{b}/volume/state", "40")
+    send("playlist", "rain")
+    obs.wait_last(f"{b}/playlist/state", "rain")
+    assert rig.hub.state()["devices"]["speaker"]["playing"] is True
+    # scene select applies the scene now
+    send("scene", "Cleaning")
+    obs.wait_last(f"{b}/scene/state", "Cleaning")
+    wait_for(lambda: rig.pin("main") == 1 and rig.pin("accent") == 1, timeout=3)
+    # session: minutes, start (uses the selected scene), pause, resume, stop
+    send("session_minutes", "2")
+    obs.wait_last(f"{b}/session_minutes/state", "2")
+    send("session_start", "PRESS")
+    obs.wait_last(f"{b}/session_phase/state", "active")
+    obs.wait_last(f"{b}/minutes_remaining/state", "2")
+    session = rig.hub.state()["session"]
+    assert session["scene"] == "cleaning" and session["minutes"] == 2
+    assert session["source"] == "mqtt"
+    send("session_pause", "PRESS")
+    obs.wait_last(f"{b}/session_phase/state", "paused")
+    send("session_resume", "PRESS")
+    obs.wait_last(f"{b}/session_phase/state", "active")
+    send("session_extend", "PRESS")
+    wait_for(lambda: rig.hub.state()["session"]["minutes"] == 12)
+    obs.wait_last(f"{b}/minutes_remaining/state", "12")
+    send("session_stop", "PRESS")
+    obs.wait_last(f"{b}/session_phase/state", "fade_out")
+    events = [json.loads(p)["event_type"] for p in obs.on(f"{b}/session_event/state")]
+    assert events[0] == "started" and "paused" in events and events[-1] == "fade_out"
+    # all off ends everything at once
+    send("heat_pad", "low")
+    wait_for(lambda: rig.pin("pad") == 1)
+    send("all_off", "PRESS")
+    obs.wait_last(f"{b}/session_phase/state", "idle")
+    obs.wait_last(f"{b}/heat_pad/state", "off")
+    assert all(rig.pin(d) == 0 for d in PINS)
+    assert json.loads(obs.on(f"{b}/session_event/state")[-1])["event_type"] == "ended"
+
+
+@pytest.mark.broker
+def test_bad_payloads_are_ignored_and_change_nothing(
+    broker: Mosquitto, rigs: Callable[..., Rig], observers: Callable[..., Observer]
+) -> None:
+    rig = rigs(broker.port)
+    obs = observers(broker.port, ["massagehub/#"])
+    online(obs, rig.base)
+    b = rig.base
+    obs.publish(f"{b}/light_main/set", '{"state": "ON", "brightness": 100}')
+    obs.wait_last(
+        f"{b}/light_main/state", '{"brightness": 100, "color_mode": "brightness", "state": "ON"}'
+    )
+    before = rig.hub.state()["devices"]
+    pins_before = {d: rig.pin(d) for d in PINS}
+    bad = {
+        "light_main": ["garbage", '{"state": "ON", "brightness": 999}', "\xff"],
+        "diffuser": ["MAYBE", ""],
+        "diffuser_mode": ["turbo"],
+        "heat_pad": ["nuclear", "HIGH", "1"],
+        "volume": ["loud", "-5", "81", "nan", "inf"],
+        "playlist": ["metal"],
+        "scene": ["Disco"],
+        "session_minutes": ["0", "100000", "x"],
+        "session_start": ["GO"],
+        "all_off": ["yes please"],
+        "no_such_entity": ["PRESS"],
+    }
+    for entity, payloads in bad.items():
+        for payload in payloads:
+            obs.publish(f"{b}/{entity}/set", payload)
+    obs.client.publish(f"{b}/light_main/set", b"\xff\xfe", qos=1).wait_for_publish(5)
+    # a good command afterwards proves the bad ones were all handled (in order) first
+    obs.publish(f"{b}/volume/set", "30")
+    obs.wait_last(f"{b}/volume/state", "30")
+    after = rig.hub.state()["devices"]
+    after["speaker"]["volume"] = before["speaker"]["volume"]
+    assert after == before
+    assert {d: rig.pin(d) for d in PINS} == pins_before
+    assert rig.hub.state()["session"] is None
+    assert obs.last(f"{b}/session_minutes/state") == "60"
+    # a command the hub refuses (a pause with no session) changes nothing either
+    obs.publish(f"{b}/session_pause/set", "PRESS")
+    obs.publish(f"{b}/volume/set", "31")
+    obs.wait_last(f"{b}/volume/state", "31")
+    assert rig.hub.state()["session"] is None
+
+
+@pytest.mark.broker
+def test_home_assistant_online_triggers_a_reannounce(
+    broker: Mosquitto, rigs: Callable[..., Rig], observers: Callable[..., Observer]
+) -> None:
+    rig = rigs(broker.port)
+    wait_for(lambda: rig.bridge.announcements >= 1)
+    obs = observers(broker.port, ["homeassistant/+/massage_room/#", "massagehub/#"])
+    online(obs, rig.base)
+    wait_for(lambda: len(configs(obs)) >= N_CONFIGS)
+    seen = len(obs.snapshot())
+    obs.publish("homeassistant/status", "offline")
+    obs.publish("homeassistant/status", "online")
+    wait_for(lambda: rig.bridge.announcements >= 2)
+    fresh = wait_for(
+        lambda: [m for m in obs.snapshot()[seen:] if m[1].endswith("/config") and not m[3]]
+    )
+    live_configs = {topic for _, topic, _, _ in fresh}
+    wait_for(
+        lambda: len({m[1] for m in obs.snapshot()[seen:] if m[1].endswith("/config")}) >= N_CONFIGS
+    )
+    assert "homeassistant/light/massage_room/light_main/config" in live_configs or fresh
+    # state is sent again too, not only discovery
+    wait_for(
+        lambda: any(t == f"{rig.base}/light_main/state" for _, t, _, _ in obs.snapshot()[seen:])
+    )
+
+
+@pytest.mark.broker
+def test_broker_restart_reconnects_reannounces_and_obeys(
+    broker: Mosquitto, rigs: Callable[..., Rig], observers: Callable[..., Observer]
+) -> None:
+    rig = rigs(broker.port)
+    wait_for(rig.bridge.connected.is_set)
+    wait_for(lambda: rig.bridge.announcements >= 1)
+    broker.kill()
+    wait_for(lambda: not rig.bridge.connected.is_set())
+    # the hub keeps working without the broker
+    rig.hub.set_device("accent", {"level": 0.5})
+    assert rig.pin("accent") > 0
+    broker.start()  # same port, empty broker (no persistence): nothing retained survives
+    obs = observers(broker.port, ["homeassistant/#", "massagehub/#"])
+    wait_for(rig.bridge.connected.is_set, timeout=10)
+    online(obs, rig.base)
+    wait_for(lambda: len(configs(obs)) >= N_CONFIGS)
+    assert rig.bridge.announcements >= 2
+    obs.wait_last(
+        f"{rig.base}/light_accent/state",
+        '{"brightness": 128, "color_mode": "brightness", "state": "ON"}',
+    )
+    # the subscription survived the reconnect
+    obs.publish(f"{rig.base}/light_main/set", '{"state": "ON", "brightness": 255}')
+    wait_for(lambda: rig.pin("main") == 1.0)
+    obs.wait_last(
+        f"{rig.base}/light_main/state",
+        '{"brightness": 255, "color_mode": "brightness", "state": "ON"}',
+    )
+
+
+@pytest.mark.broker
+def test_hub_works_while_broker_is_down_and_connects_when_it_comes(
+    tmp_path: Path, rigs: Callable[..., Rig], observers: Callable[..., Observer]
+) -> None:
+    if not have_mosquitto():
+        pytest.skip("mosquitto is not installed")
+    port = free_port()
+    rig = rigs(port)
+    rig.hub.set_device("main", {"level": 1.0})
+    rig.hub.start_session("cleaning", 5)
+    assert rig.pin("main") == 1.0
+    assert not rig.bridge.connected.is_set()
+    late = Mosquitto(tmp_path / "late-broker", port=port).start()
+    try:
+        obs = observers(port, ["massagehub/#"])
+        online(obs, rig.base)
+        obs.wait_last(f"{rig.base}/session_phase/state", "active")
+        obs.wait_last(f"{rig.base}/minutes_remaining/state", "5")
+    finally:
+        rig.bridge.stop()
+        late.stop()
+
+
+@pytest.mark.broker
+def test_password_file_works_and_no_password_is_refused(
+    tmp_path: Path, rigs: Callable[..., Rig], observers: Callable[..., Observer]
+) -> None:
+    if not have_mosquitto():
+        pytest.skip("mosquitto is not installed")
+    secure = Mosquitto(tmp_path / "secure", users={"hub": "s3cret pass", "ha": "ha-pass"}).start()
+    try:
+        secret = tmp_path / "mqtt-password"
+        secret.write_text("s3cret pass\n")
+        good = rigs(secure.port, "good", mqtt={"username": "hub", "password_file": str(secret)})
+        anon = rigs(secure.port, "anon")
+        wrong_file = tmp_path / "wrong"
+        wrong_file.write_text("nope\n")
+        wrong = rigs(
+            secure.port, "wrong", mqtt={"username": "hub", "password_file": str(wrong_file)}
+        )
+        obs = observers(secure.port, ["massagehub/#"], username="ha", password="ha-pass")
+        online(obs, good.base)
+        obs.publish(f"{good.base}/light_main/set", '{"state": "ON"}')
+        wait_for(lambda: good.pin("main") == 1.0)
+        wait_for(lambda: anon.bridge.last_error is not None and wrong.bridge.last_error is not None)
+        assert "authori" in (anon.bridge.last_error or "").lower()
+        assert not anon.bridge.connected.is_set() and not wrong.bridge.connected.is_set()
+        assert obs.last(f"{anon.base}/availability") is None
+        assert obs.last(f"{wrong.base}/availability") is None
+    finally:
+        for rig_ in ():
+            rig_.close()
+        secure.stop()
+
+
+@pytest.mark.broker
+def test_two_hubs_on_one_broker_stay_apart(
+    broker: Mosquitto, rigs: Callable[..., Rig], observers: Callable[..., Observer]
+) -> None:
+    one = rigs(broker.port, "room_one")
+    two = rigs(broker.port, "room_two")
+    obs = observers(broker.port, ["massagehub/#", "homeassistant/#"])
+    online(obs, one.base)
+    online(obs, two.base)
+    obs.publish(f"{one.base}/heat_pad/set", "low")
+    obs.wait_last(f"{one.base}/heat_pad/state", "low")
+    assert one.pin("pad") == 1 and two.pin("pad") == 0
+    assert obs.last(f"{two.base}/heat_pad/state") == "off"
+    found = wait_for(lambda: (c := configs(obs)) and len(c) >= 2 * N_CONFIGS and c)
+    ids = [cfg["unique_id"] for cfg in found.values()]
+    assert len(ids) == len(set(ids))
+    assert {cfg["device"]["identifiers"][0] for cfg in found.values()} == {
+        "massagehub_room_one",
+        "massagehub_room_two",
+    }
+
+
+@pytest.mark.broker
+def test_fades_are_throttled_and_minutes_change_on_whole_minutes(
+    broker: Mosquitto, rigs: Callable[..., Rig], observers: Callable[..., Observer]
+) -> None:
+    rig = rigs(broker.port)
+    obs = observers(broker.port, ["massagehub/#"])
+    online(obs, rig.base)
+    b = rig.base
+    start = len(obs.snapshot())
+    obs.publish(f"{b}/light_main/set", '{"state": "ON", "brightness": 255, "transition": 2}')
+    obs.wait_last(
+        f"{b}/light_main/state",
+        '{"brightness": 255, "color_mode": "brightness", "state": "ON"}',
+        timeout=5,
+    )
+    updates = [m for m in obs.snapshot()[start:] if m[1] == f"{b}/light_main/state"]
+    # the hub reports 4 progress events a second; 2 s at one update per 0.5 s plus the end
+    assert 2 <= len(updates) <= 7
+    levels = [json.loads(p).get("brightness", 0) for _, _, p, _ in updates]
+    assert levels == sorted(levels)
+    assert not obs.on(f"{b}/minutes_remaining/state")[1:]  # still the one retained "0"
+
+
+@pytest.mark.broker
+def test_minutes_remaining_publishes_only_whole_minute_changes(
+    broker: Mosquitto, rigs: Callable[..., Rig], observers: Callable[..., Observer]
+) -> None:
+    clock = FakeClock()
+    rig = rigs(broker.port, clock=clock)
+    obs = observers(broker.port, ["massagehub/#"])
+    online(obs, rig.base)
+    topic = f"{rig.base}/minutes_remaining/state"
+    rig.hub.start_session("cleaning", 3)
+    rig.hub.advance(2)  # the scene's 1 s fade is done
+    obs.wait_last(topic, "3")
+    for seconds in (20, 20, 20, 20, 20):  # 100 s in all, without any hub event
+        clock.advance(seconds)
+        rig.bridge._wake.set()
+        time.sleep(0.05)
+    obs.wait_last(topic, "2")
+    clock.advance(30)
+    rig.bridge._wake.set()
+    obs.wait_last(topic, "1")
+    assert obs.on(topic)[-3:] == ["3", "2", "1"]
+    assert obs.on(topic).count("3") == 1
+
+
+@pytest.mark.broker
+def test_last_will_when_the_hub_process_is_killed(
+    broker: Mosquitto, tmp_path: Path, observers: Callable[..., Observer]
+) -> None:
+    config_path = write_config(
+        tmp_path / "served",
+        {
+            "mqtt": {
+                "enabled": True,
+                "host": "127.0.0.1",
+                "port": broker.port,
+                "node_id": "killed",
+                **FAST,
+            }
+        },
+    )
+    proc = ServeProcess(config_path).start(wait=False)
+    try:
+        obs = observers(broker.port, ["massagehub/killed/#"])
+        obs.wait_last("massagehub/killed/availability", "online", timeout=30)
+        obs.publish("massagehub/killed/light_main/set", '{"state": "ON", "brightness": 255}')
+        obs.wait_last(
+            "massagehub/killed/light_main/state",
+            '{"brightness": 255, "color_mode": "brightness", "state": "ON"}',
+        )
+        proc.stop(signal.SIGKILL)
+        obs.wait_last("massagehub/killed/availability", "offline")
+    finally:
+        proc.stop()
+    # the will is retained: a newcomer sees the hub offline
+    late = observers(broker.port, ["massagehub/killed/availability"])
+    late.wait_last("massagehub/killed/availability", "offline")
+
+
+@pytest.mark.broker
+def test_clean_stop_says_offline(
+    broker: Mosquitto, tmp_path: Path, observers: Callable[..., Observer]
+) -> None:
+    rig = Rig(tmp_path / "clean", broker.port)
+    obs = observers(broker.port, ["massagehub/#"])
+    online(obs, rig.base)
+    rig.close()
+    obs.wait_last(f"{rig.base}/availability", "offline")
