@@ -54,6 +54,7 @@ from .store import Store
 log = logging.getLogger(__name__)
 
 PROGRESS_EVERY = 0.25  # seconds between progress events while something fades
+MUSIC_RAMP = 2.0  # seconds: music started or resumed by hand ramps up from silence
 
 
 @dataclass
@@ -102,15 +103,20 @@ def build_speaker(config: Config) -> Any:
     if vlc_available is not None and config.speaker.output != "none":
         ok, why = vlc_available()
         if ok:
-            return VlcSpeaker(
-                music_dir,
-                max_volume=config.speaker.max_volume,
-                output=config.speaker.output,
-                device=config.speaker.device,
-                afile_path=(
-                    config.path(config.speaker.afile_path) if config.speaker.afile_path else None
-                ),
-            )
+            try:
+                return VlcSpeaker(
+                    music_dir,
+                    max_volume=config.speaker.max_volume,
+                    output=config.speaker.output,
+                    device=config.speaker.device,
+                    afile_path=(
+                        config.path(config.speaker.afile_path)
+                        if config.speaker.afile_path
+                        else None
+                    ),
+                )
+            except Exception as exc:
+                why = f"libvlc could not open output {config.speaker.output!r} ({exc})"
         log.warning("no audio: %s; the speaker is silent, everything else works", why)
     return SilentSpeaker(playlists=list_playlists(music_dir), max_volume=config.speaker.max_volume)
 
@@ -143,6 +149,8 @@ class Hub:
         self.builtin_scenes = load_builtin_scenes(config.path(config.scenes_file))
         self.store = store or Store(config.data_path)
         self.room = self._build_room(speaker)
+        if hasattr(self.room.speaker, "on_change"):
+            self.room.speaker.on_change = self._speaker_changed  # next track, from its thread
         self.guard = HeatGuard(
             self.room.heat_pads,
             {
@@ -160,6 +168,7 @@ class Hub:
         self.state_providers: dict[str, Callable[[], Any]] = {}
         self._fades: dict[tuple[str, str], Fade] = {}
         self._last_on_level: dict[str, float] = {lid: 1.0 for lid in self.room.lights}
+        self._listen_volume = 30.0  # where music ramps to when started without a volume
         self._last_progress = 0.0
         self._next_deadline: float | None = None
         self._wake = threading.Event()
@@ -487,6 +496,9 @@ class Hub:
         if cmd.playlist is not None and cmd.playlist not in speaker.playlists():
             have = ", ".join(speaker.playlists()) or "none"
             raise InvalidCommand(f"no playlist called {cmd.playlist!r} (playlists: {have})")
+        was_playing = speaker.playing
+        if not was_playing and (cmd.playlist is not None or cmd.playing is True):
+            speaker.volume = 0  # start muted and ramp up below: never blast
         if cmd.playlist is not None:
             speaker.play(cmd.playlist)
         if cmd.playing is True and cmd.playlist is None:
@@ -498,8 +510,19 @@ class Hub:
             speaker.pause()
         if cmd.next:
             speaker.next_track()
-        if cmd.volume is not None:
+        if cmd.volume is not None and cmd.volume > 0:
+            self._listen_volume = cmd.volume
+        if speaker.playing and not was_playing:
+            target = cmd.volume if cmd.volume is not None else self._listen_volume
+            self._fade(sid, "volume", target, max(cmd.fade_seconds, MUSIC_RAMP), now)
+        elif cmd.volume is not None:
             self._fade(sid, "volume", cmd.volume, cmd.fade_seconds, now)
+
+    def _speaker_changed(self, state: dict[str, Any]) -> None:
+        """Tell listeners that the speaker moved on by itself (next track, or gave up)."""
+        with self.lock:
+            changes = {k: state.get(k) for k in ("playlist", "track", "playing")}
+            self._emit("device", {"device": self.room.speaker_id, "changes": changes})
 
     def all_off(self, *, reason: str = "all_off") -> None:
         """Switch everything off now; a running session ends."""
@@ -676,9 +699,16 @@ class Hub:
                 if not speaker.playing:
                     speaker.volume = 0
                 speaker.play(scene.playlist)
+                self._listen_volume = scene.volume
                 self._fade(self.room.speaker_id, "volume", scene.volume, fade, now)
             elif scene.volume == 0 or not scene.playlist:
                 self._fade(self.room.speaker_id, "volume", 0, fade, now)
+            else:
+                log.warning(
+                    "scene %s: no playlist called %r in the music folder; music unchanged",
+                    scene.id,
+                    scene.playlist,
+                )
 
     # --- sessions ---------------------------------------------------------------------------
 
@@ -860,7 +890,12 @@ class Hub:
             s.active_started += gap
         s.paused_at = None
         if self.room.speaker is not None and s.phase == "active":
-            self.room.speaker.resume()
+            speaker = self.room.speaker
+            fade = self._fades.get((self.room.speaker_id, "volume"))
+            target = fade.target if fade is not None else speaker.volume
+            speaker.volume = 0  # come back softly, not at full volume at once
+            speaker.resume()
+            self._fade(self.room.speaker_id, "volume", target, MUSIC_RAMP, now)
 
     def resume_session(self) -> dict[str, Any]:
         """Resume a paused session; heat is renewed for the time left."""

@@ -1,0 +1,390 @@
+"""The speaker on libvlc (python-vlc): playlists from a music folder, looping, volume, chime.
+
+Wiring: any audio output the Pi has (3.5 mm jack, HDMI, a USB or I2S DAC). On a Pi without
+a desktop session VLC talks to ALSA directly (``output: alsa``, ``device: default`` or e.g.
+``hw:CARD=Headphones``); with PulseAudio or PipeWire running, ``output: pulse``.
+
+Each sub-folder of the music folder is a playlist. Tracks are played one at a time on one
+``MediaPlayer`` and advanced from this object's own queue, so a playlist loops without
+``MediaListPlayer`` (whose loop mode stops after the first item on Raspberry Pi OS).
+libvlc is not re-entrant: its event callbacks only put a note in a queue, and a daemon
+thread of ours does the work. The end-of-session chime plays on a second player, so a
+music fade never silences it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+AUDIO_EXTENSIONS = (".mp3", ".ogg", ".oga", ".flac", ".wav")
+OUTPUTS = ("auto", "alsa", "pulse", "afile", "none")
+CHIME_NAMES = ("chime.wav", "chime.ogg", "chime.flac", "chime.mp3")
+DISABLE_ENV = "MASSAGE_HUB_NO_VLC"
+
+
+def _load_vlc() -> Any:
+    """Import python-vlc (which loads libvlc); raise ImportError or OSError if missing."""
+    import vlc
+
+    return vlc
+
+
+def vlc_available() -> tuple[bool, str]:
+    """Say whether libvlc and its plugins can play here, and if not, why."""
+    if os.environ.get(DISABLE_ENV):
+        return False, f"libvlc disabled by the {DISABLE_ENV} environment variable"
+    try:
+        vlc = _load_vlc()
+    except Exception as exc:  # python-vlc raises ImportError, OSError or NotImplementedError
+        return False, (
+            f"libvlc could not be loaded ({exc}); install the Debian packages libvlc5 and "
+            "vlc-plugin-base"
+        )
+    try:
+        instance = vlc.Instance(["--quiet", "--no-video", "--aout=adummy"])
+    except Exception as exc:
+        return False, f"libvlc failed to start ({exc})"
+    if instance is None:
+        return False, "libvlc found no plugins; install the Debian package vlc-plugin-base"
+    instance.release()
+    return True, "libvlc " + vlc.libvlc_get_version().decode(errors="replace")
+
+
+def find_tracks(folder: Path) -> list[Path]:
+    """Return the playable files in ``folder``, sorted by name."""
+    try:
+        files = [
+            p
+            for p in folder.iterdir()
+            if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS and not p.name.startswith(".")
+        ]
+    except OSError:
+        return []
+    return sorted(files, key=lambda p: p.name.lower())
+
+
+def find_playlists(music_dir: Path) -> list[str]:
+    """Return the names of the sub-folders of ``music_dir`` (each one a playlist)."""
+    try:
+        return sorted(
+            p.name for p in music_dir.iterdir() if p.is_dir() and not p.name.startswith(".")
+        )
+    except OSError:
+        return []
+
+
+def instance_args(output: str, device: str | None, afile_path: Path | None) -> list[str]:
+    """Return the libvlc options for an audio output."""
+    if output not in OUTPUTS:
+        raise ValueError(f"output must be one of {', '.join(OUTPUTS)} (got {output!r})")
+    args = ["--quiet", "--no-video", "--no-xlib", "--no-metadata-network-access"]
+    if output == "alsa":
+        args += ["--aout=alsa", f"--alsa-audio-device={device or 'default'}"]
+    elif output == "pulse":
+        args += ["--aout=pulse"]
+    elif output == "afile":
+        if afile_path is None:
+            raise ValueError("output 'afile' needs afile_path")
+        args += ["--aout=afile", f"--audiofile-file={afile_path}"]
+    elif output == "none":
+        args += ["--aout=adummy"]
+    return args
+
+
+class VlcSpeaker:
+    """Play playlists from ``music_dir`` through libvlc; volume 0-100, capped at ``max_volume``.
+
+    ``output`` is auto (VLC chooses: PulseAudio if a server runs, else ALSA), alsa (with
+    ``device``, an ALSA device name), pulse (``device`` names a sink), afile (write the
+    samples to ``afile_path``: VLC's file output has no volume control and rewrites the
+    file at each track) or none. ``chime_volume`` is the chime's level (also capped).
+    """
+
+    kind = "speaker"
+    backend = "vlc"
+
+    def __init__(
+        self,
+        music_dir: Path | str,
+        *,
+        max_volume: float = 100.0,
+        output: str = "auto",
+        device: str | None = None,
+        afile_path: Path | str | None = None,
+        chime_volume: float = 50.0,
+        chime_path: Path | str | None = None,
+    ) -> None:
+        self.music_dir = Path(music_dir)
+        self.max_volume = min(100.0, max(0.0, float(max_volume)))
+        self.output = output
+        self.device = device
+        self.afile_path = Path(afile_path) if afile_path is not None else None
+        self.chime_volume = min(self.max_volume, max(0.0, float(chime_volume)))
+        self.chime_path = Path(chime_path) if chime_path is not None else None
+        self.on_change: Callable[[dict[str, Any]], None] | None = None
+        self.chimes = 0
+        vlc = _load_vlc()
+        self._vlc = vlc
+        self._instance = vlc.Instance(instance_args(output, device, self.afile_path))
+        if self._instance is None:
+            raise RuntimeError("libvlc could not start with output " + repr(output))
+        self._chime_instance = self._instance
+        if output == "afile" and self.afile_path is not None:
+            # One file per player: the chime gets "<name>.chime.wav" beside the music's file.
+            chime_file = self.afile_path.with_name(self.afile_path.stem + ".chime.wav")
+            self._chime_instance = vlc.Instance(instance_args(output, device, chime_file))
+        self._player = self._instance.media_player_new()
+        self._chime_player = self._chime_instance.media_player_new()
+        if device and output == "pulse":
+            for player in (self._player, self._chime_player):
+                player.audio_output_device_set(None, device)
+        self._lock = threading.RLock()
+        self._volume = 0.0
+        self._applied = -1
+        self._playlist: str | None = None
+        self._tracks: list[Path] = []
+        self._index = 0
+        self._active = False
+        self._paused = False
+        self._errors = 0
+        self._generation = 0
+        self._events: queue.SimpleQueue[tuple[str, int] | None] = queue.SimpleQueue()
+        self._player.audio_set_volume(0)
+        self._applied = 0
+        manager = self._player.event_manager()
+        ev = vlc.EventType
+        manager.event_attach(ev.MediaPlayerEndReached, self._on_vlc_event, "end")
+        manager.event_attach(ev.MediaPlayerEncounteredError, self._on_vlc_event, "error")
+        self._worker = threading.Thread(target=self._work, name="speaker-events", daemon=True)
+        self._worker.start()
+        self._closed = False
+
+    # --- volume (set by the hub's fades at the control rate: keep it cheap) -----------------
+
+    @property
+    def volume(self) -> float:
+        """Volume 0-100 (never above ``max_volume``)."""
+        return self._volume
+
+    @volume.setter
+    def volume(self, value: float) -> None:
+        v = min(self.max_volume, max(0.0, float(value)))
+        self._volume = v
+        level = int(v + 0.5)
+        if level != self._applied:
+            self._applied = level
+            self._player.audio_set_volume(level)
+
+    @property
+    def playing(self) -> bool:
+        """True while music is playing (not paused or stopped)."""
+        return self._active and not self._paused
+
+    # --- playlists ---------------------------------------------------------------------------
+
+    def playlists(self) -> list[str]:
+        """Return the names of the playlists (sub-folders of the music folder)."""
+        return find_playlists(self.music_dir)
+
+    def tracks(self, playlist: str) -> list[Path]:
+        """Return the tracks of ``playlist`` in play order."""
+        if playlist not in self.playlists():
+            raise KeyError(playlist)
+        return find_tracks(self.music_dir / playlist)
+
+    def play(self, playlist: str | None = None) -> None:
+        """Play ``playlist`` (or the current one) from its first track, looping.
+
+        Asking for the playlist that is already playing keeps it going (and ends a pause).
+        """
+        with self._lock:
+            name = playlist if playlist is not None else self._playlist
+            if name is None:
+                lists = self.playlists()
+                if not lists:
+                    log.warning("no playlists in %s: nothing to play", self.music_dir)
+                    return
+                name = lists[0]
+            if self._active and name == self._playlist:
+                if self._paused:
+                    self._player.set_pause(0)
+                    self._paused = False
+                return
+            tracks = find_tracks(self.music_dir / name)
+            self._playlist = name
+            self._tracks = tracks
+            self._index = 0
+            self._errors = 0
+            if not tracks:
+                log.warning("playlist %r has no tracks (%s)", name, ", ".join(AUDIO_EXTENSIONS))
+                self._halt()
+                return
+            self._active = True
+            self._paused = False
+            self._start_track()
+
+    def pause(self) -> None:
+        """Pause playback (resume continues where it was)."""
+        with self._lock:
+            if self._active and not self._paused:
+                self._player.set_pause(1)
+                self._paused = True
+
+    def resume(self) -> None:
+        """Resume after a pause."""
+        with self._lock:
+            if self._active and self._paused:
+                self._player.set_pause(0)
+                self._paused = False
+
+    def stop(self) -> None:
+        """Stop playback (the playlist is remembered)."""
+        with self._lock:
+            self._halt()
+
+    def next_track(self) -> None:
+        """Skip to the next track of the playlist (the first after the last)."""
+        with self._lock:
+            if not self._active or not self._tracks:
+                return
+            self._index = (self._index + 1) % len(self._tracks)
+            self._paused = False
+            self._start_track()
+
+    def chime(self) -> None:
+        """Sound the end-of-session chime on its own player."""
+        self.chimes += 1
+        path = self._chime_file()
+        if path is None:
+            log.info("no chime file (chime.wav in %s): the session ends silently", self.music_dir)
+            return
+        with self._lock:
+            player = self._chime_player
+            player.stop()
+            player.set_media(self._chime_instance.media_new_path(str(path)))
+            player.audio_set_volume(int(self.chime_volume + 0.5))
+            player.play()
+
+    def _chime_file(self) -> Path | None:
+        if self.chime_path is not None:
+            return self.chime_path if self.chime_path.is_file() else None
+        for name in CHIME_NAMES:
+            p = self.music_dir / name
+            if p.is_file():
+                return p
+        return None
+
+    # --- state -------------------------------------------------------------------------------
+
+    @property
+    def track(self) -> str | None:
+        """The current track's file name (None when stopped)."""
+        with self._lock:
+            if not self._active or not self._tracks:
+                return None
+            return self._tracks[self._index].name
+
+    def state(self) -> dict[str, Any]:
+        """Return the speaker's state for the API."""
+        with self._lock:
+            return {
+                "kind": self.kind,
+                "volume": round(self._volume, 1),
+                "playing": self.playing,
+                "paused": self._active and self._paused,
+                "playlist": self._playlist,
+                "track": self._tracks[self._index].name if self._active and self._tracks else None,
+                "track_number": self._index + 1 if self._active and self._tracks else None,
+                "tracks": len(self._tracks),
+                "backend": self.backend,
+                "output": self.output,
+            }
+
+    def close(self) -> None:
+        """Stop both players, end the event thread and release libvlc."""
+        if self._closed:
+            return
+        self._closed = True
+        with self._lock:
+            self._halt()
+            self._chime_player.stop()
+        self._events.put(None)
+        self._worker.join(timeout=5)
+        self._player.release()
+        self._chime_player.release()
+        if self._chime_instance is not self._instance:
+            self._chime_instance.release()
+        self._instance.release()
+
+    # --- internals ---------------------------------------------------------------------------
+
+    def _halt(self) -> None:
+        self._active = False
+        self._paused = False
+        self._player.stop()  # joins the input thread: no event of it comes after this
+        self._generation += 1
+
+    def _start_track(self) -> None:
+        """Load and play the current track (called with the lock held)."""
+        path = self._tracks[self._index]
+        media = self._instance.media_new_path(str(path))
+        self._player.set_media(media)  # stops the old track; its late events keep the old number
+        media.release()
+        self._generation += 1
+        # A PulseAudio stream is made per track and would start at the server's default
+        # volume: give the volume again while no stream exists, so the new one starts at it.
+        self._applied = int(self._volume + 0.5)
+        self._player.audio_set_volume(self._applied)
+        self._player.play()
+
+    def _on_vlc_event(self, event: Any, what: str) -> None:
+        # Runs on a libvlc thread: never call libvlc here, only hand the event over.
+        self._events.put((what, self._generation))
+
+    def _work(self) -> None:
+        while True:
+            item = self._events.get()
+            if item is None:
+                return
+            what, generation = item
+            try:
+                if self._advance(what, generation):
+                    self._changed()
+            except Exception:
+                log.exception("speaker: could not move to the next track")
+
+    def _advance(self, what: str, generation: int) -> bool:
+        """Move to the next track after an end or an error; return True if it moved."""
+        with self._lock:
+            if generation != self._generation or not self._active or not self._tracks:
+                return False  # a stale event from a track we already left
+            if what == "error":
+                self._errors += 1
+                log.warning("speaker: cannot play %s; skipping it", self._tracks[self._index])
+                if self._errors >= len(self._tracks):
+                    log.error("speaker: no track of %r plays; stopping", self._playlist)
+                    self._halt()
+                    return True
+            else:
+                self._errors = 0
+            self._index = (self._index + 1) % len(self._tracks)
+            self._start_track()
+            return True
+
+    def _changed(self) -> None:
+        """Tell the owner (the hub) that the playlist, track or play state changed."""
+        callback = self.on_change
+        if callback is None:
+            return
+        try:
+            callback(self.state())
+        except Exception:
+            log.exception("speaker: change listener failed")
