@@ -3,14 +3,17 @@
 #   ./setup.sh --run        set up, then run `massage-hub serve` on config/hub.yaml
 #   ./setup.sh --test       set up with test tools, then run the whole test suite
 #   ./setup.sh              set up only
+#   sudo ./setup.sh --install    on a Pi: install as a systemd service (systemd/install.sh)
+#   sudo ./setup.sh --uninstall  remove the service and app; keep config and data
 # Installs what is missing with apt (as root or through sudo) and pip (into .venv).
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$(pwd)
 MODE=${1:-}
 case "$MODE" in
-  ""|--run|--test) ;;
-  -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
+  ""|--run|--test|--install) ;;
+  --uninstall) exec bash systemd/install.sh --uninstall ;;
+  -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
   *) echo "setup.sh: unknown option '$MODE' (use --run, --test, --install or --uninstall)" >&2; exit 2 ;;
 esac
 
@@ -36,6 +39,8 @@ if [ ${#MISSING[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${MISSING[@]}"
 fi
+
+if [ "$MODE" = "--install" ]; then exec bash systemd/install.sh --install; fi
 
 # --- Python environment --------------------------------------------------------------------
 PY=${PYTHON:-python3}
