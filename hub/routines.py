@@ -566,17 +566,17 @@ class RoutineController:
 
     # --- commands ---------------------------------------------------------------------------
 
-    def _validate(self, data: Any) -> RoutineIn:
+    def _validate(self, data: Any, *, check_past: bool = True) -> RoutineIn:
         if not isinstance(data, dict):
             raise InvalidCommand("expected a JSON object")
         try:
             spec = RoutineIn.model_validate(data)
         except ValidationError as exc:
             raise InvalidCommand(_clean(describe(exc))) from None
-        self._check_refs(spec)
+        self._check_refs(spec, check_past=check_past)
         return spec
 
-    def _check_refs(self, spec: RoutineIn) -> None:
+    def _check_refs(self, spec: RoutineIn, *, check_past: bool = True) -> None:
         """Refuse what does not fit this hub: unknown scenes, lights, playlists; the past."""
         hub = self.hub
         problems: list[str] = []
@@ -616,7 +616,7 @@ class RoutineController:
                 "schedule: sunset routines need the room's location in the config "
                 "(location: {latitude: ..., longitude: ...})"
             )
-        elif isinstance(sched, OnceSchedule):
+        elif isinstance(sched, OnceSchedule) and check_past:
             now = hub.clock.now()
             if next_fire(sched, now, self.zone) is None:
                 problems.append(
@@ -667,7 +667,9 @@ class RoutineController:
             except ValidationError as exc:
                 raise InvalidCommand(_clean(describe(exc))) from None
             merged = {**r.spec.model_dump(mode="json"), **data, "id": rid}
-            spec = self._validate(merged)
+            # a one-off that has run may still be renamed or disabled; a new date must be ahead
+            check_past = "schedule" in data or (data.get("enabled") is True and not r.spec.enabled)
+            spec = self._validate(merged, check_past=check_past)
             now = self.hub.clock.now()
             new = Routine(
                 spec=spec,

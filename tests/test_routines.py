@@ -230,6 +230,20 @@ def test_one_off_session_runs_once_then_has_no_next_run(room: Room, rc: RoutineC
     assert [x["outcome"] for x in got["runs"]] == ["ran"]
     rc.advance(2 * 86400)
     assert len(rc.runs_log(r["id"])) == 1
+    # done: it can be renamed or disabled, but not moved into the past
+    assert rc.update_routine(r["id"], {"name": "Done"})["name"] == "Done"
+    assert rc.set_enabled(r["id"], False)["enabled"] is False
+    with pytest.raises(InvalidCommand, match="in the past"):
+        rc.set_enabled(r["id"], True)
+    with pytest.raises(InvalidCommand, match="in the past"):
+        rc.update_routine(
+            r["id"], {"schedule": {"kind": "once", "date": "2026-06-02", "time": "19:00"}}
+        )
+    again = rc.update_routine(
+        r["id"],
+        {"enabled": True, "schedule": {"kind": "once", "date": "2026-06-04", "time": "19:00"}},
+    )
+    assert again["next_run"] == "2026-06-04T19:00:00+01:00"
 
 
 # --- actions ----------------------------------------------------------------------------------------
