@@ -182,7 +182,8 @@ class Watchdog:
             self.check()
             if not told_ready and (self.ready is None or self.ready.is_set()):
                 told_ready = True
-                self.notify(f"READY=1\nSTATUS={self._status or 'Ready'}")
+                status = self._status or session_status({"backend": self.hub.backend})
+                self.notify(f"READY=1\nSTATUS={status}")
                 self._status = None
                 log.info("ready: told systemd")
             elif told_ready and self._status is not None and not self.stalled:
