@@ -26,7 +26,7 @@ from hub.watchdog import (
     watchdog_ping_interval,
 )
 
-from .support import wait_for
+from .support import ServeProcess, wait_for, write_config
 
 PAD = "GPIO24"
 
@@ -277,3 +277,57 @@ def _lock_free(hub: Any) -> bool:
         hub.lock.release()
         return True
     return False
+
+
+# --- the real service (`massage-hub serve` in a child process) ------------------------------------
+
+
+def test_serve_tells_systemd_ready_pings_stalls_and_stopping(
+    tmp_path: Path, notify_socket: NotifySocket
+) -> None:
+    """READY=1 after start-up, pings, no pings while the loop hangs, STOPPING=1 on SIGTERM."""
+    config_path = write_config(
+        tmp_path / "cfg", {"hardware": {"watchdog_seconds": 1}, "log_level": "INFO"}
+    )
+    env = {
+        "NOTIFY_SOCKET": notify_socket.address,
+        "WATCHDOG_USEC": "400000",
+        TEST_HOOKS_ENV: "1",
+    }
+    proc = ServeProcess(config_path, env=env).start(wait=False)
+    try:
+        wait_for(lambda: "READY=1" in notify_socket.lines(), timeout=30)
+        wait_for(lambda: notify_socket.count("WATCHDOG=1") >= 3, timeout=5)
+        data_dir = Path(proc.config["data_dir"])
+        (data_dir / STALL_FILE).write_text("4")
+        wait_for(lambda: "control loop stalled" in proc.log(), timeout=5)
+        quiet_from = time.monotonic() + 0.3
+        time.sleep(1.5)
+        assert notify_socket.count("WATCHDOG=1", since=quiet_from) == 0, "pinged while hung"
+        wait_for(lambda: "control loop running again" in proc.log(), timeout=8)
+        back = time.monotonic()
+        wait_for(lambda: notify_socket.count("WATCHDOG=1", since=back) >= 2, timeout=5)
+    finally:
+        code = proc.stop()
+    assert code == 0, proc.log()
+    assert "STOPPING=1" in notify_socket.lines()
+    assert "TEST HOOKS ARE ON" in proc.log()
+
+
+def test_serve_without_test_hooks_ignores_the_stall_file(
+    tmp_path: Path, notify_socket: NotifySocket
+) -> None:
+    config_path = write_config(tmp_path / "cfg", {"hardware": {"watchdog_seconds": 1}})
+    env = {"NOTIFY_SOCKET": notify_socket.address, "WATCHDOG_USEC": "400000"}
+    proc = ServeProcess(config_path, env=env)
+    proc.env.pop(TEST_HOOKS_ENV, None)
+    proc.start(wait=False)
+    try:
+        wait_for(lambda: "READY=1" in notify_socket.lines(), timeout=30)
+        stall = Path(proc.config["data_dir"]) / STALL_FILE
+        stall.write_text("3")
+        time.sleep(1.5)
+        assert stall.exists(), "the hook file was read without MASSAGE_HUB_TEST_HOOKS=1"
+        assert "stalled" not in proc.log()
+    finally:
+        proc.stop()
