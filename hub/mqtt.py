@@ -45,6 +45,10 @@ PHASES = ["idle", "prepare", "active", "paused", "fade_out"]
 SESSION_EVENTS = ["started", "active", "paused", "resumed", "extended", "fade_out", "ended"]
 PRESS = "PRESS"
 QOS = 1
+# States and events go out at QoS 0: a QoS 1 publish makes the broker send a PUBACK, and
+# with Mosquitto's default set_tcp_nodelay false the next command then waits ~40 ms for
+# our delayed ACK (Nagle on the broker side). Everything is re-sent on reconnect anyway.
+STATE_QOS = 0
 
 
 class BadPayload(ValueError):
@@ -690,11 +694,11 @@ class MqttBridge:
             payloads = {minutes: payloads[minutes]} if ticking else {}
         for topic, payload in payloads.items():
             if self._published.get(topic) != payload:
-                client.publish(topic, payload, qos=QOS, retain=True)
+                client.publish(topic, payload, qos=STATE_QOS, retain=True)
                 self._published[topic] = payload
         for ev in events:
             body = {k: v for k, v in ev.items() if v is not None}
-            client.publish(self.topic("session_event"), json.dumps(body), qos=QOS, retain=False)
+            client.publish(self.topic("session_event"), json.dumps(body), qos=STATE_QOS, retain=False)
         if reannounce:
             client.publish(self.availability_topic, "online", qos=QOS, retain=True)
 

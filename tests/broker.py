@@ -25,11 +25,18 @@ def have_mosquitto() -> bool:
 class Mosquitto:
     """Run ``mosquitto`` with a generated config on a loopback port (kill and restart it too)."""
 
-    def __init__(self, folder: Path, port: int | None = None, users: dict[str, str] | None = None):
+    def __init__(
+        self,
+        folder: Path,
+        port: int | None = None,
+        users: dict[str, str] | None = None,
+        nodelay: bool = False,
+    ) -> None:
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.port = port or free_port()
         self.users = users or {}
+        self.nodelay = nodelay  # mosquitto's set_tcp_nodelay (off by default, as shipped)
         self.proc: subprocess.Popen[bytes] | None = None
         self.conf = self.folder / "mosquitto.conf"
         self.log_path = self.folder / "mosquitto.log"
@@ -44,6 +51,8 @@ class Mosquitto:
             "log_type notice",
             "user root",
         ]
+        if self.nodelay:
+            lines.append("set_tcp_nodelay true")
         if self.users:
             pw = self.folder / "passwd"
             pw.write_text("")

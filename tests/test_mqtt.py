@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -181,9 +182,8 @@ def test_discovery_is_valid_retained_and_consistent(
     broker: Mosquitto, rigs: Callable[..., Rig], observers: Callable[..., Observer]
 ) -> None:
     rig = rigs(broker.port)
-    wait_for(rig.bridge.connected.is_set)
-    wait_for(lambda: rig.bridge.announcements >= 1)
-    time.sleep(0.3)  # let the announcement land before a late subscriber asks for it
+    first = observers(broker.port, ["massagehub/+/availability"])
+    online(first, rig.base)  # availability goes out after discovery: the broker has it all
     obs = observers(broker.port, ["homeassistant/#", "massagehub/#"])
     online(obs, rig.base)
     found = wait_for(lambda: (c := configs(obs)) and len(c) >= N_CONFIGS and c)
@@ -380,22 +380,27 @@ def test_home_assistant_online_triggers_a_reannounce(
     obs = observers(broker.port, ["homeassistant/+/massage_room/#", "massagehub/#"])
     online(obs, rig.base)
     wait_for(lambda: len(configs(obs)) >= N_CONFIGS)
-    seen = len(obs.snapshot())
+    assert rig.bridge.announcements == 1
     obs.publish("homeassistant/status", "offline")
+    obs.publish(f"{rig.base}/volume/set", "20")  # handled after the status message
+    obs.wait_last(f"{rig.base}/volume/state", "20")
+    assert rig.bridge.announcements == 1  # "offline" announces nothing
+    seen = len(obs.snapshot())
     obs.publish("homeassistant/status", "online")
-    wait_for(lambda: rig.bridge.announcements >= 2)
-    fresh = wait_for(
-        lambda: [m for m in obs.snapshot()[seen:] if m[1].endswith("/config") and not m[3]]
-    )
-    live_configs = {topic for _, topic, _, _ in fresh}
+    wait_for(lambda: rig.bridge.announcements == 2)
+
+    def again() -> list[tuple[float, str, str, bool]]:
+        return obs.snapshot()[seen:]
+
+    # every config again, live (not retained copies), then every state, then online
     wait_for(
-        lambda: len({m[1] for m in obs.snapshot()[seen:] if m[1].endswith("/config")}) >= N_CONFIGS
+        lambda: len({t for _, t, _, r in again() if t.endswith("/config") and not r}) >= N_CONFIGS
     )
-    assert "homeassistant/light/massage_room/light_main/config" in live_configs or fresh
-    # state is sent again too, not only discovery
-    wait_for(
-        lambda: any(t == f"{rig.base}/light_main/state" for _, t, _, _ in obs.snapshot()[seen:])
-    )
+    wait_for(lambda: f"{rig.base}/availability" in {t for _, t, _, _ in again()})
+    topics = {t for _, t, _, _ in again()}
+    assert f"{rig.base}/light_main/state" in topics
+    assert f"{rig.base}/volume/state" in topics
+    assert obs.last(f"{rig.base}/volume/state") == "20"
 
 
 @pytest.mark.broker
@@ -420,6 +425,9 @@ def test_broker_restart_reconnects_reannounces_and_obeys(
         f"{rig.base}/light_accent/state",
         '{"brightness": 128, "color_mode": "brightness", "state": "ON"}',
     )
+    # Nagle is off on the new socket too (see DESIGN.md)
+    sock = rig.bridge.client.socket()
+    assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
     # the subscription survived the reconnect
     obs.publish(f"{rig.base}/light_main/set", '{"state": "ON", "brightness": 255}')
     wait_for(lambda: rig.pin("main") == 1.0)
@@ -448,7 +456,6 @@ def test_hub_works_while_broker_is_down_and_connects_when_it_comes(
         obs.wait_last(f"{rig.base}/session_phase/state", "active")
         obs.wait_last(f"{rig.base}/minutes_remaining/state", "5")
     finally:
-        rig.bridge.stop()
         late.stop()
 
 
@@ -479,8 +486,6 @@ def test_password_file_works_and_no_password_is_refused(
         assert obs.last(f"{anon.base}/availability") is None
         assert obs.last(f"{wrong.base}/availability") is None
     finally:
-        for rig_ in ():
-            rig_.close()
         secure.stop()
 
 
