@@ -166,6 +166,8 @@ class Hub:
         self.last_session: dict[str, Any] | None = None
         self.interrupted: list[dict[str, Any]] = []
         self.state_providers: dict[str, Callable[[], Any]] = {}
+        # name -> check for GET /healthz: a bool result decides readiness, others are shown
+        self.health_checks: dict[str, Callable[[], Any]] = {}
         self._fades: dict[tuple[str, str], Fade] = {}
         self._last_on_level: dict[str, float] = {lid: 1.0 for lid in self.room.lights}
         self._listen_volume = 30.0  # where music ramps to when started without a volume
