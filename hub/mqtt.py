@@ -163,7 +163,8 @@ class MqttBridge:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._unsubscribe: Callable[[], None] | None = None
-        self._published: dict[str, str] = {}
+        self._published: dict[str, str] = {}  # only the publisher thread uses it
+        self._force: set[str] = set()  # topics to publish again even if unchanged
         self._last_fade_publish = 0.0
         self.scene_choice = config.session.default_scene
         self.minutes_choice = float(config.session.default_minutes)
@@ -523,7 +524,7 @@ class MqttBridge:
             return True
         # make Home Assistant show the real state again (a select or number may have moved)
         with self._lock:
-            self._published.pop(self.topic(entity.object_id), None)
+            self._force.add(self.topic(entity.object_id))
             self._dirty = True
         self._wake.set()
         return False
@@ -671,6 +672,9 @@ class MqttBridge:
             state = self._state
             events = list(self._events)
             self._events.clear()
+            for topic in self._force:
+                self._published.pop(topic, None)
+            self._force.clear()
         session = (state or {}).get("session")
         ticking = bool(
             session and not session.get("paused") and session.get("phase") in ("prepare", "active")
@@ -698,7 +702,9 @@ class MqttBridge:
                 self._published[topic] = payload
         for ev in events:
             body = {k: v for k, v in ev.items() if v is not None}
-            client.publish(self.topic("session_event"), json.dumps(body), qos=STATE_QOS, retain=False)
+            client.publish(
+                self.topic("session_event"), json.dumps(body), qos=STATE_QOS, retain=False
+            )
         if reannounce:
             client.publish(self.availability_topic, "online", qos=QOS, retain=True)
 

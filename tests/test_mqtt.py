@@ -39,9 +39,12 @@ class Rig:
         port: int,
         mqtt: dict[str, Any] | None = None,
         clock: Clock | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> None:
-        overrides = {"mqtt": {"enabled": True, "host": "127.0.0.1", "port": port, **FAST}}
-        overrides["mqtt"].update(mqtt or {})
+        overrides: dict[str, Any] = {
+            "mqtt": {"enabled": True, "host": "127.0.0.1", "port": port, **FAST, **(mqtt or {})},
+            **(extra or {}),
+        }
         self.config_path = write_config(folder, overrides)
         self.config = load_config(self.config_path)
         self.factory = SimFactory()
@@ -601,3 +604,27 @@ def test_clean_stop_says_offline(
     online(obs, rig.base)
     rig.close()
     obs.wait_last(f"{rig.base}/availability", "offline")
+
+
+@pytest.mark.broker
+def test_heat_select_obeys_the_safety_limits(
+    broker: Mosquitto, rigs: Callable[..., Rig], observers: Callable[..., Observer]
+) -> None:
+    # a pad that may be on for 0.6 s, then cools down for 6 s
+    pad = {"max_on_minutes": 0.01, "manual_timeout_minutes": 0.01, "cooldown_minutes": 0.1}
+    rig = rigs(broker.port, extra={"heat_pads": {"pad": pad}})
+    obs = observers(broker.port, ["massagehub/#"])
+    online(obs, rig.base)
+    topic = f"{rig.base}/heat_pad"
+    obs.publish(f"{topic}/set", "high")
+    obs.wait_last(f"{topic}/state", "high")
+    assert rig.pin("pad") == 1
+    obs.wait_last(f"{topic}/state", "off", timeout=5)  # forced off at the stretch limit
+    assert rig.pin("pad") == 0
+    assert rig.hub.state()["devices"]["pad"]["locked_for_seconds"]
+    count = len(obs.on(f"{topic}/state"))
+    obs.publish(f"{topic}/set", "low")  # refused while cooling down
+    wait_for(lambda: len(obs.on(f"{topic}/state")) > count)  # "off" is said again
+    assert obs.last(f"{topic}/state") == "off"
+    assert rig.pin("pad") == 0
+    assert rig.hub.state()["devices"]["pad"]["heat"] == "off"
