@@ -333,6 +333,7 @@ class MqttBridge:
                 cfg.update(
                     name="Minutes remaining",
                     unit_of_measurement="min",
+                    device_class="duration",
                     state_class="measurement",
                     icon="mdi:timer-sand",
                 )
@@ -485,8 +486,20 @@ class MqttBridge:
     ) -> None:
         was = self.connected.is_set()
         self.connected.clear()
-        if was and not self._stop.is_set():
+        if self._stop.is_set():
+            return
+        if was:
             log.warning("MQTT: disconnected (%s); reconnecting", reason_code)
+        elif self.last_error is None or self.last_error == "unreachable":
+            # closed before the broker accepted us: a TLS or protocol problem, most likely
+            self.last_error = f"closed before connecting ({reason_code})"
+            log.error(
+                "MQTT: %s:%s closed the connection before accepting it (%s); check TLS "
+                "settings and certificates; retrying",
+                self.mc.host,
+                self.mc.port,
+                reason_code,
+            )
 
     def _on_message(self, client: Any, userdata: Any, msg: Any) -> None:
         try:

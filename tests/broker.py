@@ -31,12 +31,14 @@ class Mosquitto:
         port: int | None = None,
         users: dict[str, str] | None = None,
         nodelay: bool = False,
+        tls: dict[str, Path] | None = None,
     ) -> None:
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.port = port or free_port()
         self.users = users or {}
         self.nodelay = nodelay  # mosquitto's set_tcp_nodelay (off by default, as shipped)
+        self.tls = tls  # {"ca": ..., "cert": ..., "key": ...}: TLS with client certificates
         self.proc: subprocess.Popen[bytes] | None = None
         self.conf = self.folder / "mosquitto.conf"
         self.log_path = self.folder / "mosquitto.log"
@@ -53,6 +55,13 @@ class Mosquitto:
         ]
         if self.nodelay:
             lines.append("set_tcp_nodelay true")
+        if self.tls:
+            lines += [
+                f"cafile {self.tls['ca']}",
+                f"certfile {self.tls['cert']}",
+                f"keyfile {self.tls['key']}",
+                "require_certificate true",
+            ]
         if self.users:
             pw = self.folder / "passwd"
             pw.write_text("")
@@ -116,6 +125,29 @@ class Mosquitto:
             log.close()
 
 
+def make_certificates(folder: Path) -> dict[str, Path]:
+    """Make a CA, a server certificate for 127.0.0.1 and a client certificate (openssl)."""
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def run(*args: str) -> None:
+        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=folder)
+
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=test CA",
+        "-keyout", "ca.key", "-out", "ca.crt")  # fmt: skip
+    (folder / "san.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    for name in ("server", "client"):
+        run("req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={name}",
+            "-keyout", f"{name}.key", "-out", f"{name}.csr")  # fmt: skip
+        run("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+            "-CAcreateserial", "-days", "2", "-extfile", "san.ext", "-out", f"{name}.crt")  # fmt: skip
+    for key in folder.glob("*.key"):
+        key.chmod(0o600)
+    return {
+        name: folder / name
+        for name in ("ca.crt", "server.crt", "server.key", "client.crt", "client.key")
+    }
+
+
 class Observer:
     """An MQTT client that records every message on the topics it subscribes to."""
 
@@ -126,6 +158,7 @@ class Observer:
         *,
         username: str | None = None,
         password: str | None = None,
+        tls: tuple[Path, Path, Path] | None = None,
     ) -> None:
         import paho.mqtt.client as mqtt
         from paho.mqtt.enums import CallbackAPIVersion
@@ -136,6 +169,9 @@ class Observer:
         self.client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2)
         if username is not None:
             self.client.username_pw_set(username, password)
+        if tls is not None:
+            ca, cert, key = tls
+            self.client.tls_set(ca_certs=str(ca), certfile=str(cert), keyfile=str(key))
         self._subscribed = threading.Event()
         self.topics = topics
         self.client.on_connect = self._on_connect

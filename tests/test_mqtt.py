@@ -20,7 +20,7 @@ from hub.config import load_config
 from hub.core import Hub
 from hub.mqtt import BadPayload, MqttBridge, mqtt_component, parse_light_command
 
-from .broker import Mosquitto, Observer, have_mosquitto
+from .broker import Mosquitto, Observer, have_mosquitto, make_certificates
 from .support import ServeProcess, free_port, wait_for, write_config
 
 needs_broker = pytest.mark.skipif(not have_mosquitto(), reason="mosquitto is not installed")
@@ -628,3 +628,42 @@ def test_heat_select_obeys_the_safety_limits(
     assert obs.last(f"{topic}/state") == "off"
     assert rig.pin("pad") == 0
     assert rig.hub.state()["devices"]["pad"]["heat"] == "off"
+
+
+@pytest.mark.broker
+def test_tls_with_a_client_certificate(
+    tmp_path: Path, rigs: Callable[..., Rig], observers: Callable[..., Observer]
+) -> None:
+    if not have_mosquitto():
+        pytest.skip("mosquitto is not installed")
+    certs = make_certificates(tmp_path / "certs")
+    tls = {"ca": certs["ca.crt"], "cert": certs["server.crt"], "key": certs["server.key"]}
+    broker = Mosquitto(tmp_path / "tls-broker", tls=tls).start()
+    try:
+        good = rigs(
+            broker.port,
+            "tls_hub",
+            mqtt={
+                "tls": True,
+                "ca_file": str(certs["ca.crt"]),
+                "cert_file": str(certs["client.crt"]),
+                "key_file": str(certs["client.key"]),
+            },
+        )
+        no_cert = rigs(broker.port, "no_cert", mqtt={"tls": True, "ca_file": str(certs["ca.crt"])})
+        obs = observers(
+            broker.port,
+            ["massagehub/#"],
+            tls=(certs["ca.crt"], certs["client.crt"], certs["client.key"]),
+        )
+        online(obs, good.base)
+        obs.publish(f"{good.base}/light_main/set", '{"state": "ON"}')
+        obs.wait_last(
+            f"{good.base}/light_main/state",
+            '{"brightness": 255, "color_mode": "brightness", "state": "ON"}',
+        )
+        assert good.pin("main") == 1.0
+        wait_for(lambda: no_cert.bridge.last_error is not None)
+        assert not no_cert.bridge.connected.is_set()
+    finally:
+        broker.stop()
