@@ -1,0 +1,177 @@
+"""The REST API under ``/api/v1``: thin views over the hub's commands."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+
+from hub.commands import SessionExtend, SessionStart, parse
+from hub.errors import InvalidCommand
+
+from . import web_state
+from .errors import json_body, json_object
+from .models import Empty, HistoryQuery, SceneApply, SceneDuplicate
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+def _hub() -> Any:
+    return web_state().hub
+
+
+def _session_or_none() -> Any:
+    return _hub().state()["session"]
+
+
+@bp.get("/state")
+def state() -> Response:
+    """Return everything: devices, session, next routine, backend."""
+    return jsonify(_hub().state())
+
+
+@bp.post("/session")
+def start_session() -> tuple[Response, int]:
+    """Start a session (409 if one runs)."""
+    cmd = parse(SessionStart, json_object())
+    result = _hub().start_session(cmd.scene, cmd.minutes, source="web")  # type: ignore[attr-defined]
+    return jsonify(result), 201
+
+
+@bp.post("/session/pause")
+def pause_session() -> Response:
+    """Pause the running session."""
+    parse(Empty, json_object())
+    return jsonify(_hub().pause_session())
+
+
+@bp.post("/session/resume")
+def resume_session() -> Response:
+    """Resume the paused session."""
+    parse(Empty, json_object())
+    return jsonify(_hub().resume_session())
+
+
+@bp.post("/session/extend")
+def extend_session() -> Response:
+    """Add minutes to the running session (default 10)."""
+    cmd = parse(SessionExtend, json_object())
+    return jsonify(_hub().extend_session(cmd.minutes))  # type: ignore[attr-defined]
+
+
+@bp.delete("/session")
+def stop_session() -> Response:
+    """Stop the session with its scene's fade-out (again: end it now)."""
+    _hub().stop_session()
+    return jsonify({"ok": True, "session": _session_or_none()})
+
+
+@bp.post("/all-off")
+def all_off() -> Response:
+    """Switch everything off now."""
+    hub = _hub()
+    hub.all_off(reason="all_off")
+    return jsonify(hub.state())
+
+
+@bp.delete("/interrupted")
+def dismiss_interrupted() -> tuple[str, int]:
+    """Forget the notice about an interrupted session."""
+    _hub().dismiss_interrupted()
+    return "", 204
+
+
+# --- scenes -------------------------------------------------------------------------------
+
+
+@bp.get("/scenes")
+def list_scenes() -> Response:
+    """List every scene, built-ins first."""
+    return jsonify({"scenes": _hub().list_scenes()})
+
+
+@bp.post("/scenes")
+def create_scene() -> tuple[Response, int]:
+    """Create a user scene."""
+    return jsonify(_hub().create_scene(json_body(required=True))), 201
+
+
+@bp.get("/scenes/<scene_id>")
+def get_scene(scene_id: str) -> Response:
+    """Return one scene."""
+    return jsonify(_hub().get_scene(scene_id).model_dump())
+
+
+@bp.put("/scenes/<scene_id>")
+def update_scene(scene_id: str) -> Response:
+    """Replace a user scene (built-ins cannot be changed)."""
+    return jsonify(_hub().update_scene(scene_id, json_body(required=True)))
+
+
+@bp.delete("/scenes/<scene_id>")
+def delete_scene(scene_id: str) -> tuple[str, int]:
+    """Delete a user scene (built-ins cannot be deleted)."""
+    _hub().delete_scene(scene_id)
+    return "", 204
+
+
+@bp.post("/scenes/<scene_id>/duplicate")
+def duplicate_scene(scene_id: str) -> tuple[Response, int]:
+    """Copy a scene (built-in or not)."""
+    cmd = parse(SceneDuplicate, json_object())
+    return jsonify(_hub().duplicate_scene(scene_id, cmd.name)), 201  # type: ignore[attr-defined]
+
+
+@bp.post("/scenes/<scene_id>/apply")
+def apply_scene(scene_id: str) -> Response:
+    """Set every device as the scene says."""
+    cmd = parse(SceneApply, json_object())
+    hub = _hub()
+    hub.apply_scene(scene_id, fade_seconds=cmd.fade_seconds)  # type: ignore[attr-defined]
+    return jsonify(hub.state())
+
+
+# --- devices, history, events ---------------------------------------------------------------
+
+
+@bp.put("/devices/<device_id>")
+def set_device(device_id: str) -> Response:
+    """Change one device; return its new state."""
+    return jsonify(_hub().set_device(device_id, json_body(required=True)))
+
+
+@bp.get("/history")
+def history() -> Response:
+    """Return past sessions, newest first (``limit``, ``offset``)."""
+    args = request.args.to_dict()
+    for key in ("limit", "offset"):
+        if key in args:
+            try:
+                args[key] = int(args[key])  # type: ignore[assignment]
+            except ValueError:
+                raise InvalidCommand(f"{key}: must be a whole number") from None
+    q = parse(HistoryQuery, args)
+    sessions = _hub().history(q.limit, q.offset)  # type: ignore[attr-defined]
+    return jsonify({"sessions": sessions, "limit": q.limit, "offset": q.offset})  # type: ignore[attr-defined]
+
+
+@bp.get("/events")
+def events() -> Response:
+    """Stream server-sent events: ``event: state`` per change, heartbeats in between."""
+    broker = web_state().broker
+    client = broker.add()
+    resp = Response(
+        broker.stream(client),
+        mimetype="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+    resp.call_on_close(lambda: broker.remove(client))
+    return resp
+
+
+@bp.get("/openapi.json")
+def openapi() -> Response:
+    """Return the OpenAPI description, generated from the models."""
+    from .openapi import build_spec
+
+    return jsonify(build_spec())

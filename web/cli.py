@@ -1,0 +1,96 @@
+"""``massage-hub set-password`` and ``massage-hub token create|list|revoke``."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from hub.config import ConfigError, load_config
+from hub.errors import HubError
+
+
+def _credentials(args: argparse.Namespace) -> Any:
+    from hub.store import Store
+
+    from .auth import Credentials
+
+    config = load_config(args.config)
+    return Credentials(Store(config.data_path))
+
+
+def _run(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    def wrapper(args: argparse.Namespace) -> int:
+        try:
+            return func(args)
+        except ConfigError as exc:
+            print(f"{exc}", file=sys.stderr)
+            return 1
+        except HubError as exc:
+            print(f"error: {exc.message}", file=sys.stderr)
+            return 1
+
+    wrapper.__doc__ = func.__doc__
+    return wrapper
+
+
+@_run
+def cmd_set_password(args: argparse.Namespace) -> int:
+    """Set the web UI password (asks twice on a terminal; else reads one line from stdin)."""
+    creds = _credentials(args)
+    if sys.stdin.isatty():
+        first = getpass.getpass("New password: ")
+        if first != getpass.getpass("Repeat it: "):
+            print("error: the two passwords differ; nothing changed", file=sys.stderr)
+            return 1
+    else:
+        first = sys.stdin.readline().rstrip("\r\n")
+    creds.set_password(first)
+    print("password set; every earlier login has ended")
+    return 0
+
+
+@_run
+def cmd_token(args: argparse.Namespace) -> int:
+    """Create, list or revoke API tokens."""
+    creds = _credentials(args)
+    if args.action == "create":
+        if not args.name:
+            print("error: give the token a name: massage-hub token create NAME", file=sys.stderr)
+            return 2
+        token = creds.create_token(" ".join(args.name))
+        print(token["token"])
+        print(
+            f"token {token['id']} ({token['name']}) created; it is shown only this once. "
+            "Send it as 'Authorization: Bearer <token>'.",
+            file=sys.stderr,
+        )
+        return 0
+    if args.action == "list":
+        tokens = creds.list_tokens()
+        if not tokens:
+            print("no API tokens")
+        for t in tokens:
+            used = t["last_used_at"] or "never used"
+            print(f"{t['id']:>4}  {t['name']:<30}  created {t['created_at']}  last used {used}")
+        return 0
+    # revoke
+    if len(args.name) != 1 or not args.name[0].isdigit():
+        print(
+            "error: give the token's id: massage-hub token revoke ID (see token list)",
+            file=sys.stderr,
+        )
+        return 2
+    creds.revoke_token(int(args.name[0]))
+    print(f"token {args.name[0]} revoked")
+    return 0
+
+
+def register(sub: Any, add: Callable[..., argparse.ArgumentParser]) -> None:
+    """Add the web subcommands to the ``massage-hub`` parser."""
+    add("set-password", cmd_set_password, "set the web UI password")
+    p = add("token", cmd_token, "create, list or revoke API tokens (create prints the token once)")
+    p.add_argument("action", choices=["create", "list", "revoke"])
+    p.add_argument("name", nargs="*", help="the new token's NAME (create) or its ID (revoke)")

@@ -1,0 +1,202 @@
+"""Request and response models of the web API (besides the hub's command models).
+
+They validate requests and, through ``model_json_schema``, make the OpenAPI description.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from hub.commands import Command
+
+
+class Empty(Command):
+    """No fields (an empty body or ``{}``)."""
+
+
+class LoginBody(Command):
+    """Log in with the password."""
+
+    password: str = Field(min_length=1, max_length=256)
+
+
+class SetupBody(Command):
+    """Set the first password."""
+
+    password: str = Field(min_length=8, max_length=256)
+
+
+class PasswordChange(Command):
+    """Change the password."""
+
+    current: str = Field(min_length=1, max_length=256)
+    new: str = Field(min_length=8, max_length=256)
+
+
+class TokenCreate(Command):
+    """Create an API token called ``name``."""
+
+    name: str = Field(min_length=1, max_length=60)
+
+
+class SceneDuplicate(Command):
+    """Copy a scene, optionally under a new ``name``."""
+
+    name: str | None = Field(None, min_length=1, max_length=40)
+
+
+class SceneApply(Command):
+    """Apply a scene now, optionally with its own ``fade_seconds``."""
+
+    fade_seconds: float | None = Field(None, ge=0, le=3600)
+
+
+class HistoryQuery(Command):
+    """Page through past sessions."""
+
+    model_config = ConfigDict(extra="forbid", strict=False)
+
+    limit: int = Field(50, ge=1, le=500)
+    offset: int = Field(0, ge=0, le=1_000_000)
+
+
+# --- responses (extra fields allowed: the API may grow) -----------------------------------
+
+
+class Open(BaseModel):
+    """A response object that may carry more fields than listed."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class ErrorDetail(BaseModel):
+    """What went wrong."""
+
+    code: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """Every error's body."""
+
+    error: ErrorDetail
+
+
+class Ok(Open):
+    """A plain acknowledgement."""
+
+    ok: bool
+
+
+class LoginResult(Open):
+    """A login; send ``csrf_token`` as ``X-CSRF-Token`` with state-changing requests."""
+
+    ok: bool
+    csrf_token: str
+
+
+class AuthStatus(BaseModel):
+    """Whether a password is set and this request is logged in."""
+
+    password_set: bool
+    authenticated: bool
+    via: Literal["cookie", "token"] | None
+    csrf_token: str | None
+
+
+class SessionInfo(Open):
+    """The running session."""
+
+    id: int
+    scene: str
+    scene_name: str
+    phase: Literal["prepare", "active", "fade_out", "ended"]
+    paused: bool
+    minutes: float
+    remaining_seconds: float
+    phase_remaining_seconds: float
+    elapsed_seconds: float
+    started_at: str
+    source: str
+
+
+class DeviceState(Open):
+    """One device's state; ``kind`` says which fields it has."""
+
+    kind: Literal["light", "diffuser", "heat_pad", "speaker"]
+    name: str
+
+
+class HubState(Open):
+    """Everything at once."""
+
+    devices: dict[str, DeviceState]
+    session: SessionInfo | None
+    last_session: dict[str, Any] | None
+    next_routine: dict[str, Any] | None
+    backend: str
+    audio: str | None
+    version: str
+    time: str
+    interrupted_session: dict[str, Any] | None
+
+
+class HistoryEntry(Open):
+    """One past session."""
+
+    id: int
+    scene: str
+    scene_name: str
+    source: str
+    started_at: str
+    planned_minutes: float
+    actual_minutes: float | None
+    ended_at: str | None
+    end_reason: str | None
+
+
+class HistoryPage(BaseModel):
+    """Past sessions, newest first."""
+
+    sessions: list[HistoryEntry]
+    limit: int
+    offset: int
+
+
+class SceneList(BaseModel):
+    """Every scene, built-ins first."""
+
+    scenes: list[dict[str, Any]]
+
+
+class TokenInfo(BaseModel):
+    """An API token (never the token itself)."""
+
+    id: int
+    name: str
+    created_at: str
+    last_used_at: str | None
+
+
+class TokenList(BaseModel):
+    """Every API token."""
+
+    tokens: list[TokenInfo]
+
+
+class TokenCreated(BaseModel):
+    """A new token: ``token`` is shown this once."""
+
+    id: int
+    name: str
+    created_at: str
+    token: str
+
+
+class Health(Open):
+    """Readiness: ``ready`` is true when every check passes."""
+
+    status: Literal["ok", "starting", "unavailable"]
+    ready: bool

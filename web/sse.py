@@ -1,0 +1,140 @@
+"""Server-sent events: one ``state`` event per hub event, to every connected client.
+
+The broker holds one hub subscription. Its listener runs under the hub lock, so it only
+serialises the event once and appends it to each client's bounded queue (a slow client
+loses its oldest events, never blocks the hub). Each client's generator waits on its own
+queue, sends a heartbeat comment every ``heartbeat`` seconds, and unsubscribes when the
+client goes away (the write fails and the server closes the generator) or the app stops.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import deque
+from collections.abc import Iterator
+from typing import Any
+
+HEARTBEAT_SECONDS = 15.0
+QUEUE_SIZE = 64
+
+
+class Client:
+    """One connected SSE client: a bounded queue and a wake-up signal."""
+
+    def __init__(self, size: int) -> None:
+        self.queue: deque[str] = deque(maxlen=size)
+        self.cond = threading.Condition(threading.Lock())
+        self.closed = False
+        self.dropped = 0
+
+    def put(self, message: str) -> None:
+        """Queue a message (dropping the oldest if full) and wake the client."""
+        with self.cond:
+            if len(self.queue) == self.queue.maxlen:
+                self.dropped += 1
+            self.queue.append(message)
+            self.cond.notify()
+
+    def close(self) -> None:
+        """Make the client's stream end."""
+        with self.cond:
+            self.closed = True
+            self.cond.notify()
+
+    def take(self, timeout: float) -> list[str] | None:
+        """Wait up to ``timeout`` for messages; return them ([] on timeout, None when closed)."""
+        with self.cond:
+            if not self.queue and not self.closed:
+                self.cond.wait(timeout)
+            if self.closed:
+                return None
+            out = list(self.queue)
+            self.queue.clear()
+            return out
+
+
+def format_event(event: Any) -> str:
+    """Return one SSE message for a hub event."""
+    data = json.dumps(event.to_dict(), separators=(",", ":"), default=str)
+    return f"id: {event.seq}\nevent: state\ndata: {data}\n\n"
+
+
+class EventBroker:
+    """Fan hub events out to SSE clients."""
+
+    def __init__(
+        self, hub: Any, heartbeat: float = HEARTBEAT_SECONDS, queue_size: int = QUEUE_SIZE
+    ) -> None:
+        self.hub = hub
+        self.heartbeat = heartbeat
+        self.queue_size = queue_size
+        self._clients: set[Client] = set()
+        self._lock = threading.Lock()
+        self._unsubscribe: Any = None
+        self.closed = False
+
+    @property
+    def client_count(self) -> int:
+        """How many clients are connected."""
+        return len(self._clients)
+
+    def _on_event(self, event: Any) -> None:
+        with self._lock:
+            clients = list(self._clients)
+        if not clients:
+            return
+        message = format_event(event)
+        for client in clients:
+            client.put(message)
+
+    def add(self) -> Client:
+        """Connect a client (subscribing to the hub with the first one)."""
+        client = Client(self.queue_size)
+        with self._lock:
+            if self.closed:
+                client.closed = True
+                return client
+            self._clients.add(client)
+            if self._unsubscribe is None:
+                self._unsubscribe = self.hub.subscribe(self._on_event)
+        return client
+
+    def remove(self, client: Client) -> None:
+        """Disconnect a client (unsubscribing from the hub with the last one)."""
+        unsubscribe = None
+        with self._lock:
+            self._clients.discard(client)
+            if not self._clients and self._unsubscribe is not None:
+                unsubscribe, self._unsubscribe = self._unsubscribe, None
+        if unsubscribe is not None:
+            unsubscribe()
+
+    def close(self) -> None:
+        """End every stream (the service is stopping)."""
+        with self._lock:
+            self.closed = True
+            clients = list(self._clients)
+        for client in clients:
+            client.close()
+
+    def stream(self, client: Client) -> Iterator[str]:
+        """Yield the client's SSE messages: the state now, then one per event."""
+        try:
+            state = self.hub.state()
+            first = json.dumps(
+                {"seq": self.hub.events.seq, "type": "hello", "data": {}, "state": state},
+                separators=(",", ":"),
+                default=str,
+            )
+            yield f"retry: 2000\nevent: state\ndata: {first}\n\n"
+            while True:
+                messages = client.take(self.heartbeat)
+                if messages is None:
+                    return
+                if messages:
+                    yield "".join(messages)
+                else:
+                    yield ": heartbeat\n\n"
+        finally:
+            self.remove(client)
