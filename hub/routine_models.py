@@ -208,6 +208,12 @@ class RoutineRun(Command):
     detail: str | None = None
 
 
+class RoutineList(Command):
+    """Every routine (GET /routines)."""
+
+    routines: list[RoutineOut]
+
+
 class SkipNext(Command):
     """Body of POST /routines/<id>/skip-next (optional): ``skip: false`` takes a skip back."""
 
