@@ -241,7 +241,11 @@ var MH = (function () {
       self.banner.textContent = "";
       self.banner.hidden = !intr || !!s;
       if (intr && !s) {
-        var left = intr.minutes_left || intr.remaining_minutes || intr.planned_minutes;
+        var left = intr.minutes_left;
+        if (!left && intr.started_at && intr.ended_at) {  // what was planned, less the time it ran
+          left = intr.planned_minutes - (new Date(intr.ended_at) - new Date(intr.started_at)) / 60000;
+        }
+        if (!(left >= 1)) left = intr.planned_minutes;
         self.banner.appendChild(h("p", {text: "A session was interrupted (power cut or crash)" + (intr.scene_name ? ": " + intr.scene_name : "") + ". Heat stays off until you start again."}));
         self.banner.appendChild(h("div", {class: "row"},
           h("button", {class: "btn primary", type: "button", id: "restart", text: "Start again", onclick: function () {
