@@ -165,6 +165,9 @@ class RoutineController:
             from apscheduler.executors.pool import ThreadPoolExecutor
             from apscheduler.schedulers.background import BackgroundScheduler
 
+            aps_log = logging.getLogger("apscheduler")
+            if aps_log.level == logging.NOTSET and self.config.log_level != "DEBUG":
+                aps_log.setLevel(logging.WARNING)  # "Running job ..." every 30 s is noise
             self._scheduler = BackgroundScheduler(
                 timezone=self.zone,
                 executors={"default": ThreadPoolExecutor(2)},
