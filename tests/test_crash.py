@@ -7,16 +7,12 @@ and the installed config path becomes the test's config.
 
 from __future__ import annotations
 
-import json
 import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -26,6 +22,7 @@ from hub.clock import FakeClock
 from hub.config import load_config
 from hub.core import Hub
 
+from .service_api import api, create_token
 from .support import ServeProcess, sim_pins, wait_for, write_config
 from .unitfile import INSTALLED_CONFIG, INSTALLED_SCRIPT, exec_argv, service_section
 
@@ -98,32 +95,6 @@ def test_crash_mid_session_in_process(tmp_path: Path) -> None:
 # --- the real service, killed with SIGKILL -------------------------------------------------------
 
 
-def api(base: str, method: str, path: str, body: Any = None, token: str | None = None) -> Any:
-    """Call the REST API; return (status, JSON)."""
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(base + path, data=data, method=method)
-    req.add_header("Content-Type", "application/json")
-    if token:
-        req.add_header("Authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(req, timeout=10) as r:
-            return r.status, json.loads(r.read() or b"null")
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read() or b"null")
-
-
-def create_token(config_path: Path) -> str:
-    """Create an API token with the CLI (``massage-hub token create NAME``)."""
-    result = subprocess.run(
-        [str(DEV_SCRIPT), "token", "create", "crash-test", "--config", str(config_path)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result.stdout.strip().splitlines()[-1].split()[-1]
-
-
 @pytest.fixture
 def serve(tmp_path: Path) -> Callable[..., ServeProcess]:
     """Return a function that starts `massage-hub serve` on a config; stops them all after."""
@@ -144,7 +115,7 @@ def test_kill_9_mid_session_then_stop_post_then_restart(
 ) -> None:
     pytest.importorskip("web.server", reason="the web UI (issue 3) is not there yet")
     config_path = write_config(tmp_path / "cfg")
-    token = create_token(config_path)
+    token = create_token(config_path, "crash-test")
     proc = serve(config_path)
     status, body = api(proc.base_url, "POST", "/api/v1/session", {"scene": "swedish"}, token)
     assert status in (200, 201), body

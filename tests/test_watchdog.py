@@ -26,7 +26,8 @@ from hub.watchdog import (
     watchdog_ping_interval,
 )
 
-from .support import ServeProcess, wait_for, write_config
+from .service_api import api, create_token
+from .support import ServeProcess, sim_pins, wait_for, write_config
 
 PAD = "GPIO24"
 
@@ -329,5 +330,36 @@ def test_serve_without_test_hooks_ignores_the_stall_file(
         time.sleep(1.5)
         assert stall.exists(), "the hook file was read without MASSAGE_HUB_TEST_HOOKS=1"
         assert "stalled" not in proc.log()
+    finally:
+        proc.stop()
+
+
+def test_serve_stalled_loop_switches_heat_off_and_healthz_says_so(tmp_path: Path) -> None:
+    """The real service: heat on through the API, the loop hangs, the pad's pin goes off."""
+    config_path = write_config(tmp_path / "cfg", {"hardware": {"watchdog_seconds": 1}})
+    token = create_token(config_path, "stall-test")
+    proc = ServeProcess(config_path, env={TEST_HOOKS_ENV: "1"}).start()
+    try:
+        status, body = api(
+            proc.base_url, "PUT", "/api/v1/devices/pad", {"heat": "high", "minutes": 10}, token
+        )
+        assert status == 200, body
+        wait_for(lambda: sim_pins(config_path).get(PAD) == 1.0, timeout=5)
+
+        t0 = time.monotonic()
+        (Path(proc.config["data_dir"]) / STALL_FILE).write_text("6")
+        wait_for(lambda: sim_pins(config_path).get(PAD) == 0.0, timeout=5)
+        off_after = time.monotonic() - t0
+        # 1 s limit + the hook file poll and check interval (0.1 s each) + the pin file's
+        # write interval (0.1 s) + slack; far below the 6 s the loop hangs
+        assert off_after < 3.0, f"heat went off only after {off_after:.1f}s"
+        status, health = api(proc.base_url, "GET", "/healthz", timeout=5)
+        assert status == 503 and health["hub"] is False and health["ready"] is False, health
+        assert "control loop stalled" in proc.log()
+
+        wait_for(lambda: api(proc.base_url, "GET", "/healthz", timeout=5)[0] == 200, timeout=10)
+        status, state = api(proc.base_url, "GET", "/api/v1/state", token=token)
+        assert state["devices"]["pad"]["heat"] == "off"
+        assert sim_pins(config_path)[PAD] == 0.0
     finally:
         proc.stop()
