@@ -132,6 +132,8 @@ class Credentials:
 
     def revoke_token(self, token_id: int) -> None:
         """Delete a token; raise NotFound if there is none with that id."""
+        if not 0 <= token_id < 2**63:
+            raise NotFound(f"no API token with id {token_id}")
         with self.store.transaction() as db:
             cur = db.execute("DELETE FROM tokens WHERE id=?", (token_id,))
             if cur.rowcount == 0:

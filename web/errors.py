@@ -10,7 +10,7 @@ from typing import Any
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from hub.errors import HubError
+from hub.errors import HubError, InvalidCommand
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +81,8 @@ def json_body(required: bool = False) -> Any:
         if required:
             raise ApiError(400, "bad_json", "send a JSON object as the request body")
         return None
+    if required and raw.strip() == b"null":
+        raise InvalidCommand("expected a JSON object")
     try:
         return json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
@@ -89,11 +91,10 @@ def json_body(required: bool = False) -> Any:
 
 def json_object() -> dict[str, Any]:
     """Return the JSON body as a dict ({} when empty); 422 when it is not an object."""
-    from hub.errors import InvalidCommand
-
-    body = json_body()
-    if body is None:
+    raw = request.get_data(cache=True)
+    if not raw or not raw.strip():
         return {}
+    body = json_body()
     if not isinstance(body, dict):
         raise InvalidCommand("expected a JSON object")
     return body

@@ -270,7 +270,7 @@ ROOT_OPS: list[Op] = [
 PARAMS = {
     "scene_id": {"type": "string", "minLength": 1, "maxLength": 100},
     "device_id": {"type": "string", "minLength": 1, "maxLength": 100},
-    "token_id": {"type": "integer", "minimum": 0},
+    "token_id": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1},
 }
 
 
