@@ -106,6 +106,11 @@ class VlcSpeaker:
     ``device``, an ALSA device name), pulse (``device`` names a sink), afile (write the
     samples to ``afile_path``: VLC's file output has no volume control and rewrites the
     file at each track) or none. ``chime_volume`` is the chime's level (also capped).
+
+    Every method returns at once: the state it reports is the one asked for, and a worker
+    thread brings libvlc to it. That matters because libvlc can block for up to two
+    seconds when a track is stopped near its end (VLC drains the last buffered audio), and
+    the hub calls the speaker with its lock held.
     """
 
     kind = "speaker"
@@ -132,10 +137,9 @@ class VlcSpeaker:
         self.on_change: Callable[[dict[str, Any]], None] | None = None
         self.chimes = 0
         vlc = _load_vlc()
-        self._vlc = vlc
         self._instance = vlc.Instance(instance_args(output, device, self.afile_path))
         if self._instance is None:
-            raise RuntimeError("libvlc could not start with output " + repr(output))
+            raise RuntimeError(f"libvlc could not start with output {output!r}")
         self._chime_instance = self._instance
         if output == "afile" and self.afile_path is not None:
             # One file per player: the chime gets "<name>.chime.wav" beside the music's file.
@@ -146,26 +150,30 @@ class VlcSpeaker:
         if device and output == "pulse":
             for player in (self._player, self._chime_player):
                 player.audio_output_device_set(None, device)
+        # what was asked for (guarded by _lock); the worker makes libvlc follow it
         self._lock = threading.RLock()
-        self._volume = 0.0
-        self._applied = -1
         self._playlist: str | None = None
         self._tracks: list[Path] = []
         self._index = 0
         self._active = False
         self._paused = False
         self._errors = 0
-        self._generation = 0
-        self._events: queue.SimpleQueue[tuple[str, int] | None] = queue.SimpleQueue()
-        self._player.audio_set_volume(0)
+        self._generation = 0  # counts track starts; libvlc events carry the one they belong to
+        # volume: set from any thread; libvlc's volume call never blocks
+        self._volume = 0.0
+        self._vol_lock = threading.Lock()
         self._applied = 0
+        self._player.audio_set_volume(0)
+        # owned by the worker thread
+        self._vlc_generation: int | None = None
+        self._vlc_paused = False
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         manager = self._player.event_manager()
-        ev = vlc.EventType
-        manager.event_attach(ev.MediaPlayerEndReached, self._on_vlc_event, "end")
-        manager.event_attach(ev.MediaPlayerEncounteredError, self._on_vlc_event, "error")
-        self._worker = threading.Thread(target=self._work, name="speaker-events", daemon=True)
-        self._worker.start()
+        manager.event_attach(vlc.EventType.MediaPlayerEndReached, self._on_vlc_event, "end")
+        manager.event_attach(vlc.EventType.MediaPlayerEncounteredError, self._on_vlc_event, "error")
         self._closed = False
+        self._worker = threading.Thread(target=self._work, name="speaker", daemon=True)
+        self._worker.start()
 
     # --- volume (set by the hub's fades at the control rate: keep it cheap) -----------------
 
@@ -179,9 +187,15 @@ class VlcSpeaker:
         v = min(self.max_volume, max(0.0, float(value)))
         self._volume = v
         level = int(v + 0.5)
-        if level != self._applied:
-            self._applied = level
-            self._player.audio_set_volume(level)
+        if level != self._applied:  # most 60 Hz fade steps change nothing audible: skip them
+            self._apply_volume(force=False)
+
+    def _apply_volume(self, *, force: bool) -> None:
+        with self._vol_lock:
+            level = int(self._volume + 0.5)
+            if force or level != self._applied:
+                self._applied = level
+                self._player.audio_set_volume(level)
 
     @property
     def playing(self) -> bool:
@@ -214,41 +228,41 @@ class VlcSpeaker:
                     return
                 name = lists[0]
             if self._active and name == self._playlist:
-                if self._paused:
-                    self._player.set_pause(0)
-                    self._paused = False
-                return
-            tracks = find_tracks(self.music_dir / name)
-            self._playlist = name
-            self._tracks = tracks
-            self._index = 0
-            self._errors = 0
-            if not tracks:
-                log.warning("playlist %r has no tracks (%s)", name, ", ".join(AUDIO_EXTENSIONS))
-                self._halt()
-                return
-            self._active = True
-            self._paused = False
-            self._start_track()
+                self._paused = False
+            else:
+                tracks = find_tracks(self.music_dir / name)
+                self._playlist = name
+                self._tracks = tracks
+                self._index = 0
+                self._errors = 0
+                self._paused = False
+                if tracks:
+                    self._active = True
+                    self._generation += 1
+                else:
+                    log.warning("playlist %r has no tracks (%s)", name, ", ".join(AUDIO_EXTENSIONS))
+                    self._active = False
+        self._queue.put("sync")
 
     def pause(self) -> None:
         """Pause playback (resume continues where it was)."""
         with self._lock:
-            if self._active and not self._paused:
-                self._player.set_pause(1)
+            if self._active:
                 self._paused = True
+        self._queue.put("sync")
 
     def resume(self) -> None:
         """Resume after a pause."""
         with self._lock:
-            if self._active and self._paused:
-                self._player.set_pause(0)
-                self._paused = False
+            self._paused = False
+        self._queue.put("sync")
 
     def stop(self) -> None:
         """Stop playback (the playlist is remembered)."""
         with self._lock:
-            self._halt()
+            self._active = False
+            self._paused = False
+        self._queue.put("sync")
 
     def next_track(self) -> None:
         """Skip to the next track of the playlist (the first after the last)."""
@@ -257,23 +271,16 @@ class VlcSpeaker:
                 return
             self._index = (self._index + 1) % len(self._tracks)
             self._paused = False
-            self._start_track()
+            self._generation += 1
+        self._queue.put("sync")
 
     def chime(self) -> None:
         """Sound the end-of-session chime on its own player."""
         self.chimes += 1
-        path = self._chime_file()
-        if path is None:
-            log.info("no chime file (chime.wav in %s): the session ends silently", self.music_dir)
-            return
-        with self._lock:
-            player = self._chime_player
-            player.stop()
-            player.set_media(self._chime_instance.media_new_path(str(path)))
-            player.audio_set_volume(int(self.chime_volume + 0.5))
-            player.play()
+        self._queue.put("chime")
 
-    def _chime_file(self) -> Path | None:
+    def chime_file(self) -> Path | None:
+        """The chime's sound file: ``chime_path``, or chime.wav (.ogg…) in the music folder."""
         if self.chime_path is not None:
             return self.chime_path if self.chime_path.is_file() else None
         for name in CHIME_NAMES:
@@ -288,99 +295,122 @@ class VlcSpeaker:
     def track(self) -> str | None:
         """The current track's file name (None when stopped)."""
         with self._lock:
-            if not self._active or not self._tracks:
-                return None
-            return self._tracks[self._index].name
+            return self._tracks[self._index].name if self._active and self._tracks else None
 
     def state(self) -> dict[str, Any]:
         """Return the speaker's state for the API."""
         with self._lock:
+            on = self._active and bool(self._tracks)
             return {
                 "kind": self.kind,
                 "volume": round(self._volume, 1),
                 "playing": self.playing,
                 "paused": self._active and self._paused,
                 "playlist": self._playlist,
-                "track": self._tracks[self._index].name if self._active and self._tracks else None,
-                "track_number": self._index + 1 if self._active and self._tracks else None,
+                "track": self._tracks[self._index].name if on else None,
+                "track_number": self._index + 1 if on else None,
                 "tracks": len(self._tracks),
                 "backend": self.backend,
                 "output": self.output,
             }
 
     def close(self) -> None:
-        """Stop both players, end the event thread and release libvlc."""
+        """Stop both players, end the worker thread and release libvlc."""
         if self._closed:
             return
         self._closed = True
-        with self._lock:
-            self._halt()
-            self._chime_player.stop()
-        self._events.put(None)
-        self._worker.join(timeout=5)
+        self.stop()
+        self._queue.put(None)
+        self._worker.join(timeout=10)
+        self._chime_player.stop()
         self._player.release()
         self._chime_player.release()
         if self._chime_instance is not self._instance:
             self._chime_instance.release()
         self._instance.release()
 
-    # --- internals ---------------------------------------------------------------------------
-
-    def _halt(self) -> None:
-        self._active = False
-        self._paused = False
-        self._player.stop()  # joins the input thread: no event of it comes after this
-        self._generation += 1
-
-    def _start_track(self) -> None:
-        """Load and play the current track (called with the lock held)."""
-        path = self._tracks[self._index]
-        media = self._instance.media_new_path(str(path))
-        self._player.set_media(media)  # stops the old track; its late events keep the old number
-        media.release()
-        self._generation += 1
-        # A PulseAudio stream is made per track and would start at the server's default
-        # volume: give the volume again while no stream exists, so the new one starts at it.
-        self._applied = int(self._volume + 0.5)
-        self._player.audio_set_volume(self._applied)
-        self._player.play()
+    # --- the worker: the only thread that starts, pauses and stops libvlc ------------------
 
     def _on_vlc_event(self, event: Any, what: str) -> None:
         # Runs on a libvlc thread: never call libvlc here, only hand the event over.
-        self._events.put((what, self._generation))
+        self._queue.put((what, self._vlc_generation))
 
     def _work(self) -> None:
         while True:
-            item = self._events.get()
+            item = self._queue.get()
             if item is None:
+                self._sync()
                 return
-            what, generation = item
             try:
-                if self._advance(what, generation):
-                    self._changed()
+                if item == "sync":
+                    self._sync()
+                elif item == "chime":
+                    self._play_chime()
+                else:
+                    what, generation = item
+                    if self._advance(what, generation):
+                        self._sync()
+                        self._changed()
             except Exception:
-                log.exception("speaker: could not move to the next track")
+                log.exception("speaker: %s failed", item)
 
-    def _advance(self, what: str, generation: int) -> bool:
-        """Move to the next track after an end or an error; return True if it moved."""
+    def _sync(self) -> None:
+        """Bring libvlc to the state asked for (may block: only on the worker)."""
         with self._lock:
-            if generation != self._generation or not self._active or not self._tracks:
-                return False  # a stale event from a track we already left
+            active, generation, paused = self._active, self._generation, self._paused
+            path = self._tracks[self._index] if active and self._tracks else None
+        if path is None:
+            if self._vlc_generation is not None:
+                self._vlc_generation = None  # events of the stopped track are stale from now
+                self._player.stop()
+            self._vlc_paused = False
+            return
+        if generation != self._vlc_generation:
+            media = self._instance.media_new_path(str(path))
+            self._vlc_generation = None
+            self._player.set_media(media)  # stops the old track: its late events are stale
+            media.release()
+            self._vlc_generation = generation
+            # A PulseAudio stream is made per track and would start at the server's default
+            # volume: give the volume again while no stream exists, so the new one starts at it.
+            self._apply_volume(force=True)
+            self._player.play()
+            self._vlc_paused = False
+        if paused != self._vlc_paused:
+            self._player.set_pause(1 if paused else 0)
+            self._vlc_paused = paused
+
+    def _advance(self, what: str, generation: int | None) -> bool:
+        """Move to the next track after an end or an error; return True if anything changed."""
+        with self._lock:
+            if generation is None or generation != self._generation or not self._active:
+                return False  # a late event from a track we already left
             if what == "error":
                 self._errors += 1
                 log.warning("speaker: cannot play %s; skipping it", self._tracks[self._index])
                 if self._errors >= len(self._tracks):
                     log.error("speaker: no track of %r plays; stopping", self._playlist)
-                    self._halt()
+                    self._active = False
                     return True
             else:
                 self._errors = 0
             self._index = (self._index + 1) % len(self._tracks)
-            self._start_track()
+            self._generation += 1
             return True
 
+    def _play_chime(self) -> None:
+        path = self.chime_file()
+        if path is None:
+            log.info("no chime file (chime.wav in %s): the session ends silently", self.music_dir)
+            return
+        media = self._chime_instance.media_new_path(str(path))
+        self._chime_player.set_media(media)
+        media.release()
+        self._chime_player.audio_set_volume(int(self.chime_volume + 0.5))
+        self._chime_player.play()
+
     def _changed(self) -> None:
-        """Tell the owner (the hub) that the playlist, track or play state changed."""
+        """Tell the owner (the hub) that the track or play state changed by itself."""
         callback = self.on_change
         if callback is None:
             return
