@@ -69,6 +69,7 @@ var MH = (function () {
     current = id;
     document.querySelectorAll(".page").forEach(function (s) { s.hidden = s.dataset.page !== id; });
     document.querySelectorAll(".tabs a").forEach(function (a) { a.classList.toggle("on", a.dataset.page === id); });
+    window.scrollTo(0, 0);
     var def = pages[id];
     if (!def) return;
     var el = document.getElementById("page-" + id);
@@ -350,7 +351,10 @@ var MH = (function () {
           c.slider.onlive = function (v) { value.textContent = "volume " + v; };
           c.play = h("button", {class: "btn small", type: "button", onclick: function () { put({playing: !state.devices[id].playing}); }});
           c.next = h("button", {class: "btn small", type: "button", text: "Next track", onclick: function () { put({next: true}); }});
-          c.playlist = h("input", {type: "text", placeholder: "playlist (a music folder)", "aria-label": "playlist"});
+          var lists = {};
+          scenes.forEach(function (sc) { if (sc.playlist) lists[sc.playlist] = 1; });
+          c.playlist = h("input", {type: "text", placeholder: "playlist", "aria-label": "playlist", list: "playlists"});
+          box.appendChild(h("datalist", {id: "playlists"}, Object.keys(lists).map(function (p) { return h("option", {value: p}); })));
           c.playlist.addEventListener("change", function () { if (c.playlist.value) put({playlist: c.playlist.value}); });
           box.appendChild(c.slider);
           box.appendChild(h("div", {class: "row"}, c.play, c.next, h("span", {class: "grow"}, c.playlist)));
