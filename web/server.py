@@ -54,10 +54,15 @@ class WebComponent:
             log.exception("the web server stopped")
 
     def stop(self) -> None:
-        """End every event stream and close the server."""
+        """End every event stream, let the worker threads finish, then close the server."""
         self.app.extensions["massagehub"].broker.close()
         if self.server is not None:
+            from waitress import wasyncore
+
+            # workers first: a worker finishing a stream still wakes the loop (the trigger)
+            self.server.task_dispatcher.shutdown(timeout=3)
             self.server.close()
+            wasyncore.close_all(self.server._map)  # the loop ends when its map is empty
         if self.thread is not None:
             self.thread.join(timeout=5)
 
