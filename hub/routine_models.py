@@ -87,9 +87,12 @@ class OnceSchedule(Command):
     @classmethod
     def _date(cls, v: str) -> str:
         try:
-            return date.fromisoformat(v).isoformat()
+            day = date.fromisoformat(v)
         except ValueError:
             raise ValueError(f"use a real date as YYYY-MM-DD (got {v!r})") from None
+        if not 2000 <= day.year <= 2200:
+            raise ValueError(f"use a date from 2000 to 2200 (got {v!r})")
+        return day.isoformat()
 
 
 class SunsetSchedule(Command):
