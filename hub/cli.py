@@ -14,6 +14,8 @@ from .config import Config, ConfigError, default_config_path, load_config
 
 log = logging.getLogger("massage-hub")
 
+EX_CONFIG = 78  # sysexits.h: the unit's RestartPreventExitStatus stops a restart loop
+
 BANNER_SIM = (
     "SIMULATED PINS: this is not a Raspberry Pi (or hardware.backend is 'mock'); "
     "nothing is wired, the room is simulated and shown in the web UI"
@@ -85,13 +87,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"{len(exc.issues)} problem(s) in the configuration:", file=sys.stderr)
         for issue in exc.issues:
             print(f"  {issue}", file=sys.stderr)
-        return 1
+        return EX_CONFIG
     _setup_logging(config.log_level)
     try:
         service = build_service(config)
     except ConfigError as exc:
         print(f"{exc}", file=sys.stderr)
-        return 1
+        return EX_CONFIG
     except RuntimeError as exc:
         log.error("%s", exc)
         return 1

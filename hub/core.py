@@ -177,6 +177,7 @@ class Hub:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._started = False
+        self._closed = False
         self.last_step = self.clock.monotonic()
         self.mirror: PinMirror | None = None
         if mirror and isinstance(pin_factory, SimFactory):
@@ -265,7 +266,10 @@ class Hub:
         self._emit("hub", {"status": "started", "backend": self.backend})
 
     def close(self) -> None:
-        """Switch everything off, stop the loop, and close the store."""
+        """Switch everything off, stop the loop, and close the store (once; later calls do nothing)."""
+        if self._closed:
+            return
+        self._closed = True
         self._stop.set()
         self._wake.set()
         if self._thread is not None:
