@@ -364,7 +364,10 @@ class RoutineController:
     def _start_action(self, r: Routine, now: datetime) -> str:
         action = r.spec.action
         hub = self.hub
-        self.runs.pop(r.id, None)
+        for rid in list(self.runs):  # the newest routine takes over the room
+            if rid != r.id:
+                log.info("routine %s: stopped, %s takes over", rid, r.id)
+        self.runs.clear()
         if isinstance(action, SessionAction):
             s = hub.start_session(action.scene, action.minutes, source="routine")
             return f"started a {s.get('scene_name') or s.get('scene')} session"

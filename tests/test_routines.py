@@ -356,6 +356,28 @@ def test_all_off_stops_a_running_routine(room: Room, rc: RoutineController) -> N
     assert all(v == 0 for t, p, v in room.pins.changes if t > t_off and p in ("GPIO18", "GPIO23"))
 
 
+def test_a_newer_routine_takes_over_from_a_running_one(room: Room, rc: RoutineController) -> None:
+    rc.create_routine(
+        routine(
+            name="Long",
+            schedule={"kind": "weekly", "days": EVERY_DAY, "time": "19:00"},
+            action={"kind": "wind_down", "minutes": 60, "light_from": 0.8, "light_to": 0.2},
+        )
+    )
+    rc.create_routine(
+        routine(
+            name="Bright",
+            schedule={"kind": "weekly", "days": EVERY_DAY, "time": "19:10"},
+            action={"kind": "scene", "scene": "cleaning", "minutes": 120},
+        )
+    )
+    rc.advance(60 * 60 + 11 * 60)  # 19:11
+    running = {r["id"]: r["running"] for r in rc.list_routines()}
+    assert running == {"long": False, "bright": True}
+    rc.advance(55 * 60)  # past the wind-down's planned end: it no longer switches off
+    assert rc.hub.state()["devices"]["main"]["level"] == 1.0
+
+
 # --- conflicts, skip, run now -------------------------------------------------------------------
 
 
