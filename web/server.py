@@ -59,10 +59,17 @@ class WebComponent:
         if self.server is not None:
             from waitress import wasyncore
 
-            # workers first: a worker finishing a stream still wakes the loop (the trigger)
-            self.server.task_dispatcher.shutdown(timeout=3)
-            self.server.close()
-            wasyncore.close_all(self.server._map)  # the loop ends when its map is empty
+            server = self.server
+            # workers first: a worker finishing a stream still wakes the loop (the trigger);
+            # then close every socket from inside the loop's own thread (closing them from
+            # here while it waits in select() makes select fail), and the loop ends when
+            # its map is empty
+            server.task_dispatcher.shutdown(timeout=3)
+            server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+            if self.thread is not None:
+                self.thread.join(timeout=5)
+                if self.thread.is_alive():  # pragma: no cover - the loop did not answer
+                    wasyncore.close_all(server._map)
         if self.thread is not None:
             self.thread.join(timeout=5)
 
