@@ -666,7 +666,7 @@ class RoutineController:
             if data.get("id", rid) != rid:
                 raise InvalidCommand("id: a routine's id cannot be changed")
             data.pop("id", None)
-            for key in RoutineOut_fields:  # tolerate a GET body sent back
+            for key in OUTPUT_FIELDS:  # tolerate a GET body sent back
                 data.pop(key, None)
             try:
                 RoutinePatch.model_validate(data)
@@ -755,7 +755,7 @@ class RoutineController:
         self.hub._emit("routines", {"action": action, "routine": r.id})
 
 
-RoutineOut_fields = (
+OUTPUT_FIELDS = (
     "next_run",
     "next_run_words",
     "skip_next",
