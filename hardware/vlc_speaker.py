@@ -319,6 +319,7 @@ class VlcSpeaker:
         if self._closed:
             return
         self._closed = True
+        self.on_change = None
         self.stop()
         self._queue.put(None)
         self._worker.join(timeout=10)

@@ -526,9 +526,15 @@ class Hub:
 
     def _speaker_changed(self, state: dict[str, Any]) -> None:
         """Tell listeners that the speaker moved on by itself (next track, or gave up)."""
-        with self.lock:
+        # Runs on the speaker's thread; close() may hold the lock while it waits for that
+        # thread, so never wait for the lock for long (the next state() shows the change).
+        if not self.lock.acquire(timeout=2.0):
+            return
+        try:
             changes = {k: state.get(k) for k in ("playlist", "track", "playing")}
             self._emit("device", {"device": self.room.speaker_id, "changes": changes})
+        finally:
+            self.lock.release()
 
     def all_off(self, *, reason: str = "all_off") -> None:
         """Switch everything off now; a running session ends."""
