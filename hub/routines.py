@@ -389,6 +389,8 @@ class RoutineController:
         music = bool(scene.playlist and scene.volume > 0 and hub.room.speaker is not None)
 
         def end() -> None:
+            if hub.session is not None:  # ran into a session (if_session: run): leave it be
+                return
             for lid in lights:
                 hub.set_device(lid, {"level": 0.0, "fade_seconds": fade}, owner="routine")
             if diffuser:
@@ -409,7 +411,7 @@ class RoutineController:
 
     def _music_off(self) -> None:
         hub = self.hub
-        if hub.room.speaker is not None and hub.room.speaker.playing:
+        if hub.session is None and hub.room.speaker is not None and hub.room.speaker.playing:
             hub.set_device(hub.room.speaker_id, {"playing": False}, owner="routine")
 
     def _start_wind_down(self, rid: str, a: WindDownAction, now: datetime) -> str:
@@ -458,6 +460,8 @@ class RoutineController:
             t += seg
 
         def end() -> None:
+            if hub.session is not None:  # ran into a session (if_session: run): leave it be
+                return
             for lid in lights:
                 hub.set_device(
                     lid, {"level": 0.0, "fade_seconds": END_FADE_SECONDS}, owner="routine"

@@ -406,6 +406,9 @@ def test_a_routine_due_during_a_session_is_skipped_and_logged(rc: RoutineControl
     assert rc.get_routine(push["id"])["last_outcome"] == "ran"
     assert hub.state()["devices"]["main"]["level"] == pytest.approx(1.0)
     assert hub.state()["session"] is not None  # it did not stop the session
+    rc.advance(6 * 60)  # its end: it leaves the room to the session, switches nothing off
+    assert hub.state()["session"]["phase"] == "active"
+    assert hub.state()["devices"]["main"]["level"] == pytest.approx(1.0)
     runs = rc.runs_log()
     assert [(r["routine_id"], r["outcome"]) for r in runs] == [
         (push["id"], "ran"),
