@@ -32,6 +32,11 @@ def _read_until(sock: socket.socket, needle: bytes, timeout: float = 10) -> byte
     return buf
 
 
+def _health(served: ServeProcess) -> dict:
+    with urllib.request.urlopen(served.base_url + "/healthz", timeout=5) as resp:
+        return json.loads(resp.read())
+
+
 def test_twenty_streams_commands_and_a_clean_stop(tmp_path: Path) -> None:
     path = write_config(tmp_path)
     r = subprocess.run(
@@ -61,6 +66,18 @@ def test_twenty_streams_commands_and_a_clean_stop(tmp_path: Path) -> None:
             got = _read_until(s, b'"type":"device"')
             assert b'"level":0.5' in got
         wait_for(lambda: sim_pins(path).get("GPIO18", 0) > 0)
+        assert _health(served)["sse_clients"] == 20
+
+        # clients that go away are cleaned up (at the next event they would have got)
+        for s in streams[15:]:
+            s.close()
+        streams = streams[:15]
+        for level in (0.4, 0.3, 0.2):
+            req.data = json.dumps({"level": level}).encode()
+            with urllib.request.urlopen(req, timeout=5):
+                pass
+            time.sleep(0.1)
+        wait_for(lambda: _health(served)["sse_clients"] == 15, timeout=10)
         started = time.monotonic()
         assert served.stop() == 0
         assert time.monotonic() - started < 10

@@ -58,6 +58,7 @@ def health_body() -> tuple[dict[str, Any], int]:
     body["status"] = "ok" if ready else ("starting" if not started else "unavailable")
     body.setdefault("version", _version())
     body["backend"] = getattr(hub, "backend", None)
+    body["sse_clients"] = state.broker.client_count
     return body, 200 if ready else 503
 
 

@@ -160,7 +160,7 @@ var MH = (function () {
         if (d.kind === "light") lights.push(d); else if (d.kind === "heat_pad") pads.push(d);
         else if (d.kind === "diffuser") diff = d; else if (d.kind === "speaker") spk = d;
       });
-      glows.forEach(function (g, i) { g.style.opacity = lights[i] ? Math.min(1, lights[i].level * 1.2) : 0; });
+      glows.forEach(function (g, i) { g.style.opacity = lights[i] ? Math.min(1, Math.sqrt(lights[i].level) * 1.1) : 0; });
       el.dataset.light = lights.length ? lights[0].level : 0;
       var warm = pads.some(function (p) { return p.heat !== "off"; });
       table.classList.toggle("warm", warm); el.dataset.heat = warm ? "on" : "off";
