@@ -162,6 +162,20 @@ def test_phone_session_flow(served: ServeProcess, page: Any) -> None:
         page.wait_for_timeout(300)
         shot(page, f"7-{name}")
     expect(page.locator("[data-testid=history] tbody tr").first).to_contain_text("Swedish")
+
+    # Scenes: make one, see it listed, delete it; built-ins offer no Delete
+    page.on("dialog", lambda d: d.accept())
+    page.click("#tabs a[data-page=scenes]")
+    page.click("#new-scene")
+    page.fill("#scene-name", "Evening glow")
+    page.click("#save-scene")
+    mine = page.locator("#page-scenes [data-scene=evening-glow]")
+    expect(mine).to_be_visible()
+    expect(
+        page.locator("#page-scenes [data-scene=swedish]").get_by_role("button", name="Delete")
+    ).to_have_count(0)
+    mine.get_by_role("button", name="Delete").click()
+    expect(mine).to_have_count(0)
     assert not page.errors, page.errors
 
 
