@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import importlib
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask
+if TYPE_CHECKING:  # Flask is imported only when an app is made: the CLI stays quick
+    from flask import Flask
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +23,8 @@ OPTIONAL_BLUEPRINTS: list[str] = ["web.routines_api"]
 
 def create_app(hub: Any, config: Any = None) -> Flask:
     """Make the Flask app that serves the UI and the API for ``hub``."""
+    from flask import Flask
+
     from .api import bp as api_bp
     from .auth import Auth
     from .auth import bp as auth_bp
