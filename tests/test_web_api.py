@@ -369,3 +369,23 @@ def test_healthz_is_open(client, hub: Hub) -> None:  # type: ignore[no-untyped-d
     r = client.get("/healthz")
     assert r.status_code == 503
     assert r.get_json()["radio"] is False and r.get_json()["info"] == {"clients": 3}
+
+
+def test_event_streams_leave_threads_for_commands(make_config, make_hub) -> None:  # type: ignore[no-untyped-def]
+    from web import create_app
+
+    hub = make_hub(make_config({"web": {"threads": 10}}))
+    app = create_app(hub)
+    bearer = {
+        "Authorization": f"Bearer {app.extensions['massagehub'].auth.create_token('t')['token']}"
+    }
+    c = app.test_client()
+    streams = [c.get("/api/v1/events", headers=bearer, buffered=False) for _ in range(2)]
+    assert all(r.status_code == 200 for r in streams)
+    error(c.get("/api/v1/events", headers=bearer), 503, "busy")  # 10 threads - 8 kept free
+    assert c.post("/api/v1/all-off", headers=bearer).status_code == 200
+    streams[0].close()
+    third = c.get("/api/v1/events", headers=bearer, buffered=False)
+    assert third.status_code == 200
+    for r in (streams[1], third):
+        r.close()

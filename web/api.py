@@ -10,10 +10,12 @@ from hub.commands import SessionExtend, SessionStart, parse
 from hub.errors import InvalidCommand
 
 from . import web_state
-from .errors import json_body, json_object
+from .errors import ApiError, json_body, json_object
 from .models import Empty, HistoryQuery, SceneApply, SceneDuplicate
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+RESERVED_THREADS = 8  # server threads never taken by event streams
 
 
 def _hub() -> Any:
@@ -158,7 +160,17 @@ def history() -> Response:
 @bp.get("/events")
 def events() -> Response:
     """Stream server-sent events: ``event: state`` per change, heartbeats in between."""
-    broker = web_state().broker
+    state = web_state()
+    broker = state.broker
+    # each stream holds a server thread: keep some free so commands (All off!) always run
+    limit = max(1, state.config.web.threads - RESERVED_THREADS)
+    if broker.client_count >= limit:
+        raise ApiError(
+            503,
+            "busy",
+            f"{limit} live connections are open already (web.threads is "
+            f"{state.config.web.threads}); close a tab or raise web.threads",
+        )
     client = broker.add()
     resp = Response(
         broker.stream(client),

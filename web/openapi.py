@@ -200,7 +200,7 @@ CORE_OPS: list[Op] = [
         None,
         200,
         None,
-        [401],
+        [401, 503],
         tag="events",
         content_type="text/event-stream",
     ),
@@ -395,5 +395,5 @@ ERROR_TEXT = {
     409: "does not fit the hub's state",
     422: "the values are not acceptable; the message says what to change",
     429: "too many wrong passwords; wait",
-    503: "not ready",
+    503: "not ready, or too many live connections",
 }
