@@ -1,0 +1,46 @@
+"""Heat-pad safety invariants over many random command sequences (>= 10 000 on a full run).
+
+Reuses the Hypothesis state machine of tests/test_safety_properties.py; this runner only
+sets the number of examples and counts them for the figure.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis.stateful import run_state_machine_as_test
+
+from .conftest import figure, scale
+
+machines = pytest.importorskip("tests.test_safety_properties")
+
+pytestmark = pytest.mark.reliability
+
+
+def test_heat_safety_many_examples() -> None:
+    examples = scale(40, 10_000)
+    counted = {"examples": 0}
+
+    class Counted(machines.HeatSafetyMachine):  # type: ignore[name-defined,misc]
+        def teardown(self) -> None:
+            counted["examples"] += 1
+            super().teardown()
+
+    t0 = time.monotonic()
+    run_state_machine_as_test(
+        Counted,
+        settings=settings(
+            max_examples=examples,
+            stateful_step_count=40,
+            deadline=None,
+            database=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+        ),
+    )
+    assert counted["examples"] >= examples
+    figure(
+        f"heat safety properties: {counted['examples']} random command sequences, "
+        f"0 invariant violations ({time.monotonic() - t0:.0f} s)"
+    )
