@@ -53,7 +53,7 @@ def test_broker_restarts(tmp_path: Path) -> None:
                 wait_for(rig.bridge.connected.is_set, timeout=15)
                 reconnect.append(time.monotonic() - t0)
                 obs.wait_last(f"{rig.base}/availability", "online", timeout=10)
-                wait_for(lambda: len(configs(obs)) >= N_CONFIGS, timeout=10)
+                wait_for(lambda o=obs: len(configs(o)) >= N_CONFIGS, timeout=10)
                 assert rig.bridge.announcements > announced
                 brightness = 100 + i
                 obs.publish(
