@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from gpiozero import DigitalOutputDevice
@@ -65,9 +66,10 @@ class Diffuser:
             self._out.on()
             return None
         period = self.on_seconds + self.off_seconds
-        elapsed = (now - self._since) % period
-        cycle_start = now - elapsed
-        if elapsed < self.on_seconds:
+        # count whole cycles from the start (a hair of slack), so float rounding never
+        # hands back "now" as the next change, which would spin the control loop
+        cycle_start = self._since + math.floor((now - self._since) / period + 1e-9) * period
+        if now - cycle_start < self.on_seconds - 1e-6:
             self._out.on()
             return cycle_start + self.on_seconds
         self._out.off()

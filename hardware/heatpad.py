@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from gpiozero import DigitalOutputDevice
@@ -81,12 +82,14 @@ class HeatPad:
             self._out.off()
             return None
         on = self.on_seconds()
-        elapsed = (now - self._since) % self.cycle_seconds
-        cycle_start = now - elapsed
+        cycle = self.cycle_seconds
+        # whole cycles from the start (a hair of slack): float rounding must never hand
+        # back "now" as the next switch, which would spin the control loop
+        cycle_start = self._since + math.floor((now - self._since) / cycle + 1e-9) * cycle
         if on >= self.cycle_seconds:
             self._out.on()
             return None
-        if elapsed < on:
+        if now - cycle_start < on - 1e-6:
             self._out.on()
             return cycle_start + on
         self._out.off()

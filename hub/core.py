@@ -9,6 +9,7 @@ command wakes it; with a fake clock, tests drive it through :meth:`Hub.advance`.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -46,7 +47,7 @@ from .commands import (
 from .config import Config
 from .errors import Conflict, InvalidCommand, NotFound
 from .events import Event, EventBus
-from .safety import HeatGuard, PadLimits
+from .safety import OWNERS, HeatGuard, PadLimits
 from .scenes import Scene, load_builtin_scenes, scene_errors, slug
 from .sessions import Session
 from .store import Store
@@ -79,6 +80,13 @@ class Fade:
             return self.target
         x = max(0.0, (now - self.t0) / self.duration)
         return self.start + (self.target - self.start) * x
+
+
+def _real(value: Any) -> bool:
+    """True for a finite int or float (not a bool, string or NaN)."""
+    return (
+        isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    )
 
 
 def list_playlists(music_dir: Path) -> list[str]:
@@ -304,9 +312,15 @@ class Hub:
         target = clock.monotonic() + seconds
         if self._next_deadline is None:
             self.step()
+        stuck = 0
         while self._next_deadline is not None and self._next_deadline <= target:
-            clock.set(max(self._next_deadline, clock.monotonic()))  # type: ignore[attr-defined]
+            before = clock.monotonic()
+            clock.set(max(self._next_deadline, before))  # type: ignore[attr-defined]
             self.step()
+            # a step that keeps asking to run again "now" would hang the test: fail instead
+            stuck = stuck + 1 if clock.monotonic() == before else 0
+            if stuck > 10_000:
+                raise RuntimeError(f"the control loop does not move past t={before}")
         clock.set(target)  # type: ignore[attr-defined]
         self.step()
 
@@ -663,10 +677,17 @@ class Hub:
         """Set every device as the scene says, with its fade."""
         with self.lock:
             scene = self.get_scene(scene_id)
-            if fade_seconds is not None and not 0 <= fade_seconds <= 3600:
-                raise InvalidCommand("fade_seconds: must be from 0 to 3600")
+            if fade_seconds is not None and not (
+                _real(fade_seconds) and 0 <= fade_seconds <= 3600
+            ):
+                raise InvalidCommand("fade_seconds: must be a number from 0 to 3600")
+            if heat_seconds is not None and not (_real(heat_seconds) and heat_seconds > 0):
+                raise InvalidCommand("heat_seconds: must be a number of seconds, more than 0")
+            if owner not in OWNERS:
+                raise InvalidCommand(f"unknown owner {owner!r}; use one of {', '.join(OWNERS)}")
             now = self.clock.monotonic()
-            if self.session is not None:
+            # a session in its fade-out no longer owns heat: the scene is then a manual one
+            if self.session is not None and self.session.phase in ("prepare", "active"):
                 owner = "session"
                 heat_seconds = self._session_heat_seconds(now)
             self._apply(
@@ -823,7 +844,8 @@ class Hub:
             s.active_started = None
         s.phase = "ended"
         s.end_reason = reason
-        self.guard.release("session", now)
+        # everything goes off at the end, manual heat too: keep the guard in step with it
+        self.guard.all_off(now)
         for key in list(self._fades):
             del self._fades[key]
         self.room.all_off()

@@ -1,0 +1,519 @@
+"""Heat-pad safety invariants as properties: a Hypothesis state machine over a fake-clock hub.
+
+Random sequences of good commands, bad commands and clock jumps run against a hub on
+gpiozero's mock pins. After every step the machine checks, from the recorded heat and
+relay-pin history (not from the guard's own bookkeeping):
+
+1. no pad is on (heat setting, or its relay pin high) for longer than ``max_on_minutes``
+   in one stretch, and after a forced off it stays off for ``cooldown_minutes``;
+2. no pad is on outside a running session (prepare/active), a routine's or a manual
+   command's own time limit; the relay is never closed while the heat setting is off;
+3. a refused command (any HubError) changed nothing: state, pin levels, guard, fades,
+   store and event stream are exactly as before.
+
+``HYPOTHESIS_PROFILE=ci`` runs 400 examples; the ``reliability`` variant runs 10 000.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import os
+import shutil
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+
+from hardware import SilentSpeaker, normalize_pin
+from hardware.pins import SimFactory
+from hub.clock import FakeClock
+from hub.config import load_config
+from hub.core import Hub
+from hub.errors import HubError
+
+from .support import write_config
+
+EPS = 1e-6
+TICK = 0.5  # a coarse control tick: long fades need 2 steps per second, not 60
+
+SCENES = ["swedish", "deep-tissue", "aromatherapy", "hot-stone", "couples", "wind-down", "cleaning"]
+BAD_SCENES = ["nope", "", "SWEDISH", 7, None]
+HEATS = ["off", "low", "medium", "high"]
+BAD_VALUES: list[Any] = [
+    -1,
+    0,
+    -0.5,
+    1e9,
+    float("nan"),
+    float("inf"),
+    "10",
+    True,
+    None,
+    [],
+    {"x": 1},
+]
+
+minutes_good = st.floats(min_value=1, max_value=240, allow_nan=False)
+seconds_short = st.floats(min_value=0.01, max_value=180, allow_nan=False)
+seconds_long = st.floats(min_value=180, max_value=5 * 3600, allow_nan=False)
+
+
+def merge(intervals: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Merge overlapping (or touching) closed intervals."""
+    out: list[tuple[float, float]] = []
+    for a, b in sorted(intervals):
+        if out and a <= out[-1][1] + EPS:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
+
+
+def covered(a: float, b: float, intervals: list[tuple[float, float]]) -> bool:
+    """True if [a, b] lies inside the union of ``intervals``."""
+    return any(x - EPS <= a and b <= y + EPS for x, y in merge(intervals))
+
+
+class HeatRecorder:
+    """Record every heat-setting change of every pad and every relay-pin change."""
+
+    def __init__(self, hub: Hub, factory: SimFactory, clock: FakeClock) -> None:
+        self.hub = hub
+        self.factory = factory
+        self.clock = clock
+        self.pin_of = {pid: normalize_pin(c.pin) for pid, c in hub.config.heat_pads.items()}
+        self.pad_of_pin = {pin: pid for pid, pin in self.pin_of.items()}
+        self.stretches: dict[str, list[tuple[float, float]]] = {p: [] for p in self.pin_of}
+        self.on_since: dict[str, float | None] = {p: None for p in self.pin_of}
+        self.violations: list[str] = []
+        for pid, pad in hub.room.heat_pads.items():
+            self._wrap(pid, pad)
+        factory.listeners.append(self._on_pin)
+
+    def _wrap(self, pid: str, pad: Any) -> None:
+        set_heat, off = pad.set_heat, pad.off
+
+        def set_heat_recorded(heat: str, now: float) -> None:
+            set_heat(heat, now)
+            self._heat_now(pid)
+
+        def off_recorded() -> None:
+            off()
+            self._heat_now(pid)
+            if self.factory.level(self.pin_of[pid]) != 0:
+                self.violations.append(f"{pid}: relay still closed after off()")
+
+        pad.set_heat = set_heat_recorded
+        pad.off = off_recorded
+
+    def _heat_now(self, pid: str) -> None:
+        now = self.clock.monotonic()
+        on = self.hub.room.heat_pads[pid].heat != "off"
+        if on and self.on_since[pid] is None:
+            self.on_since[pid] = now
+        elif not on and self.on_since[pid] is not None:
+            self.stretches[pid].append((self.on_since[pid], now))  # type: ignore[arg-type]
+            self.on_since[pid] = None
+
+    def _on_pin(self, pin: str, value: float) -> None:
+        pid = self.pad_of_pin.get(pin)
+        if pid is not None and value > 0 and self.hub.room.heat_pads[pid].heat == "off":
+            self.violations.append(
+                f"{pid}: relay closed at t={self.clock.monotonic():.3f} with heat off"
+            )
+
+    def all_stretches(self, pid: str, now: float) -> list[tuple[float, float]]:
+        """Closed stretches plus the open one (ending now)."""
+        out = list(self.stretches[pid])
+        if self.on_since[pid] is not None:
+            out.append((self.on_since[pid], now))  # type: ignore[arg-type]
+        return out
+
+
+class HeatSafetyMachine(RuleBasedStateMachine):
+    """Drive a hub with random good and bad commands and clock jumps."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hub: Hub | None = None
+        self.folder: str | None = None
+
+    # --- setting up -----------------------------------------------------------------------
+
+    @initialize(
+        couples=st.booleans(),
+        max_on=st.sampled_from([1, 2, 5, 15, 60, 120]),
+        cooldown=st.sampled_from([0, 1, 3, 30]),
+        manual=st.sampled_from([0.5, 1, 5, 20, 120]),
+        prewarm=st.sampled_from([0, 1, 5]),
+    )
+    def build(self, couples: bool, max_on: int, cooldown: int, manual: float, prewarm: int) -> None:
+        self.folder = tempfile.mkdtemp(prefix="hub-prop-")
+        pad = {
+            "pin": 24,
+            "max_on_minutes": max_on,
+            "cooldown_minutes": cooldown,
+            "manual_timeout_minutes": min(manual, max_on),
+        }
+        pads: dict[str, Any] = {"pad": pad}
+        if couples:
+            pads["pad2"] = {**pad, "pin": 17, "max_on_minutes": max(1, max_on // 2)}
+            pads["pad2"]["manual_timeout_minutes"] = min(manual, pads["pad2"]["max_on_minutes"])
+        path = write_config(
+            Path(self.folder),
+            {"heat_pads": pads, "session": {"prewarm_minutes": prewarm}, "button": None},
+        )
+        config = load_config(path)
+        self.clock = FakeClock()
+        self.factory = SimFactory()
+        self.hub = hub = Hub(
+            config,
+            clock=self.clock,
+            pin_factory=self.factory,
+            speaker=SilentSpeaker(playlists=["calm"], max_volume=80),
+            tick=TICK,
+            mirror=False,
+        )
+        hub.start()
+        self.pads = list(config.heat_pads)
+        self.limits = {
+            pid: (c.max_on_minutes * 60, c.cooldown_minutes * 60, c.manual_timeout_minutes * 60)
+            for pid, c in config.heat_pads.items()
+        }
+        self.heat = HeatRecorder(hub, self.factory, self.clock)
+        # permission to heat: per pad, [from, until] intervals; sessions count for every pad
+        self.allowed: dict[str, list[tuple[float, float]]] = {p: [] for p in self.pads}
+        self.session_open: float | None = None
+        self.session_spans: list[tuple[float, float]] = []
+        self.locks: dict[str, list[tuple[float, float]]] = {p: [] for p in self.pads}
+        self.refused = 0
+        hub.subscribe(self._on_event)
+
+    def teardown(self) -> None:
+        if self.hub is not None:
+            self.hub.close()
+            # closing switches everything off: the recorder saw it
+            self.check_heat_history()
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+    def _on_event(self, event: Any) -> None:
+        now = self.clock.monotonic()
+        running = event.state["session"] is not None and event.state["session"]["phase"] in (
+            "prepare",
+            "active",
+        )
+        if running and self.session_open is None:
+            self.session_open = now
+        elif not running and self.session_open is not None:
+            self.session_spans.append((self.session_open, now))
+            self.session_open = None
+        if event.type == "safety" and event.data.get("reason") == "max_on":
+            pid = event.data["device"]
+            self.locks[pid].append((now, now + self.limits[pid][1]))
+
+    # --- the command wrapper: a refused command must change nothing -------------------------
+
+    def snapshot(self) -> Any:
+        hub = self.hub
+        assert hub is not None
+        return (
+            hub.state(),
+            {info.name: float(pin.state) for info, pin in self.factory.pins.items()},
+            {pid: asdict(s) for pid, s in hub.guard.states.items()},
+            {k: asdict(f) for k, f in hub._fades.items()},
+            hub.events.seq,
+            hub.store.history(500, 0),
+            hub.store.list_docs("scenes"),
+            copy.deepcopy(hub.last_session),
+            hub.room.diffuser.mode if hub.room.diffuser else None,
+        )
+
+    def run(self, command: Any, *args: Any, **kwargs: Any) -> bool:
+        """Run a hub command; on a HubError assert nothing changed. Return success."""
+        before = self.snapshot()
+        try:
+            command(*args, **kwargs)
+        except HubError as exc:
+            assert exc.status in (404, 409, 422), exc
+            assert exc.message
+            after = self.snapshot()
+            assert_same(before, after, f"{command.__name__}{args}{kwargs} -> {exc.message}")
+            self.refused += 1
+            return False
+        return True
+
+    def now(self) -> float:
+        return self.clock.monotonic()
+
+    # --- sessions -------------------------------------------------------------------------
+
+    @rule(
+        scene=st.one_of(st.sampled_from(SCENES), st.sampled_from(BAD_SCENES)),
+        minutes=st.one_of(st.none(), minutes_good, st.sampled_from(BAD_VALUES)),
+    )
+    def start_session(self, scene: Any, minutes: Any) -> None:
+        assert self.hub is not None
+        self.run(self.hub.start_session, scene, minutes)
+
+    @rule()
+    def pause(self) -> None:
+        assert self.hub is not None
+        self.run(self.hub.pause_session)
+
+    @rule()
+    def resume(self) -> None:
+        assert self.hub is not None
+        self.run(self.hub.resume_session)
+
+    @rule(minutes=st.one_of(st.floats(min_value=1, max_value=120), st.sampled_from(BAD_VALUES)))
+    def extend(self, minutes: Any) -> None:
+        assert self.hub is not None
+        self.run(self.hub.extend_session, minutes)
+
+    @rule()
+    def stop(self) -> None:
+        assert self.hub is not None
+        self.run(self.hub.stop_session)
+
+    @rule()
+    def all_off(self) -> None:
+        assert self.hub is not None
+        self.run(self.hub.all_off, reason="test")
+
+    # --- scenes and devices ---------------------------------------------------------------
+
+    @rule(
+        scene=st.one_of(st.sampled_from(SCENES), st.sampled_from(BAD_SCENES)),
+        fade=st.one_of(st.none(), st.sampled_from([0, 1, 30, 300]), st.sampled_from(BAD_VALUES)),
+        owner=st.sampled_from(["manual", "routine", "manual", "bogus"]),
+        heat_seconds=st.one_of(
+            st.none(), st.floats(min_value=1, max_value=3 * 3600), st.sampled_from(BAD_VALUES)
+        ),
+    )
+    def apply_scene(self, scene: Any, fade: Any, owner: str, heat_seconds: Any) -> None:
+        hub = self.hub
+        assert hub is not None
+        now = self.now()
+        ok = self.run(
+            hub.apply_scene, scene, fade_seconds=fade, owner=owner, heat_seconds=heat_seconds
+        )
+        if ok and self.session_open is None:
+            for pid in self.pads:
+                max_on, _, manual = self.limits[pid]
+                seconds = manual if heat_seconds is None else heat_seconds
+                self.allowed[pid].append((now, now + min(seconds, max_on)))
+
+    @rule(
+        pad=st.one_of(st.sampled_from(["pad", "pad2"]), st.sampled_from(["nope", "main"])),
+        change=st.one_of(
+            st.fixed_dictionaries(
+                {"heat": st.sampled_from(HEATS)},
+                optional={"minutes": st.one_of(st.floats(0.1, 150), st.sampled_from(BAD_VALUES))},
+            ),
+            st.fixed_dictionaries(
+                {"on": st.booleans()},
+                optional={"minutes": st.floats(0.1, 150)},
+            ),
+            st.sampled_from(
+                [
+                    {},
+                    {"heat": "warm"},
+                    {"heat": "high", "on": True},
+                    {"heat": 3},
+                    {"heat": "low", "minutes": 0},
+                    {"heat": "low", "hours": 1},
+                    {"on": "yes"},
+                    {"minutes": 5},
+                    [],
+                    "high",
+                    None,
+                ]
+            ),
+        ),
+    )
+    def set_pad(self, pad: str, change: Any) -> None:
+        hub = self.hub
+        assert hub is not None
+        now = self.now()
+        ok = self.run(hub.set_device, pad, change)
+        heats = isinstance(change, dict) and (
+            change.get("heat") not in (None, "off") or change.get("on") is True
+        )
+        if ok and pad in self.limits and heats:
+            minutes = change.get("minutes")
+            seconds = self.limits[pad][2] if minutes is None else minutes * 60
+            assert seconds <= self.limits[pad][0] + EPS, "a too-long manual heat was accepted"
+            self.allowed[pad].append((now, now + seconds))
+
+    @rule(
+        light=st.sampled_from(["main", "accent", "ghost"]),
+        change=st.one_of(
+            st.fixed_dictionaries(
+                {"level": st.floats(0, 1)},
+                optional={"fade_seconds": st.sampled_from([0, 0.5, 3, 60, 900])},
+            ),
+            st.fixed_dictionaries({"on": st.booleans()}),
+            st.sampled_from(
+                [
+                    {"level": 1.5},
+                    {"level": -0.1},
+                    {"level": "0.5"},
+                    {"level": 0.5, "on": True},
+                    {"level": 0.5, "fade_seconds": -1},
+                    {"level": 0.5, "fade_seconds": 4000},
+                    {"brightness": 0.5},
+                    {"level": float("nan")},
+                ]
+            ),
+        ),
+    )
+    def set_light(self, light: str, change: Any) -> None:
+        assert self.hub is not None
+        self.run(self.hub.set_device, light, change)
+
+    @rule(
+        change=st.sampled_from(
+            [
+                {"mode": "interval"},
+                {"mode": "on"},
+                {"mode": "off"},
+                {"on": True},
+                {"on": False},
+                {"mode": "pulse"},
+                {"mode": "on", "on": False},
+                {"on": 1},
+            ]
+        )
+    )
+    def set_diffuser(self, change: dict[str, Any]) -> None:
+        assert self.hub is not None
+        self.run(self.hub.set_device, "diffuser", change)
+
+    # --- time -----------------------------------------------------------------------------
+
+    @rule(seconds=st.one_of(seconds_short, seconds_short, seconds_long))
+    def advance(self, seconds: float) -> None:
+        assert self.hub is not None
+        self.hub.advance(seconds)
+
+    @precondition(lambda self: self.hub is not None and self.hub.session is not None)
+    @rule()
+    def advance_to_phase_end(self) -> None:
+        """Jump exactly to the end of the session's phase (and a hair before or after)."""
+        hub = self.hub
+        assert hub is not None and hub.session is not None
+        left = hub.session.phase_end - self.now()
+        if left > 0:
+            hub.advance(left)
+
+    @precondition(lambda self: self.hub is not None)
+    @rule()
+    def advance_to_heat_limit(self) -> None:
+        """Jump exactly to the next heat expiry or stretch limit."""
+        hub = self.hub
+        assert hub is not None
+        times = []
+        for pid, s in hub.guard.states.items():
+            if s.on_since is not None:
+                times.append(s.on_since + self.limits[pid][0])
+            if s.until is not None:
+                times.append(s.until)
+        future = [t for t in times if t > self.now()]
+        if future:
+            hub.advance(min(future) - self.now())
+
+    @rule(seconds=st.floats(min_value=-86400 * 3, max_value=86400 * 3))
+    def jump_wall(self, seconds: float) -> None:
+        """Step the wall clock (NTP, a user): timers run on monotonic time and ignore it."""
+        assert self.hub is not None
+        self.clock.jump_wall(seconds)
+        self.hub.advance(0)
+
+    # --- invariants -----------------------------------------------------------------------
+
+    @invariant()
+    def heat_is_safe(self) -> None:
+        if self.hub is not None:
+            self.check_heat_history()
+
+    def check_heat_history(self) -> None:
+        now = self.now()
+        assert not self.heat.violations, self.heat.violations
+        spans = list(self.session_spans)
+        if self.session_open is not None:
+            spans.append((self.session_open, now))
+        for pid in self.pads:
+            max_on, _, _ = self.limits[pid]
+            for a, b in self.heat.all_stretches(pid, now):
+                assert b - a <= max_on + EPS, (
+                    f"{pid} was on for {(b - a) / 60:.3f} min in one stretch "
+                    f"(limit {max_on / 60:g} min) from t={a}"
+                )
+                assert covered(a, b, spans + self.allowed[pid]), (
+                    f"{pid} was on from t={a} to t={b} without a session, routine or "
+                    f"timed manual-on (sessions {spans}, manual {self.allowed[pid]})"
+                )
+                for x, y in self.locks[pid]:
+                    assert not (x + EPS < b and a < y - EPS), (
+                        f"{pid} was on from t={a} to t={b} while cooling down ({x}..{y})"
+                    )
+            relay = self.factory.level(self.heat.pin_of[pid])
+            if self.hub is not None and self.hub.room.heat_pads[pid].heat == "off":
+                assert relay == 0, f"{pid}: relay closed with heat off"
+
+
+def assert_same(before: Any, after: Any, what: str) -> None:
+    """Assert two snapshots are equal (NaN-safe), naming the first difference."""
+    names = ["state", "pins", "guard", "fades", "event seq", "history", "scenes", "last", "diff"]
+    for name, b, a in zip(names, before, after, strict=True):
+        assert equal(b, a), f"refused command changed {name}: {what}\nbefore={b}\nafter={a}"
+
+
+def equal(a: Any, b: Any) -> bool:
+    """Structural equality where NaN equals NaN."""
+    if isinstance(a, float) and isinstance(b, float):
+        return a == b or (math.isnan(a) and math.isnan(b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(equal(a[k], b[k]) for k in a)
+    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
+        return len(a) == len(b) and all(equal(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
+
+
+TestHeatSafety = HeatSafetyMachine.TestCase
+TestHeatSafety.settings = settings(
+    settings.default,
+    stateful_step_count=40,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+    deadline=None,
+)
+
+
+@pytest.mark.reliability
+def test_heat_safety_long_sequences() -> None:
+    """Long command sequences: 10 000 with HYPOTHESIS_PROFILE=reliability, a few otherwise."""
+    long_run = os.environ.get("HYPOTHESIS_PROFILE") == "reliability"
+    run_state_machine_as_test(
+        HeatSafetyMachine,
+        settings=settings(
+            settings.default,
+            max_examples=10_000 if long_run else 15,
+            stateful_step_count=100 if long_run else 150,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+            deadline=None,
+        ),
+    )
