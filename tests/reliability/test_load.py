@@ -1,0 +1,131 @@
+"""Load: 50 requests/s of mixed commands with 20 SSE clients (10 minutes full, 30 s short).
+
+Five paced workers (10 requests/s each, own keep-alive connection) drive a live service:
+one walks through sessions (start, pause, resume, extend, stop, stop), scenes and all-off;
+the others set lights with fades, the diffuser and the volume and read state, scenes,
+history and routines. Checks: every request answered 2xx, every SSE client got every
+event (``id`` numbers contiguous from its first message, the same last event for all),
+and the service's RSS grew by no more than a few MB from warm-up to the end.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ..live import Api, LiveHub, rss_mb
+from ..support import wait_for
+from .conftest import FULL, figure, scale
+
+pytestmark = pytest.mark.reliability
+
+RATE = 50.0
+WORKERS = 5
+SSE_CLIENTS = 20
+GROWTH_LIMIT_MB = 5.0 if FULL else 8.0
+
+SESSION_STEPS: list[tuple[str, str, Any]] = [
+    ("POST", "/session", {"scene": "aromatherapy", "minutes": 30}),
+    ("GET", "/state", None),
+    ("POST", "/session/pause", None),
+    ("POST", "/session/resume", None),
+    ("POST", "/session/extend", {"minutes": 5}),
+    ("GET", "/state", None),
+    ("DELETE", "/session", None),
+    ("DELETE", "/session", None),
+    ("POST", "/scenes/deep-tissue/apply", {"fade_seconds": 1}),
+    ("GET", "/history?limit=5", None),
+    ("POST", "/all-off", None),
+]
+DEVICE_STEPS: list[tuple[str, str, Any]] = [
+    ("PUT", "/devices/main", {"level": 0.6, "fade_seconds": 0.5}),
+    ("GET", "/state", None),
+    ("PUT", "/devices/accent", {"level": 0.3}),
+    ("GET", "/scenes", None),
+    ("PUT", "/devices/diffuser", {"mode": "interval"}),
+    ("PUT", "/devices/main", {"level": 0.2, "fade_seconds": 1}),
+    ("PUT", "/devices/speaker", {"volume": 30}),
+    ("GET", "/routines", None),
+    ("PUT", "/devices/diffuser", {"mode": "off"}),
+    ("PUT", "/devices/accent", {"level": 0.7, "fade_seconds": 0.3}),
+]
+
+
+def test_mixed_load_with_sse_clients(tmp_path: Path) -> None:
+    seconds = scale(30, 600)
+    hub = LiveHub(tmp_path / "hub").start()
+    errors: list[str] = []
+    statuses: Counter[int] = Counter()
+    lock = threading.Lock()
+    try:
+        clients = hub.sse_clients(SSE_CLIENTS)
+        warm_api = Api(hub.port, hub.token)
+        for method, path, body in SESSION_STEPS + DEVICE_STEPS * 3:  # warm-up
+            warm_api.call(method, path, body)
+        warm_api.close()
+        time.sleep(2)
+        warm = rss_mb(hub.pid)
+        late = [0.0] * WORKERS
+
+        def worker(i: int) -> None:
+            api = Api(hub.port, hub.token)
+            steps = SESSION_STEPS if i == 0 else DEVICE_STEPS
+            interval = WORKERS / RATE
+            start = time.monotonic() + i * (interval / WORKERS)
+            k = 0
+            while True:
+                due = start + k * interval
+                if due - start >= seconds:
+                    break
+                delay = due - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+                else:
+                    late[i] = max(late[i], -delay)
+                method, path, body = steps[(k + i) % len(steps)]
+                try:
+                    status, data = api.call(method, path, body)
+                except Exception as exc:  # noqa: BLE001 - counted as an error
+                    status, data = 0, f"{type(exc).__name__}: {exc}"
+                with lock:
+                    statuses[status] += 1
+                    if not 200 <= status < 300:
+                        errors.append(f"{method} {path} -> {status} {data}")
+                k += 1
+            api.close()
+
+        t0 = time.monotonic()
+        threads = [threading.Thread(target=worker, args=(i,)) for i in range(WORKERS)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        elapsed = time.monotonic() - t0
+        time.sleep(2)  # fades end, last events arrive
+        after = rss_mb(hub.pid)
+        total = sum(statuses.values())
+        wait_for(lambda: len({c.seqs[-1] if c.seqs else 0 for c in clients}) == 1, timeout=10)
+        events = [len(c.seqs) for c in clients]
+        gaps = [c.gaps() for c in clients]
+        sse_errors = [c.error for c in clients if c.error]
+        for c in clients:
+            c.stop()
+    finally:
+        hub.stop()
+    growth = after - warm
+    figure(
+        f"load: {total} requests in {elapsed:.0f} s ({total / elapsed:.1f}/s, mixed commands), "
+        f"{len(errors)} errors; {SSE_CLIENTS} SSE clients got {min(events)}-{max(events)} events "
+        f"each, {sum(gaps)} missed; RSS {warm:.1f} -> {after:.1f} MB ({growth:+.1f} MB); "
+        f"worst pacing lag {max(late) * 1000:.0f} ms"
+    )
+    assert not errors, errors[:10]
+    assert not sse_errors, sse_errors
+    assert sum(gaps) == 0, gaps
+    assert min(events) > total / 4, "the SSE clients saw too few events"
+    assert growth < GROWTH_LIMIT_MB
