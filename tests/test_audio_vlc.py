@@ -8,9 +8,14 @@ track. Everything runs in real time, so tracks and fades are a few seconds long.
 
 from __future__ import annotations
 
+import json
 import logging
+import signal
+import subprocess
+import sys
 import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,7 +30,8 @@ from hub.errors import InvalidCommand
 from hub.music import chime_sound, generate, write_wav
 
 from .audio_rig import PulseServer, Track, have_pulse, make_tone, runs
-from .support import wait_for, write_config
+from .live import create_token
+from .support import ROOT, ServeProcess, wait_for, write_config
 
 VLC_OK, VLC_WHY = vlc_available()
 
@@ -331,3 +337,52 @@ def test_missing_playlist_is_a_clear_error_and_changes_nothing(
     finally:
         hub.close()
     assert logging.WARNING not in [r.levelno for r in caplog.records if "vlc" in r.name]
+
+
+@needs_pulse
+def test_the_service_plays_the_generated_music_and_stops_it_on_sigterm(
+    pulse: PulseServer, tmp_path: Path
+):
+    config_path = write_config(tmp_path, {"speaker": {"output": "pulse", "max_volume": 80}})
+    made = subprocess.run(
+        [sys.executable, "-m", "hub.music", "--config", str(config_path), "--if-empty"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert made.returncode == 0 and "made 4 file(s)" in made.stdout, made.stderr
+    token = create_token(config_path)
+    service = ServeProcess(config_path, env=pulse.env()).start()
+    rec = pulse.record(tmp_path / "rec.wav")
+    try:
+
+        def call(method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+            req = urllib.request.Request(
+                service.base_url + path,
+                method=method,
+                data=json.dumps(body).encode() if body is not None else None,
+                headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+            )
+            with urllib.request.urlopen(req, timeout=10) as r:
+                return json.loads(r.read() or b"null")
+
+        assert call("GET", "/api/v1/state")["audio"] == "vlc"
+        call("PUT", "/api/v1/devices/speaker", {"playlist": "calm", "volume": 60})
+        time.sleep(3.0)
+        speaker = call("GET", "/api/v1/state")["devices"]["speaker"]
+        assert speaker["playing"] and speaker["track"] == "01-rain.wav"
+        assert speaker["volume"] == 60
+        t_term = rec.at()
+        t = time.monotonic()
+        assert service.stop(signal.SIGTERM) == 0
+        stopped_in = time.monotonic() - t
+        time.sleep(1.0)
+        track = rec.stop()
+    finally:
+        service.stop()
+    assert stopped_in < 8, f"the service took {stopped_in:.1f} s to stop"
+    assert "no audio" not in service.log()
+    rain = track.rms(t_term - 1.0, 0.8)
+    assert rain > 300, f"no music from the service (rms {rain:.0f})"
+    assert track.rms(t_term + stopped_in + 0.3, 0.5) < 0.05 * rain  # music off at shutdown
