@@ -50,11 +50,15 @@ class Diffuser:
         return bool(self._out.value)
 
     def set_mode(self, mode: str, now: float) -> None:
-        """Switch to ``mode`` at time ``now`` (an interval starts with misting)."""
+        """Switch to ``mode`` at time ``now`` (an interval starts with misting).
+
+        Choosing the mode it already has keeps the running interval's rhythm.
+        """
         if mode not in MODES:
             raise ValueError(f"diffuser mode must be one of {', '.join(MODES)}")
-        self._mode = mode
-        self._since = now
+        if mode != self._mode:
+            self._mode = mode
+            self._since = now
         self.update(now)
 
     def update(self, now: float) -> float | None:

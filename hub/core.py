@@ -334,9 +334,6 @@ class Hub:
             deadlines: list[float] = []
             if self._fades:
                 self._run_fades(now)
-                if self._fades:
-                    ends = min(f.end for f in self._fades.values())
-                    deadlines.append(min(now + self.tick, ends))
             if self.room.diffuser is not None:
                 d = self.room.diffuser.update(now)
                 if d is not None:
@@ -349,6 +346,10 @@ class Hub:
             d = self._session_step(now)
             if d is not None:
                 deadlines.append(d)
+            # after the session step: a phase change may have just started fades
+            if self._fades:
+                ends = min(f.end for f in self._fades.values())
+                deadlines.append(min(now + self.tick, ends))
             self._next_deadline = min(deadlines) if deadlines else None
             return self._next_deadline
 
