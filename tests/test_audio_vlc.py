@@ -284,7 +284,7 @@ def test_fresh_install_music_plays(tmp_path: Path):
     assert rain.rate == 11025 and rain.rms(0.2, 1.0) > 500
 
 
-def test_two_speakers_close_cleanly_and_events_never_reenter(tmp_path: Path):
+def test_commands_from_other_threads_while_short_tracks_end(tmp_path: Path):
     """Tracks that end at once, in a loop, while commands come from other threads."""
     music = tmp_path / "music" / "blips"
     for i, f in enumerate((500, 700)):
