@@ -312,6 +312,10 @@ def load_yaml(path: Path, text: str | None = None) -> Located:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         problem = exc.problem or str(exc)
+        ctx = exc.context_mark
+        if exc.context and ctx is not None and mark is not None and ctx.line != mark.line:
+            # the parser notices late: name the line where the broken construct began
+            problem += f" ({exc.context} that starts on line {ctx.line + 1})"
         raise ConfigError([ConfigIssue(shown, line, "", f"YAML syntax error: {problem}")]) from None
     except yaml.YAMLError as exc:
         raise ConfigError([ConfigIssue(shown, None, "", f"YAML syntax error: {exc}")]) from None
@@ -387,6 +391,11 @@ def suggest(word: str, choices: list[str]) -> str:
     return ""
 
 
+def _num(value: Any) -> Any:
+    """Show 120.0 as 120 (pydantic hands float bounds back as floats)."""
+    return f"{value:g}" if isinstance(value, float) else value
+
+
 def _message(err: dict[str, Any]) -> str:
     kind = err["type"]
     ctx = err.get("ctx") or {}
@@ -395,16 +404,19 @@ def _message(err: dict[str, Any]) -> str:
     if kind == "missing":
         return "is required"
     if kind in ("less_than_equal", "less_than"):
-        bound = ctx.get("le", ctx.get("lt"))
+        bound = _num(ctx.get("le", ctx.get("lt")))
         return f"must be at most {bound} (got {shown})"
     if kind in ("greater_than_equal", "greater_than"):
         if kind == "greater_than":
-            return f"must be more than {ctx.get('gt')} (got {shown})"
-        return f"must be at least {ctx.get('ge')} (got {shown})"
+            return f"must be more than {_num(ctx.get('gt'))} (got {shown})"
+        return f"must be at least {_num(ctx.get('ge'))} (got {shown})"
     if kind == "literal_error":
         return f"must be one of {ctx.get('expected')} (got {shown})"
     if kind == "too_long":
-        return f"at most {ctx.get('max_length')} entries allowed (got {ctx.get('actual_length')})"
+        count = ctx.get("actual_length")
+        if count is None and isinstance(got, dict | list):
+            count = len(got)
+        return f"at most {ctx.get('max_length')} entries allowed (got {count})"
     if kind == "too_short":
         return f"needs at least {ctx.get('min_length')} entry"
     if kind == "value_error":
@@ -484,6 +496,19 @@ def _pin_issues(data: Any, file: str, located: Located) -> list[ConfigIssue]:
     return out
 
 
+def _id_issues(data: Any, file: str, located: Located) -> list[ConfigIssue]:
+    out: list[ConfigIssue] = []
+    for section in ("lights", "heat_pads"):
+        group = data.get(section) if isinstance(data, dict) else None
+        if not isinstance(group, dict):
+            continue
+        for key in group:
+            if not DEVICE_ID.match(str(key)):
+                message = f"device id {str(key)!r} must start with a letter and use a-z, 0-9 and _"
+                out.append(ConfigIssue(file, line_of(located.lines, (section,)), section, message))
+    return out
+
+
 def parse_config(located: Located, file: str, source: Path | None = None) -> Config:
     """Validate parsed YAML into a Config, collecting every problem into one ConfigError."""
     data = located.data
@@ -496,6 +521,9 @@ def parse_config(located: Located, file: str, source: Path | None = None) -> Con
     except ValidationError as exc:
         issues.extend(issues_from(exc, Config, file, located))
     issues.extend(_pin_issues(data, file, located))
+    # device ids are checked after their values, so check them here too: every error at once
+    known = {(i.path, i.message) for i in issues}
+    issues.extend(i for i in _id_issues(data, file, located) if (i.path, i.message) not in known)
     if config is not None:
         issues.extend(_cross_checks(config, file, located))
     if issues:
