@@ -418,6 +418,8 @@ class Hub:
                 else:
                     st = part.state()
                 st["name"] = self._device_name(did)
+                if did == self.room.speaker_id and did not in self.room.lights:
+                    st["playlists"] = part.playlists()
                 for (fdev, attr), fade in self._fades.items():
                     if fdev == did:
                         st["fading_to"] = {attr: round(fade.target, 4)}

@@ -15,3 +15,7 @@ def test_session_runs_to_the_end_and_leaves_everything_off(hub: Hub, pins: PinRe
     assert all(pins.level(p) == 0 for p in outputs)
     assert pins.level("GPIO24") == 0  # the pad went on during the session...
     assert any(v == 1 for _, v in pins.history("GPIO24"))  # ...and is off now
+
+
+def test_speaker_state_lists_the_playlists(hub: Hub) -> None:
+    assert hub.state()["devices"]["speaker"]["playlists"] == ["calm"]

@@ -352,6 +352,7 @@ var MH = (function () {
           c.play = h("button", {class: "btn small", type: "button", onclick: function () { put({playing: !state.devices[id].playing}); }});
           c.next = h("button", {class: "btn small", type: "button", text: "Next track", onclick: function () { put({next: true}); }});
           var lists = {};
+          (d.playlists || []).forEach(function (p) { lists[p] = 1; });
           scenes.forEach(function (sc) { if (sc.playlist) lists[sc.playlist] = 1; });
           c.playlist = h("input", {type: "text", placeholder: "playlist", "aria-label": "playlist", list: "playlists"});
           box.appendChild(h("datalist", {id: "playlists"}, Object.keys(lists).map(function (p) { return h("option", {value: p}); })));
