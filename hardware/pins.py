@@ -159,7 +159,7 @@ class PinMirror:
         self._dirty = threading.Event()
         self._stop = threading.Event()
         self._lock = threading.Lock()
-        self._last_mtime: float | None = None
+        self._last_raw: bytes | None = None
         self._thread: threading.Thread | None = None
 
     def attach(self, factory: SimFactory) -> None:
@@ -190,9 +190,8 @@ class PinMirror:
         """Write the current levels to the file now."""
         with self._lock:
             levels = dict(self.levels)
-        write_levels(self.path, levels, writer=os.getpid())
         with contextlib.suppress(OSError):
-            self._last_mtime = self.path.stat().st_mtime_ns
+            self._last_raw = write_levels(self.path, levels, writer=os.getpid())
 
     def _run(self) -> None:
         period = 1.0 / self.max_rate
@@ -201,34 +200,43 @@ class PinMirror:
                 self._dirty.clear()
                 if self._stop.is_set():
                     break
+                # look before writing: an all-off written meanwhile must not be overwritten
+                self._check_external()
                 self.flush()
                 self._stop.wait(period)
             else:
                 self._check_external()
 
     def _check_external(self) -> None:
+        # compare contents, not mtimes: two writes can share one timestamp tick
         try:
-            mtime = self.path.stat().st_mtime_ns
+            raw = self.path.read_bytes()
         except OSError:
             return
-        if mtime == self._last_mtime:
+        if raw == self._last_raw:
             return
-        self._last_mtime = mtime
-        data = read_levels(self.path)
+        self._last_raw = raw
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            return
         if data.get("writer") != os.getpid() and not any(data.get("pins", {}).values()):
             log.warning("simulated pins were switched off by another process; all off")
             if self.on_external_off is not None:
                 self.on_external_off()
 
 
-def write_levels(path: Path, levels: dict[str, float], *, writer: int | str) -> None:
-    """Atomically write pin levels (``{"GPIO18": 0.4}``) to the mirror file."""
+def write_levels(path: Path, levels: dict[str, float], *, writer: int | str) -> bytes:
+    """Atomically write pin levels (``{"GPIO18": 0.4}``) to the mirror file; return its bytes."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
+    # one temp file per process: the service and all-off --direct may write at once
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     data = {"writer": writer, "updated": time.time(), "pins": levels}
-    tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
+    raw = json.dumps(data, indent=1, sort_keys=True).encode()
+    tmp.write_bytes(raw)
     os.replace(tmp, path)
+    return raw
 
 
 def read_levels(path: Path) -> dict[str, Any]:
