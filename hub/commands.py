@@ -74,8 +74,11 @@ DEVICE_COMMANDS: dict[str, type[Command]] = {
 }
 
 
-def describe(exc: ValidationError) -> str:
-    """Turn a ValidationError into one sentence that says what to change."""
+def describe(exc: ValidationError, model: type[BaseModel] | None = None) -> str:
+    """Turn a ValidationError into one sentence that says what to change.
+
+    With ``model``, an unknown top-level field gets a hint of the nearest valid one.
+    """
     from .config import _message, suggest
 
     parts = []
@@ -83,9 +86,10 @@ def describe(exc: ValidationError) -> str:
         loc = ".".join(str(p) for p in err["loc"] if p not in ("float", "int", "str", "bool"))
         if err["type"] == "extra_forbidden":
             fields = []
-            model = err.get("ctx", {}).get("model")
-            if model is not None:
-                fields = list(model.model_fields)
+            owner = model if len(err["loc"]) == 1 else None
+            owner = owner or err.get("ctx", {}).get("model")
+            if owner is not None:
+                fields = list(owner.model_fields)
             parts.append(f"{loc}: unknown field{suggest(str(err['loc'][-1]), fields)}")
         else:
             parts.append(f"{loc}: {_message(err)}" if loc else _message(err))

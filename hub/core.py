@@ -609,12 +609,14 @@ class Hub:
             if data.get("id", scene_id) != scene_id:
                 raise InvalidCommand("id: a scene's id cannot be changed; create a copy instead")
             data["id"] = scene_id
-        elif "id" not in data and isinstance(data.get("name"), str):
-            data["id"] = self._free_id(slug(data["name"]))
+        elif "id" not in data:
+            # the id comes from the name; without a name, only "name" is reported missing
+            name = data.get("name")
+            data["id"] = self._free_id(slug(name if isinstance(name, str) else ""))
         try:
             scene = Scene.model_validate(data)
         except ValidationError as exc:
-            raise InvalidCommand(describe(exc)) from None
+            raise InvalidCommand(describe(exc, Scene)) from None
         problems = scene_errors(scene, list(self.room.lights), self.guard.pad_ids)
         if problems:
             raise InvalidCommand("; ".join(problems))
