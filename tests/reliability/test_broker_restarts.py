@@ -26,6 +26,7 @@ pytestmark = [
 ]
 
 
+@pytest.mark.timeout(scale(120, 900))
 def test_broker_restarts(tmp_path: Path) -> None:
     rounds = scale(3, 20)
     broker = Mosquitto(tmp_path / "broker").start()

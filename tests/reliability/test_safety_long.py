@@ -19,6 +19,7 @@ machines = pytest.importorskip("tests.test_safety_properties")
 pytestmark = pytest.mark.reliability
 
 
+@pytest.mark.timeout(scale(120, 3600))
 def test_heat_safety_many_examples() -> None:
     examples = scale(40, 10_000)
     counted = {"examples": 0}
