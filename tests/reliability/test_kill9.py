@@ -141,6 +141,7 @@ def check_sessions(writer: Writer, actual: dict[int, tuple[Any, Any]]) -> list[s
     return problems
 
 
+@pytest.mark.timeout(scale(120, 1800))
 def test_kill9_during_writes(tmp_path: Path) -> None:
     runs = scale(5, 100)
     rng = random.Random(8)

@@ -56,6 +56,7 @@ DEVICE_STEPS: list[tuple[str, str, Any]] = [
 ]
 
 
+@pytest.mark.timeout(scale(120, 1200))
 def test_mixed_load_with_sse_clients(tmp_path: Path) -> None:
     seconds = scale(30, 600)
     hub = LiveHub(tmp_path / "hub").start()
