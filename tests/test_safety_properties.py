@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -49,7 +49,16 @@ from .support import write_config
 EPS = 1e-6
 TICK = 0.5  # a coarse control tick: long fades need 2 steps per second, not 60
 
-SCENES = ["swedish", "deep-tissue", "aromatherapy", "hot-stone", "couples", "wind-down", "cleaning"]
+SCENES = [
+    "swedish",
+    "deep-tissue",
+    "aromatherapy",
+    "hot-stone",
+    "couples",
+    "wind-down",
+    "cleaning",
+    "hot",  # a user scene: high heat, no pre-warm, a long fade-out
+]
 BAD_SCENES = ["nope", "", "SWEDISH", 7, None]
 HEATS = ["off", "low", "medium", "high"]
 BAD_VALUES: list[Any] = [
@@ -188,6 +197,16 @@ class HeatSafetyMachine(RuleBasedStateMachine):
             mirror=False,
         )
         hub.start()
+        hub.create_scene(
+            {
+                "name": "Hot",
+                "heat": {"*": "high"},
+                "lights": {"*": 0.1},
+                "diffuser": "interval",
+                "prewarm_minutes": 0,
+                "fade_out_seconds": 600,
+            }
+        )
         self.pads = list(config.heat_pads)
         self.limits = {
             pid: (c.max_on_minutes * 60, c.cooldown_minutes * 60, c.manual_timeout_minutes * 60)
@@ -210,9 +229,9 @@ class HeatSafetyMachine(RuleBasedStateMachine):
         if self.folder is not None:
             shutil.rmtree(self.folder, ignore_errors=True)
 
-    def _on_event(self, event: Any) -> None:
+    def _on_event(self, ev: Any) -> None:
         now = self.clock.monotonic()
-        running = event.state["session"] is not None and event.state["session"]["phase"] in (
+        running = ev.state["session"] is not None and ev.state["session"]["phase"] in (
             "prepare",
             "active",
         )
@@ -221,8 +240,9 @@ class HeatSafetyMachine(RuleBasedStateMachine):
         elif not running and self.session_open is not None:
             self.session_spans.append((self.session_open, now))
             self.session_open = None
-        if event.type == "safety" and event.data.get("reason") == "max_on":
-            pid = event.data["device"]
+        if ev.type == "safety" and ev.data.get("reason") == "max_on":
+            event("a pad reached its stretch limit")
+            pid = ev.data["device"]
             self.locks[pid].append((now, now + self.limits[pid][1]))
 
     # --- the command wrapper: a refused command must change nothing -------------------------
@@ -253,6 +273,7 @@ class HeatSafetyMachine(RuleBasedStateMachine):
             after = self.snapshot()
             assert_same(before, after, f"{command.__name__}{args}{kwargs} -> {exc.message}")
             self.refused += 1
+            event(f"refused: {type(exc).__name__}")
             return False
         return True
 
@@ -402,6 +423,25 @@ class HeatSafetyMachine(RuleBasedStateMachine):
     def set_diffuser(self, change: dict[str, Any]) -> None:
         assert self.hub is not None
         self.run(self.hub.set_device, "diffuser", change)
+
+    @precondition(
+        lambda self: (
+            self.hub is not None and any(self.hub.guard.locked(p, self.now()) for p in self.pads)
+        )
+    )
+    @rule(heat=st.sampled_from(["low", "medium", "high"]), minutes=st.floats(0.5, 30))
+    def heat_while_locked(self, heat: str, minutes: float) -> None:
+        """Ask a cooling-down pad for heat: refused with safety_locked, nothing changed."""
+        hub = self.hub
+        assert hub is not None
+        pid = next(p for p in self.pads if hub.guard.locked(p, self.now()))
+        before = self.refused
+        self.run(
+            hub.set_device,
+            pid,
+            {"heat": heat, "minutes": min(minutes, 0.9 * self.limits[pid][0] / 60)},
+        )
+        assert self.refused == before + 1, "a locked pad accepted heat"
 
     # --- time -----------------------------------------------------------------------------
 
