@@ -451,12 +451,12 @@ class HeatSafetyMachine(RuleBasedStateMachine):
         self.hub.advance(seconds)
 
     @precondition(lambda self: self.hub is not None and self.hub.session is not None)
-    @rule()
-    def advance_to_phase_end(self) -> None:
-        """Jump exactly to the end of the session's phase (and a hair before or after)."""
+    @rule(hair=st.sampled_from([-0.001, 0.0, 0.001]))
+    def advance_to_phase_end(self, hair: float) -> None:
+        """Jump to the end of the session's phase, or a hair before or after it."""
         hub = self.hub
         assert hub is not None and hub.session is not None
-        left = hub.session.phase_end - self.now()
+        left = hub.session.phase_end - self.now() + hair
         if left > 0:
             hub.advance(left)
 
