@@ -2,7 +2,9 @@
 
 Rules (DESIGN.md, "Safety"):
 1. A pad is never on for longer than ``max_on_minutes`` in one stretch; then it is
-   forced off and locked for ``cooldown_minutes``.
+   forced off and locked for ``cooldown_minutes``. Switching off and on again does not
+   start a new stretch: on-time adds up until the pad has been off for a whole
+   ``cooldown_minutes``, so no client can keep a pad on by re-sending "on".
 2. Every "on" carries its own expiry (a session's end, a routine's end, or a manual
    timeout); nothing can turn a pad on forever.
 Both are enforced by :meth:`HeatGuard.check`, which the hub's control loop runs at every
@@ -40,6 +42,9 @@ class PadState:
     heat: str = "off"
     owner: str | None = None
     on_since: float | None = None
+    #: on-seconds already used in this stretch before ``on_since`` (short offs don't reset it)
+    used: float = 0.0
+    off_at: float | None = None
     until: float | None = None
     locked_until: float | None = None
     last_trip: str | None = None
@@ -58,10 +63,28 @@ class HeatGuard:
         """The ids of the pads."""
         return list(self._pads)
 
+    def lock_end(self, pad_id: str, now: float) -> float | None:
+        """When ``pad_id`` may go on again, or None if it may now.
+
+        A pad is locked after a forced off, and also while it rests after using its whole
+        stretch in pieces (its on-time only resets after ``cooldown`` off).
+        """
+        state = self.states[pad_id]
+        limits = self.limits[pad_id]
+        if state.locked_until is not None and now < state.locked_until:
+            return state.locked_until
+        if (
+            state.on_since is None
+            and state.off_at is not None
+            and now - state.off_at < limits.cooldown
+            and state.used >= limits.max_on - 1.0
+        ):
+            return state.off_at + limits.cooldown
+        return None
+
     def locked(self, pad_id: str, now: float) -> bool:
-        """True while ``pad_id`` is cooling down after a forced off."""
-        until = self.states[pad_id].locked_until
-        return until is not None and now < until
+        """True while ``pad_id`` is cooling down."""
+        return self.lock_end(pad_id, now) is not None
 
     def validate(self, pad_id: str, heat: str, now: float, *, owner: str, seconds: float) -> None:
         """Raise if ``heat`` for ``seconds`` is not allowed now; change nothing.
@@ -81,7 +104,7 @@ class HeatGuard:
                 f"{pad_id} may be on for at most {limits.max_on / 60:g} minutes at a time"
             )
         if self.locked(pad_id, now):
-            left = (self.states[pad_id].locked_until or now) - now
+            left = (self.lock_end(pad_id, now) or now) - now
             raise SafetyLocked(
                 f"{pad_id} reached its time limit and is cooling down; "
                 f"it can be switched on again in {max(1, round(left / 60))} min"
@@ -103,9 +126,12 @@ class HeatGuard:
         state = self.states[pad_id]
         limits = self.limits[pad_id]
         if state.on_since is None:
+            rested = state.off_at is None or now - state.off_at >= limits.cooldown
+            if rested:
+                state.used = 0.0
             state.on_since = now
         # never past the stretch limit, whatever the caller asked for
-        state.until = min(now + seconds, state.on_since + limits.max_on)
+        state.until = min(now + seconds, self.stretch_end(pad_id))
         state.owner = owner
         state.heat = heat
         self._pads[pad_id].set_heat(heat, now)
@@ -117,6 +143,9 @@ class HeatGuard:
         self._pads[pad_id].off()
         state.heat = "off"
         state.owner = None
+        if state.on_since is not None:
+            state.used += now - state.on_since
+            state.off_at = now
         state.on_since = None
         state.until = None
 
@@ -136,6 +165,12 @@ class HeatGuard:
             if state.owner == owner:
                 self.off(pid, now)
 
+    def stretch_end(self, pad_id: str) -> float:
+        """When the pad's current stretch reaches ``max_on`` (it must be on)."""
+        state = self.states[pad_id]
+        assert state.on_since is not None
+        return state.on_since + self.limits[pad_id].max_on - state.used
+
     def check(self, now: float) -> tuple[list[str], float | None]:
         """Enforce expiries and stretch limits at ``now``.
 
@@ -151,7 +186,7 @@ class HeatGuard:
                 continue
             limits = self.limits[pid]
             assert state.on_since is not None and state.until is not None
-            if now >= state.on_since + limits.max_on:
+            if now >= self.stretch_end(pid):
                 log.warning(
                     "%s was on for %g min: forced off, cooling down", pid, limits.max_on / 60
                 )
@@ -165,7 +200,7 @@ class HeatGuard:
                 self.off(pid, now)
                 continue
             nxt = pad.update(now)
-            for t in (nxt, state.until, state.on_since + limits.max_on):
+            for t in (nxt, state.until, self.stretch_end(pid)):
                 if t is not None and (deadline is None or t < deadline):
                     deadline = t
         for state in self.states.values():
@@ -186,7 +221,9 @@ class HeatGuard:
             owner=state.owner,
             off_in_seconds=None if state.until is None else round(max(0.0, state.until - now), 1),
             locked_for_seconds=(
-                round(state.locked_until - now, 1) if self.locked(pad_id, now) else None
+                round((self.lock_end(pad_id, now) or now) - now, 1)
+                if self.locked(pad_id, now)
+                else None
             ),
             max_on_minutes=self.limits[pad_id].max_on / 60,
         )
