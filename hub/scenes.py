@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from .config import ConfigError, ConfigIssue, issues_from, load_yaml
+from .config import ConfigError, ConfigIssue, issues_from, line_of, load_yaml
 
 HeatLevel = Literal["off", "low", "medium", "high"]
 DiffuserMode = Literal["off", "on", "interval"]
@@ -74,6 +74,10 @@ def load_builtin_scenes(path: Path) -> dict[str, Scene]:
     scenes: dict[str, Scene] = {}
     issues = []
     for key, body in data["scenes"].items():
+        if body is not None and not isinstance(body, dict):
+            line = line_of(located.lines, ("scenes", str(key)))
+            issues.append(ConfigIssue(str(path), line, f"scenes.{key}", "must be a mapping of keys"))
+            continue
         body = dict(body or {})
         body.setdefault("id", key)
         body["builtin"] = True

@@ -195,6 +195,17 @@ def test_a_broken_scenes_file_names_file_key_and_line(tmp_path: Path) -> None:
     ]
 
 
+def test_a_scene_that_is_not_a_mapping(tmp_path: Path) -> None:
+    scenes = tmp_path / "scenes.yaml"
+    scenes.write_text("scenes:\n  calm: [1, 2]\n  loud: hello\n  ok: {name: OK}\n")
+    with pytest.raises(ConfigError) as info:
+        load_builtin_scenes(scenes)
+    assert [str(i) for i in info.value.issues] == [
+        f"{scenes}:2: scenes.calm: must be a mapping of keys",
+        f"{scenes}:3: scenes.loud: must be a mapping of keys",
+    ]
+
+
 def check_config(path: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "hub.cli", "check-config", "--config", str(path)],
