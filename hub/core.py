@@ -84,9 +84,7 @@ class Fade:
 
 def _real(value: Any) -> bool:
     """True for a finite int or float (not a bool, string or NaN)."""
-    return (
-        isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-    )
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def list_playlists(music_dir: Path) -> list[str]:
@@ -278,10 +276,15 @@ class Hub:
         if self._closed:
             return
         self._closed = True
+        self.guard.emergency_off()  # heat first, before anything that might wait
         self._stop.set()
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
+        if self.room.button is not None:
+            # outside the lock: closing joins the button's hold thread, which may want it
+            self.room.button.close()
+            self.room.button = None
         with self.lock:
             if self.session is not None:
                 self._end_session("shutdown")
@@ -299,11 +302,21 @@ class Hub:
             except Exception:
                 log.exception("control loop step failed; heat off")
                 self.guard.emergency_off()
+                self._heat_off_after_failure()
                 deadline = self.clock.monotonic() + 1.0
             timeout = 1.0 if deadline is None else max(0.0, deadline - self.clock.monotonic())
             if timeout > 0:
                 self._wake.wait(min(timeout, 1.0))
             self._wake.clear()
+
+    def _heat_off_after_failure(self) -> None:
+        """Bring the guard's record in line with the pads that emergency_off switched off."""
+        try:
+            with self.lock:
+                self.guard.all_off(self.clock.monotonic())
+                self._emit("safety", {"reason": "control_loop_error"})
+        except Exception:
+            log.exception("could not record the heat-off after a failed step")
 
     def advance(self, seconds: float) -> None:
         """Move a fake clock forward by ``seconds``, running everything due on the way."""
@@ -330,19 +343,19 @@ class Hub:
         """Run everything due now; return when the next step is due."""
         with self.lock:
             now = self.clock.monotonic()
-            self.last_step = now
             deadlines: list[float] = []
+            # safety first: nothing that fails below can keep a pad on past its limits
+            tripped, d = self.guard.check(now)
+            if d is not None:
+                deadlines.append(d)
+            for pid in tripped:
+                self._emit("safety", {"device": pid, "reason": "max_on"})
             if self._fades:
                 self._run_fades(now)
             if self.room.diffuser is not None:
                 d = self.room.diffuser.update(now)
                 if d is not None:
                     deadlines.append(d)
-            tripped, d = self.guard.check(now)
-            if d is not None:
-                deadlines.append(d)
-            for pid in tripped:
-                self._emit("safety", {"device": pid, "reason": "max_on"})
             d = self._session_step(now)
             if d is not None:
                 deadlines.append(d)
@@ -351,12 +364,19 @@ class Hub:
                 ends = min(f.end for f in self._fades.values())
                 deadlines.append(min(now + self.tick, ends))
             self._next_deadline = min(deadlines) if deadlines else None
+            # only a step that got this far counts as alive for the watchdog
+            self.last_step = now
             return self._next_deadline
 
     def _run_fades(self, now: float) -> None:
         done = []
         for key, fade in self._fades.items():
-            self._set_attr(fade.device, fade.attr, fade.value_at(now))
+            try:
+                self._set_attr(fade.device, fade.attr, fade.value_at(now))
+            except Exception:
+                log.exception("fading %s.%s failed; the fade is dropped", *key)
+                done.append(key)
+                continue
             if now >= fade.end:
                 done.append(key)
         for key in done:
@@ -458,7 +478,7 @@ class Hub:
         """Change one device (see the command models); return its new state."""
         with self.lock:
             devices = self.room.devices()
-            if device_id not in devices:
+            if not isinstance(device_id, str) or device_id not in devices:
                 raise NotFound(f"no device called {device_id!r} (devices: {', '.join(devices)})")
             part = devices[device_id]
             kind = part.kind
@@ -586,6 +606,8 @@ class Hub:
     def get_scene(self, scene_id: str) -> Scene:
         """Return one scene or raise NotFound."""
         with self.lock:
+            if not isinstance(scene_id, str):
+                raise NotFound(f"no scene called {scene_id!r}")
             if scene_id in self.builtin_scenes:
                 return self.builtin_scenes[scene_id]
             user = self._user_scenes()
@@ -644,6 +666,7 @@ class Hub:
     def update_scene(self, scene_id: str, data: Any) -> dict[str, Any]:
         """Replace a user scene; built-ins cannot be changed."""
         with self.lock:
+            self.get_scene(scene_id)  # NotFound for anything that is not a scene's id
             if scene_id in self.builtin_scenes:
                 raise Conflict(f"{scene_id!r} is built in and cannot be changed; duplicate it")
             if scene_id not in self._user_scenes():
@@ -656,6 +679,7 @@ class Hub:
     def delete_scene(self, scene_id: str) -> None:
         """Delete a user scene; built-ins cannot be deleted."""
         with self.lock:
+            self.get_scene(scene_id)  # NotFound for anything that is not a scene's id
             if scene_id in self.builtin_scenes:
                 raise Conflict(f"{scene_id!r} is built in and cannot be deleted")
             if not self.store.delete_doc("scenes", scene_id):
@@ -666,6 +690,8 @@ class Hub:
         """Copy a scene (built-in or not) under a new name; return the copy."""
         with self.lock:
             source = self.get_scene(scene_id).model_dump()
+            if name is not None and not isinstance(name, str):
+                raise InvalidCommand("name: must be text")
             source["name"] = (name or f"{source['name']} copy")[:40]
             source.pop("id")
             source.pop("builtin")
@@ -682,9 +708,7 @@ class Hub:
         """Set every device as the scene says, with its fade."""
         with self.lock:
             scene = self.get_scene(scene_id)
-            if fade_seconds is not None and not (
-                _real(fade_seconds) and 0 <= fade_seconds <= 3600
-            ):
+            if fade_seconds is not None and not (_real(fade_seconds) and 0 <= fade_seconds <= 3600):
                 raise InvalidCommand("fade_seconds: must be a number from 0 to 3600")
             if heat_seconds is not None and not (_real(heat_seconds) and heat_seconds > 0):
                 raise InvalidCommand("heat_seconds: must be a number of seconds, more than 0")
@@ -1008,7 +1032,8 @@ class Hub:
 
     def history(self, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
         """Return past sessions, newest first."""
-        if not (1 <= limit <= 500 and offset >= 0):
+        ints = all(isinstance(v, int) and not isinstance(v, bool) for v in (limit, offset))
+        if not (ints and 1 <= limit <= 500 and offset >= 0):
             raise InvalidCommand("limit must be 1-500 and offset 0 or more")
         return self.store.history(limit, offset)
 

@@ -55,7 +55,8 @@ class Service:
         self.ready.set()
 
     def stop(self) -> None:
-        """Stop every component, then the hub (which switches everything off)."""
+        """Switch heat off, stop every component, then the hub (which switches everything off)."""
+        self.hub.guard.emergency_off()  # components may take seconds to stop; heat can't wait
         for component in reversed(self.components):
             _quietly_stop(component)
         self.hub.close()

@@ -75,7 +75,8 @@ class Store:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.execute("PRAGMA busy_timeout=5000")
+        # well under the watchdog limit: a write waiting on another process must not stall the loop
+        self._db.execute("PRAGMA busy_timeout=1500")
         self.migrate()
 
     @property

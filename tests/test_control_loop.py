@@ -1,0 +1,60 @@
+"""The control loop keeps enforcing heat limits even when another part of a step fails."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from hub.core import Hub
+
+from .conftest import PinRecorder
+
+
+class BrokenLight:
+    """A light whose PWM write fails (a driver error)."""
+
+    kind = "light"
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+
+    @property
+    def level(self) -> float:
+        return self.real.level
+
+    @level.setter
+    def level(self, value: float) -> None:
+        raise OSError("PWM write failed")
+
+    def state(self) -> dict[str, Any]:
+        return self.real.state()
+
+    def off(self) -> None:
+        self.real.off()
+
+    def close(self) -> None:
+        self.real.close()
+
+
+def test_a_failing_fade_is_dropped_and_heat_limits_still_apply(hub: Hub, pins: PinRecorder) -> None:
+    hub.set_device("pad", {"heat": "high", "minutes": 5})
+    hub.set_device("main", {"level": 0.8, "fade_seconds": 60})
+    hub.room.lights["main"] = BrokenLight(hub.room.lights["main"])  # type: ignore[assignment]
+    hub.advance(10 * 60)
+    assert hub.state()["devices"]["pad"]["heat"] == "off"
+    assert pins.level("GPIO24") == 0
+    assert not hub._fades  # the broken fade was dropped, not retried forever
+
+
+def test_a_step_that_raises_does_not_count_as_alive(hub: Hub, monkeypatch: Any) -> None:
+    before = hub.last_step
+    hub.clock.advance(30)  # type: ignore[attr-defined]
+
+    def boom(now: float) -> None:
+        raise RuntimeError("session bookkeeping failed")
+
+    monkeypatch.setattr(hub, "_session_step", boom)
+    with pytest.raises(RuntimeError):
+        hub.step()
+    assert hub.last_step == before  # the watchdog will see the loop as stalled
