@@ -557,3 +557,73 @@ def test_heat_safety_long_sequences() -> None:
             deadline=None,
         ),
     )
+
+
+JSON = st.recursive(
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(-(10**6), 10**6),
+        st.floats(),
+        st.text(max_size=6),
+        st.sampled_from(["main", "pad", "diffuser", "speaker", "swedish", "low", "interval"]),
+    ),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.dictionaries(
+            st.sampled_from(
+                ["level", "on", "mode", "heat", "minutes", "volume", "fade_seconds", "name"]
+            ),
+            inner,
+            max_size=3,
+        ),
+    ),
+    max_leaves=6,
+)
+COMMANDS = {  # name: how many positional arguments it takes
+    "set_device": 2,
+    "start_session": 2,
+    "extend_session": 1,
+    "apply_scene": 1,
+    "create_scene": 1,
+    "update_scene": 2,
+    "duplicate_scene": 2,
+    "delete_scene": 1,
+    "get_scene": 1,
+    "history": 2,
+}
+
+
+def test_any_json_to_any_command_works_or_is_refused_cleanly(tmp_path: Path) -> None:
+    """Whatever a client sends, a command works or raises a HubError that changed nothing."""
+    from hypothesis import given
+
+    clock = FakeClock()
+    factory = SimFactory()
+    hub = Hub(
+        load_config(write_config(tmp_path)),
+        clock=clock,
+        pin_factory=factory,
+        speaker=SilentSpeaker(playlists=["calm"]),
+        mirror=False,
+    )
+    hub.start()
+
+    @settings(max_examples=300, deadline=None, database=None)
+    @given(name=st.sampled_from(sorted(COMMANDS)), data=st.data())
+    def check(name: str, data: Any) -> None:
+        arity = COMMANDS[name]
+        args = data.draw(st.lists(JSON, min_size=arity, max_size=arity))
+        before = (hub.state(), {i.name: p.state for i, p in factory.pins.items()})
+        try:
+            getattr(hub, name)(*args)
+        except HubError:
+            after = (hub.state(), {i.name: p.state for i, p in factory.pins.items()})
+            assert equal(before, after), f"{name}{tuple(args)} was refused but changed things"
+        finally:
+            hub.all_off()
+
+    try:
+        check()
+    finally:
+        hub.close()
