@@ -220,19 +220,24 @@ class PinMirror:
             data = json.loads(raw)
         except ValueError:
             return
-        if data.get("writer") != os.getpid() and not any(data.get("pins", {}).values()):
+        foreign = data.get("writer") != os.getpid()
+        if foreign and (data.get("all_off") or not any(data.get("pins", {}).values())):
             log.warning("simulated pins were switched off by another process; all off")
             if self.on_external_off is not None:
                 self.on_external_off()
 
 
-def write_levels(path: Path, levels: dict[str, float], *, writer: int | str) -> bytes:
+def write_levels(
+    path: Path, levels: dict[str, float], *, writer: int | str, all_off: bool = False
+) -> bytes:
     """Atomically write pin levels (``{"GPIO18": 0.4}``) to the mirror file; return its bytes."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     # one temp file per process: the service and all-off --direct may write at once
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    data = {"writer": writer, "updated": time.time(), "pins": levels}
+    data: dict[str, Any] = {"writer": writer, "updated": time.time(), "pins": levels}
+    if all_off:
+        data["all_off"] = True  # an explicit request, whatever the levels look like
     raw = json.dumps(data, indent=1, sort_keys=True).encode()
     tmp.write_bytes(raw)
     os.replace(tmp, path)

@@ -72,7 +72,14 @@ def cmd_all_off(args: argparse.Namespace) -> int:
         # even with a broken config, say so loudly: this runs after crashes
         print(f"cannot read the config, so no pins were switched:\n{exc}", file=sys.stderr)
         return 1
-    switched = direct_all_off(config)
+    from .direct import DirectAllOffError
+
+    try:
+        switched = direct_all_off(config)
+    except DirectAllOffError as exc:
+        print(f"all off: {', '.join(exc.done) or 'nothing'}", file=sys.stderr)
+        print(f"FAILED: {'; '.join(exc.failed)}", file=sys.stderr)
+        return 1
     print(f"all off: {', '.join(switched)}")
     return 0
 

@@ -32,20 +32,49 @@ def direct_all_off(config: Config) -> list[str]:
     if backend == "mock":
         path = config.data_path / SIM_STATE_FILE
         levels = {str(k): 0.0 for k in read_levels(path).get("pins", {})}
-        for _, pin, _ in outputs:
-            levels[normalize_pin(pin)] = 0.0
-        write_levels(path, levels, writer=f"all-off:{os.getpid()}")
+        for _, pin, active_high in outputs:
+            # the physical off level: an active-low relay input is off when high
+            levels[normalize_pin(pin)] = 0.0 if active_high else 1.0
+        write_levels(path, levels, writer=f"all-off:{os.getpid()}", all_off=True)
         return [f"{name} ({normalize_pin(pin)}, simulated)" for name, pin, _ in outputs]
-    from gpiozero import DigitalOutputDevice
+    return _lgpio_all_off(outputs)
+
+
+def _lgpio_all_off(outputs: list[tuple[str, int | str, bool]]) -> list[str]:
+    """Claim every line as an output at its off level, and leave it claimed.
+
+    No gpiozero devices on purpose: closing one turns its pin into a floating input. The
+    lines stay driven off until this process exits, and the Pi keeps driving the last
+    level after the kernel releases them. One pin that fails does not stop the others.
+    """
+    import lgpio
+
+    handle = _open_chip()
+    done, failed = [], []
+    for name, pin, active_high in outputs:
+        gpio = normalize_pin(pin)
+        try:
+            lgpio.gpio_claim_output(handle, int(gpio[4:]), 0 if active_high else 1)
+        except Exception as exc:  # noqa: BLE001 - switch every other pin off regardless
+            failed.append(f"{name} ({gpio}): {exc}")
+        else:
+            done.append(f"{name} ({gpio})")
+    if failed:
+        raise DirectAllOffError(done, failed)
+    return done
+
+
+def _open_chip() -> int:
+    """Open the Pi's GPIO chip the way gpiozero does (gpiochip4 on a Pi 5 with older kernels)."""
     from gpiozero.pins.lgpio import LGPIOFactory
 
-    factory = LGPIOFactory()
-    done = []
-    for name, pin, active_high in outputs:
-        dev = DigitalOutputDevice(
-            pin, active_high=active_high, initial_value=False, pin_factory=factory
-        )
-        dev.off()
-        # leave the line driven low-inactive: closing would float it (pull-downs keep it off)
-        done.append(f"{name} ({normalize_pin(pin)})")
-    return done
+    return int(LGPIOFactory()._handle)
+
+
+class DirectAllOffError(RuntimeError):
+    """Some pins could not be switched off (the others were)."""
+
+    def __init__(self, done: list[str], failed: list[str]) -> None:
+        super().__init__("could not switch off: " + "; ".join(failed))
+        self.done = done
+        self.failed = failed
