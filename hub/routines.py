@@ -113,6 +113,10 @@ class Routine:
         }
 
 
+#: the steps of a run that switch things off; they still run when a run is cut short
+FINISH_STEPS = ("diffuser off", "end", "music off")
+
+
 @dataclass
 class ActiveRun:
     """A routine run in progress: steps still to do, at wall-clock times."""
@@ -126,6 +130,16 @@ class ActiveRun:
         """Add a step (kept in time order)."""
         self.steps.append((at, label, fn))
         self.steps.sort(key=lambda s: s[0])
+
+    def finish_now(self, labels: tuple[str, ...] = FINISH_STEPS) -> None:
+        """Run the pending steps that switch things off, now, and drop the rest."""
+        steps, self.steps = self.steps, []
+        for _, label, fn in steps:
+            if label in labels:
+                try:
+                    fn()
+                except Exception:
+                    log.exception("routine %s: step %r failed", self.routine_id, label)
 
 
 class RoutineController:
@@ -361,13 +375,29 @@ class RoutineController:
         log.info("routine %s ran%s: %s", r.id, when, detail)
         return "ran", detail
 
+    def _check_action(self, r: Routine) -> None:
+        """Raise if ``r``'s action cannot start now; change nothing."""
+        action = r.spec.action
+        hub = self.hub
+        if isinstance(action, SessionAction):
+            if hub.session is not None:
+                raise Conflict("a session is already running")
+            hub.get_scene(action.scene or self.config.session.default_scene)
+        elif isinstance(action, SceneAction):
+            hub.get_scene(action.scene)
+        elif isinstance(action, WindDownAction) and action.playlist is not None:
+            speaker = hub.room.speaker
+            if speaker is not None and action.playlist not in speaker.playlists():
+                raise InvalidCommand(f"no playlist called {action.playlist!r}")
+
     def _start_action(self, r: Routine, now: datetime) -> str:
         action = r.spec.action
         hub = self.hub
+        self._check_action(r)  # a routine that cannot start leaves the running one alone
         for rid in list(self.runs):  # the newest routine takes over the room
-            if rid != r.id:
-                log.info("routine %s: stopped, %s takes over", rid, r.id)
-        self.runs.clear()
+            log.info("routine %s: stopped, %s takes over", rid, r.id)
+            # what the old run would switch off later (the mist) goes off now
+            self.runs.pop(rid).finish_now(("diffuser off",))
         if isinstance(action, SessionAction):
             s = hub.start_session(action.scene, action.minutes, source="routine")
             return f"started a {s.get('scene_name') or s.get('scene')} session"
@@ -692,8 +722,8 @@ class RoutineController:
             self._plan(new, now)
             self._save(new)
             self.routines[rid] = new
-            if not spec.enabled:
-                self.runs.pop(rid, None)
+            if not spec.enabled and rid in self.runs:
+                self.runs.pop(rid).finish_now()  # switch off what it switched on
             self._changed(new, "updated")
             return self._out(new, now)
 
@@ -707,7 +737,8 @@ class RoutineController:
             self._get(rid)
             self.hub.store.delete_doc("routines", rid)
             del self.routines[rid]
-            self.runs.pop(rid, None)
+            if rid in self.runs:
+                self.runs.pop(rid).finish_now()  # switch off what it switched on
             self._sync_jobs()
             self.hub._emit("routines", {"action": "deleted", "routine": rid})
 
