@@ -13,8 +13,6 @@ from typing import Any
 import pytest
 import yaml
 
-from hardware import normalize_pin
-
 from .support import ROOT, ServeProcess, sim_pins, wait_for, write_config
 
 SCRIPT = Path(sys.executable).parent / "massage-hub"
@@ -117,7 +115,7 @@ def test_serve_stops_on_a_signal_with_every_pin_off(tmp_path: Path, sig: int) ->
         )
         if _start_session(proc):
             # the pad pre-warms and the diffuser mists at once; the mirror shows it
-            wait_for(lambda: sim_pins(config)["GPIO24"] == 1.0, timeout=10)
+            waited(proc, lambda: sim_pins(config)["GPIO24"] == 1.0)
             assert sim_pins(config)["GPIO23"] == 1.0
         code = proc.stop(sig)
     finally:
@@ -131,6 +129,14 @@ def test_serve_stops_on_a_signal_with_every_pin_off(tmp_path: Path, sig: int) ->
     assert "Traceback" not in log
 
 
+def waited(proc: ServeProcess, check: Any, timeout: float = 30) -> Any:
+    """wait_for, with the service's log in the failure message."""
+    try:
+        return wait_for(check, timeout=timeout)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n--- service log ---\n{proc.log()}") from None
+
+
 def _pin_file(config: Path) -> Any:
     try:
         return sim_pins(config)
@@ -142,16 +148,15 @@ def test_all_off_direct_switches_a_running_service_off(tmp_path: Path) -> None:
     config = write_config(tmp_path)
     proc = ServeProcess(config).start(wait=False)
     try:
-        wait_for(lambda: _healthy(proc.base_url), timeout=30)
+        waited(proc, lambda: _healthy(proc.base_url))
         if not _start_session(proc):
             pytest.skip("the web API is not there to start a session")
-        wait_for(lambda: sim_pins(config)["GPIO24"] == 1.0, timeout=10)
+        waited(proc, lambda: sim_pins(config)["GPIO24"] == 1.0)
         assert cli("all-off", "--direct", "--config", str(config)).returncode == 0
         # the service sees the file change and switches everything off itself
-        wait_for(lambda: "switched off by another process" in proc.log(), timeout=10)
-        wait_for(lambda: "reason': 'external'" in proc.log(), timeout=10)
+        waited(proc, lambda: "switched off by another process" in proc.log())
+        waited(proc, lambda: "reason': 'external'" in proc.log())
         assert sim_pins(config) == {pin: 0.0 for pin in OUTPUTS}
     finally:
         code = proc.stop()
     assert code == 0
-    assert normalize_pin(18) == "GPIO18"
