@@ -106,12 +106,12 @@ def test_serve_stops_on_a_signal_with_every_pin_off(tmp_path: Path, sig: int) ->
     proc = ServeProcess(config).start(wait=False)
     try:
         # ready when /healthz answers, or (without the web part) when the pin file appears
-        wait_for(
+        waited(
+            proc,
             lambda: (
                 proc.proc.poll() is None
                 and (_healthy(proc.base_url) or "hub" in proc.log() and _pin_file(config))
             ),
-            timeout=30,
         )
         if _start_session(proc):
             # the pad pre-warms and the diffuser mists at once; the mirror shows it

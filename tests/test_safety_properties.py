@@ -544,6 +544,7 @@ TestHeatSafety.settings = settings(
 
 
 @pytest.mark.reliability
+@pytest.mark.timeout(4 * 3600)  # 10 000 long sequences take about 20 minutes
 def test_heat_safety_long_sequences() -> None:
     """Long command sequences: 10 000 with HYPOTHESIS_PROFILE=reliability, a few otherwise."""
     long_run = os.environ.get("HYPOTHESIS_PROFILE") == "reliability"
