@@ -160,3 +160,10 @@ def test_all_off_direct_switches_a_running_service_off(tmp_path: Path) -> None:
     finally:
         code = proc.stop()
     assert code == 0
+
+
+def test_all_off_direct_drives_an_active_low_pin_high(tmp_path: Path) -> None:
+    config = write_config(tmp_path, {"heat_pads": {"pad": {"active_high": False}}})
+    assert cli("all-off", "--direct", "--config", str(config)).returncode == 0
+    # an active-low relay input is off when the line is high
+    assert sim_pins(config) == {"GPIO18": 0.0, "GPIO13": 0.0, "GPIO23": 0.0, "GPIO24": 1.0}
