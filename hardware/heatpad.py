@@ -16,8 +16,9 @@ class HeatPad:
 
     ``low``/``medium``/``high`` switch the relay on for 30/55/80 % of ``cycle_seconds``
     (default 60 s). No on- or off-stretch inside a cycle is shorter than
-    ``min_switch_seconds``, which spares a mechanical relay; switching *off* is never
-    delayed. This class knows nothing of safety limits: the hub's safety guard is the
+    ``min_switch_seconds``, and the relay never closes again sooner than that after it
+    opened, however often the level changes: that spares a mechanical relay. Switching
+    *off* is never delayed. This class knows nothing of safety limits: the hub's safety guard is the
     only code that sets its level.
 
     Wiring: GPIO -> zero-cross SSR or relay module (mains rated) in the pad's live lead,
@@ -41,6 +42,8 @@ class HeatPad:
         self.duty = dict(DEFAULT_DUTY if duty is None else duty)
         self._heat = "off"
         self._since = 0.0
+        self._now = 0.0
+        self._last_off: float | None = None  # when the relay last opened
         self._out = DigitalOutputDevice(
             pin, active_high=active_high, initial_value=False, pin_factory=pin_factory
         )
@@ -76,10 +79,28 @@ class HeatPad:
         self._since = now
         self.update(now)
 
+    def _close_relay(self, now: float) -> float | None:
+        """Close the relay unless it opened less than ``min_switch_seconds`` ago.
+
+        Returns when to try again if it had to wait, else None.
+        """
+        if not self._out.value and self._last_off is not None:
+            ready = self._last_off + self.min_switch_seconds
+            if now < ready - 1e-6:
+                return ready
+        self._out.on()
+        return None
+
+    def _open_relay(self, now: float) -> None:
+        if self._out.value:
+            self._last_off = now
+        self._out.off()
+
     def update(self, now: float) -> float | None:
         """Drive the relay for time ``now``; return when the next switch is due."""
+        self._now = now
         if self._heat == "off":
-            self._out.off()
+            self._open_relay(now)
             return None
         on = self.on_seconds()
         cycle = self.cycle_seconds
@@ -87,18 +108,20 @@ class HeatPad:
         # back "now" as the next switch, which would spin the control loop
         cycle_start = self._since + math.floor((now - self._since) / cycle + 1e-9) * cycle
         if on >= self.cycle_seconds:
-            self._out.on()
-            return None
+            return self._close_relay(now)
         if now - cycle_start < on - 1e-6:
-            self._out.on()
-            return cycle_start + on
-        self._out.off()
+            wait = self._close_relay(now)
+            end = cycle_start + on
+            return end if wait is None or wait >= end else wait
+        self._open_relay(now)
         return cycle_start + self.cycle_seconds
 
-    def off(self) -> None:
-        """Switch off at once."""
+    def off(self, now: float | None = None) -> None:
+        """Switch off at once (switching off is never delayed)."""
         self._heat = "off"
-        self._out.off()
+        if now is not None:
+            self._now = now
+        self._open_relay(self._now)
 
     def close(self) -> None:
         """Switch off and release the pin."""

@@ -140,7 +140,7 @@ class HeatGuard:
     def off(self, pad_id: str, now: float) -> None:
         """Switch ``pad_id`` off now."""
         state = self.states[pad_id]
-        self._pads[pad_id].off()
+        self._pads[pad_id].off(now)
         state.heat = "off"
         state.owner = None
         if state.on_since is not None:

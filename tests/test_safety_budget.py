@@ -41,3 +41,16 @@ def test_a_full_cooldown_off_restores_the_whole_stretch(hub: Hub) -> None:
     hub.advance(30 * 60)  # rested for the whole cooldown
     hub.set_device("pad", {"heat": "medium", "minutes": 60})
     assert hub.state()["devices"]["pad"]["off_in_seconds"] == pytest.approx(3600, abs=1)
+
+
+def test_toggling_the_level_cannot_click_the_relay_faster_than_min_switch(
+    hub: Hub, pins: PinRecorder
+) -> None:
+    for _ in range(30):  # a client flipping the pad every second for half a minute
+        hub.set_device("pad", {"heat": "high", "minutes": 5})
+        hub.advance(0.5)
+        hub.set_device("pad", {"heat": "off"})
+        hub.advance(0.5)
+    closes = [t for t, v in pins.history("GPIO24") if v == 1]
+    gaps = [b - a for a, b in zip(closes, closes[1:], strict=False)]
+    assert closes and min(gaps) >= 10 - 1e-6  # the shipped min_switch_seconds
