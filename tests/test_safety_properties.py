@@ -5,7 +5,8 @@ gpiozero's mock pins. After every step the machine checks, from the recorded hea
 relay-pin history (not from the guard's own bookkeeping):
 
 1. no pad is on (heat setting, or its relay pin high) for longer than ``max_on_minutes``
-   in one stretch, and after a forced off it stays off for ``cooldown_minutes``;
+   in one stretch, nor in several stretches with rests shorter than ``cooldown_minutes``
+   between them, and after a forced off it stays off for ``cooldown_minutes``;
 2. no pad is on outside a running session (prepare/active), a routine's or a manual
    command's own time limit; the relay is never closed while the heat setting is off;
 3. a refused command (any HubError) changed nothing: state, pin levels, guard, fades,
@@ -119,8 +120,8 @@ class HeatRecorder:
             set_heat(heat, now)
             self._heat_now(pid)
 
-        def off_recorded() -> None:
-            off()
+        def off_recorded(now: float | None = None) -> None:
+            off(now)
             self._heat_now(pid)
             if self.factory.level(self.pin_of[pid]) != 0:
                 self.violations.append(f"{pid}: relay still closed after off()")
@@ -497,7 +498,19 @@ class HeatSafetyMachine(RuleBasedStateMachine):
         if self.session_open is not None:
             spans.append((self.session_open, now))
         for pid in self.pads:
-            max_on, _, _ = self.limits[pid]
+            max_on, cooldown, _ = self.limits[pid]
+            # on-time adds up across offs shorter than the cooldown (re-sending "on" cannot
+            # keep a pad on): every run of stretches with such short gaps stays within max_on
+            used, last_end = 0.0, None
+            for a, b in self.heat.all_stretches(pid, now):
+                if last_end is not None and a - last_end >= cooldown - EPS:
+                    used = 0.0
+                used += b - a
+                last_end = b
+                assert used <= max_on + EPS, (
+                    f"{pid} was on for {used / 60:.3f} min with rests shorter than the "
+                    f"{cooldown / 60:g} min cooldown (limit {max_on / 60:g} min), up to t={b}"
+                )
             for a, b in self.heat.all_stretches(pid, now):
                 assert b - a <= max_on + EPS, (
                     f"{pid} was on for {(b - a) / 60:.3f} min in one stretch "
