@@ -53,6 +53,14 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         for issue in exc.issues:
             print(f"  {issue}", file=sys.stderr)
         return 1
+    default = config.session.default_scene
+    if default not in scenes:
+        print(
+            f"{args.config}: session.default_scene: {default!r} is not a built-in scene "
+            f"({', '.join(scenes)}); the wall button and a bare start need it to be one of "
+            "your own scenes",
+            file=sys.stderr,
+        )
     print(
         f"{args.config}: OK: {len(config.lights)} light(s), "
         f"{'a diffuser' if config.diffuser else 'no diffuser'}, "

@@ -784,6 +784,10 @@ class Hub:
         )
         with self.lock:
             if self.session is not None:
+                if self.session.phase == "fade_out":
+                    raise Conflict(
+                        "the last session is still fading out; stop it again to end it now"
+                    )
                 raise Conflict("a session is already running; stop it first")
             sc = self.get_scene(cmd.scene or self.config.session.default_scene)
             total = cmd.minutes if cmd.minutes is not None else self.config.session.default_minutes

@@ -1,0 +1,34 @@
+"""Messages that tell a person what to do next."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hub.core import Hub
+from hub.errors import Conflict
+
+from .support import ROOT, write_config
+
+
+def test_starting_during_a_fade_out_says_how_to_end_it(hub: Hub) -> None:
+    hub.start_session("cleaning", 10)
+    hub.stop_session()
+    with pytest.raises(Conflict, match="still fading out; stop it again"):
+        hub.start_session("swedish", 10)
+
+
+def test_check_config_warns_about_an_unknown_default_scene(tmp_path: Path) -> None:
+    path = write_config(tmp_path, {"session": {"default_scene": "nope"}})
+    run = subprocess.run(
+        [sys.executable, "-m", "hub.cli", "check-config", "--config", str(path)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+    assert run.returncode == 0  # it may be one of the user's own scenes
+    assert "session.default_scene: 'nope' is not a built-in scene" in run.stderr
