@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Protocol
+
+
+def find_playlists(music_dir: Path) -> list[str]:
+    """Return the names of the sub-folders of ``music_dir`` (each one a playlist)."""
+    try:
+        return sorted(
+            p.name for p in music_dir.iterdir() if p.is_dir() and not p.name.startswith(".")
+        )
+    except OSError:
+        return []
 
 
 class Speaker(Protocol):

@@ -22,6 +22,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from .speaker import find_playlists
+
 log = logging.getLogger(__name__)
 
 AUDIO_EXTENSIONS = (".mp3", ".ogg", ".oga", ".flac", ".wav")
@@ -69,16 +71,6 @@ def find_tracks(folder: Path) -> list[Path]:
     except OSError:
         return []
     return sorted(files, key=lambda p: p.name.lower())
-
-
-def find_playlists(music_dir: Path) -> list[str]:
-    """Return the names of the sub-folders of ``music_dir`` (each one a playlist)."""
-    try:
-        return sorted(
-            p.name for p in music_dir.iterdir() if p.is_dir() and not p.name.startswith(".")
-        )
-    except OSError:
-        return []
 
 
 def instance_args(output: str, device: str | None, afile_path: Path | None) -> list[str]:

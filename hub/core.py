@@ -14,7 +14,6 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from gpiozero.pins.mock import MockFactory
@@ -31,6 +30,7 @@ from hardware import (
     normalize_pin,
 )
 from hardware.pins import SIM_STATE_FILE, SimFactory
+from hardware.speaker import find_playlists
 
 from . import __version__
 from .clock import Clock, RealClock
@@ -87,16 +87,6 @@ def _real(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def list_playlists(music_dir: Path) -> list[str]:
-    """Return the sub-folders of ``music_dir`` (each one a playlist)."""
-    try:
-        return sorted(
-            p.name for p in music_dir.iterdir() if p.is_dir() and not p.name.startswith(".")
-        )
-    except OSError:
-        return []
-
-
 def build_speaker(config: Config) -> Any:
     """Make the speaker: libvlc when available, else a silent one (with a warning)."""
     if not config.speaker.enabled:
@@ -124,7 +114,7 @@ def build_speaker(config: Config) -> Any:
             except Exception as exc:
                 why = f"libvlc could not open output {config.speaker.output!r} ({exc})"
         log.warning("no audio: %s; the speaker is silent, everything else works", why)
-    return SilentSpeaker(playlists=list_playlists(music_dir), max_volume=config.speaker.max_volume)
+    return SilentSpeaker(playlists=find_playlists(music_dir), max_volume=config.speaker.max_volume)
 
 
 class Hub:

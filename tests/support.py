@@ -20,6 +20,17 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "config" / "hub.yaml"
 
+#: Debian's Chromium and the flags this offline machine needs (never download a browser)
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
 
 def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     """Return ``base`` with ``over`` merged in (nested dicts merge, None deletes)."""

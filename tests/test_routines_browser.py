@@ -14,19 +14,11 @@ import pytest
 from hub.commands import parse
 from hub.routine_models import RoutineIn, in_words, next_fire
 
-from .support import ROOT, ServeProcess, write_config
+from .support import CHROMIUM, CHROMIUM_ARGS, ROOT, ServeProcess, write_config
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+ARGS = CHROMIUM_ARGS
 ZONE = ZoneInfo("Europe/London")
 WEEKDAYS = ["mon", "tue", "wed", "thu", "fri"]
 

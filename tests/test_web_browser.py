@@ -14,19 +14,11 @@ from typing import Any
 
 import pytest
 
-from .support import ROOT, ServeProcess, sim_pins, wait_for, write_config
+from .support import CHROMIUM, CHROMIUM_ARGS, ROOT, ServeProcess, sim_pins, wait_for, write_config
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+ARGS = CHROMIUM_ARGS
 ARTIFACTS = ROOT / "test-artifacts"
 PASSWORD = "quiet evening room"
 
