@@ -805,6 +805,7 @@ class Hub:
                 self._prepare(now)
             else:
                 self._activate(now)
+            self.interrupted = []  # a new session answers the "interrupted" notice
             self._emit("session", {"action": "started", "phase": self.session.phase})
             result = self.session.to_dict(now, self.zone)
         self._kick()

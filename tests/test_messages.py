@@ -32,3 +32,11 @@ def test_check_config_warns_about_an_unknown_default_scene(tmp_path: Path) -> No
     )
     assert run.returncode == 0  # it may be one of the user's own scenes
     assert "session.default_scene: 'nope' is not a built-in scene" in run.stderr
+
+
+def test_a_new_session_clears_the_interrupted_notice(hub: Hub) -> None:
+    hub.interrupted = [{"id": 1, "scene": "swedish", "planned_minutes": 60}]
+    assert hub.state()["interrupted_session"] is not None
+    hub.start_session("cleaning", 5)
+    hub.advance(10 * 60)
+    assert hub.state()["interrupted_session"] is None
