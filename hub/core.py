@@ -349,6 +349,12 @@ class Hub:
             d = self._session_step(now)
             if d is not None:
                 deadlines.append(d)
+            # a phase change may have just switched heat on: schedule its limits too
+            tripped, d = self.guard.check(now)
+            if d is not None:
+                deadlines.append(d)
+            for pid in tripped:
+                self._emit("safety", {"device": pid, "reason": "max_on"})
             # after the session step: a phase change may have just started fades
             if self._fades:
                 ends = min(f.end for f in self._fades.values())

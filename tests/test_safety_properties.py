@@ -242,9 +242,9 @@ class HeatSafetyMachine(RuleBasedStateMachine):
             self.session_spans.append((self.session_open, now))
             self.session_open = None
         if ev.type == "safety" and ev.data.get("reason") == "max_on":
-            event("a pad reached its stretch limit")
             pid = ev.data["device"]
             self.locks[pid].append((now, now + self.limits[pid][1]))
+            event("a pad reached its stretch limit")
 
     # --- the command wrapper: a refused command must change nothing -------------------------
 

@@ -299,3 +299,28 @@ def test_couples_warm_both_pads(make_hub: Any, make_config: Any, pins: PinRecord
     hub.advance(PREWARM + 30 * 60 + 61)
     assert pins.level(PAD) == 0 and pins.level("GPIO17") == 0
     assert hub.history()[0]["end_reason"] == "completed"
+
+
+def test_heat_switched_on_by_a_phase_change_keeps_its_limit(
+    make_hub: Any, make_config: Any, pins: PinRecorder
+) -> None:
+    """Found by the safety machine: heat set inside a control step must be scheduled too."""
+    config = make_config(
+        {
+            "heat_pads": {
+                "pad": {"max_on_minutes": 1, "cooldown_minutes": 0, "manual_timeout_minutes": 0.5}
+            },
+            "session": {"prewarm_minutes": 1},
+        }
+    )
+    hub = make_hub(config)
+    trips: list[float] = []
+    hub.subscribe(lambda e: e.type == "safety" and trips.append(hub.clock.monotonic()))
+    hub.start_session("deep-tissue", 30)
+    # the scene at once, during the pre-warm: at "active" nothing fades, no ticks follow
+    hub.apply_scene("deep-tissue", fade_seconds=0)
+    # at 60 s the pre-warm has used the whole minute: tripped, then on again for "active"
+    hub.advance(120.5)
+    # forced off exactly at its one-minute limit each time, not at the next unrelated step
+    assert trips == [T0 + 60, T0 + 120]
+    assert hub.state()["devices"]["pad"]["heat"] == "off"
