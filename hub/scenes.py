@@ -76,7 +76,9 @@ def load_builtin_scenes(path: Path) -> dict[str, Scene]:
     for key, body in data["scenes"].items():
         if body is not None and not isinstance(body, dict):
             line = line_of(located.lines, ("scenes", str(key)))
-            issues.append(ConfigIssue(str(path), line, f"scenes.{key}", "must be a mapping of keys"))
+            issues.append(
+                ConfigIssue(str(path), line, f"scenes.{key}", "must be a mapping of keys")
+            )
             continue
         body = dict(body or {})
         body.setdefault("id", key)
