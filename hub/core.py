@@ -515,9 +515,15 @@ class Hub:
     def _set_diffuser(self, cmd: DiffuserCommand, now: float) -> None:
         if cmd.mode is not None and cmd.on is not None:
             raise InvalidCommand("send either mode or on, not both")
-        mode = cmd.mode if cmd.mode is not None else ("on" if cmd.on else "off")
-        assert self.room.diffuser is not None
-        self.room.diffuser.set_mode(mode, now)
+        diffuser = self.room.diffuser
+        assert diffuser is not None
+        if cmd.mode is not None:
+            mode = cmd.mode
+        elif cmd.on:
+            mode = diffuser.mode if diffuser.mode != "off" else "on"  # running: keep its mode
+        else:
+            mode = "off"
+        diffuser.set_mode(mode, now)
 
     def _set_pad(self, pid: str, cmd: HeatPadCommand, now: float, owner: str) -> None:
         if cmd.heat is not None and cmd.on is not None:

@@ -552,9 +552,6 @@ class MqttBridge:
 
     def _on_diffuser(self, payload: str) -> None:
         value = _text_option(payload.upper(), ["ON", "OFF"])
-        mode = self.hub.state()["devices"].get("diffuser", {}).get("mode", "off")
-        if value == "ON" and mode != "off":
-            return  # already running (continuous or interval): keep its mode
         self.hub.set_device("diffuser", {"on": value == "ON"})
 
     def _on_diffuser_mode(self, payload: str) -> None:
