@@ -20,6 +20,17 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "config" / "hub.yaml"
 
+#: the built-in scenes of config/scenes.yaml, in file order
+BUILTIN_SCENES = [
+    "swedish",
+    "deep-tissue",
+    "aromatherapy",
+    "hot-stone",
+    "couples",
+    "wind-down",
+    "cleaning",
+]
+
 #: Debian's Chromium and the flags this offline machine needs (never download a browser)
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

@@ -11,7 +11,7 @@ import pytest
 from hub.config import ConfigError, load_config
 from hub.scenes import load_builtin_scenes
 
-from .support import ROOT, SHIPPED
+from .support import BUILTIN_SCENES, ROOT, SHIPPED
 
 GOOD = """\
 data_dir: ./data
@@ -48,15 +48,7 @@ def test_the_shipped_config_and_scenes_are_valid() -> None:
     assert config.diffuser is not None and config.speaker.enabled
     assert config.device_ids() == ["main", "accent", "diffuser", "pad", "speaker"]
     scenes = load_builtin_scenes(config.path(config.scenes_file))
-    assert set(scenes) == {
-        "swedish",
-        "deep-tissue",
-        "aromatherapy",
-        "hot-stone",
-        "couples",
-        "wind-down",
-        "cleaning",
-    }
+    assert set(scenes) == set(BUILTIN_SCENES)
     cleaning = scenes["cleaning"]
     assert cleaning.light_levels(["main", "accent"]) == {"main": 1.0, "accent": 1.0}
     assert (cleaning.diffuser, cleaning.volume, cleaning.has_heat(["pad"])) == ("off", 0, False)

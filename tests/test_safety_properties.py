@@ -45,19 +45,13 @@ from hub.config import load_config
 from hub.core import Hub
 from hub.errors import HubError
 
-from .support import write_config
+from .support import BUILTIN_SCENES, write_config
 
 EPS = 1e-6
 TICK = 0.5  # a coarse control tick: long fades need 2 steps per second, not 60
 
 SCENES = [
-    "swedish",
-    "deep-tissue",
-    "aromatherapy",
-    "hot-stone",
-    "couples",
-    "wind-down",
-    "cleaning",
+    *BUILTIN_SCENES,
     "hot",  # a user scene: high heat, no pre-warm, a long fade-out
 ]
 BAD_SCENES = ["nope", "", "SWEDISH", 7, None]

@@ -10,16 +10,9 @@ from hub.core import Hub
 from hub.errors import Conflict, HubError, InvalidCommand, NotFound
 
 from .conftest import PinRecorder
+from .support import BUILTIN_SCENES
 
-BUILTINS = [
-    "swedish",
-    "deep-tissue",
-    "aromatherapy",
-    "hot-stone",
-    "couples",
-    "wind-down",
-    "cleaning",
-]
+BUILTINS = BUILTIN_SCENES
 
 
 def snapshot(hub: Hub) -> Any:
