@@ -117,6 +117,11 @@ class Store:
         with self._lock:
             return self._db.execute(sql, params).fetchall()
 
+    def _insert(self, sql: str, params: tuple[Any, ...]) -> int:
+        """Run one INSERT as a transaction; return the new row's id."""
+        with self.transaction() as db:
+            return int(db.execute(sql, params).lastrowid or 0)
+
     def close(self) -> None:
         """Close the database."""
         with self._lock:
@@ -152,13 +157,11 @@ class Store:
         self, scene: str, scene_name: str, planned: float, started_at: str, source: str
     ) -> int:
         """Record a session's start; return its history id."""
-        with self.transaction() as db:
-            cur = db.execute(
-                "INSERT INTO sessions(scene, scene_name, source, started_at, planned_minutes) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (scene, scene_name, source, started_at, planned),
-            )
-            return int(cur.lastrowid or 0)
+        return self._insert(
+            "INSERT INTO sessions(scene, scene_name, source, started_at, planned_minutes) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (scene, scene_name, source, started_at, planned),
+        )
 
     def session_planned(self, session_id: int, planned: float) -> None:
         """Update a running session's planned minutes (after an extend)."""
@@ -196,13 +199,11 @@ class Store:
         self, routine_id: str, planned_at: str | None, ran_at: str, outcome: str, detail: str = ""
     ) -> int:
         """Log one routine run (ran, skipped, missed, failed); return its id."""
-        with self.transaction() as db:
-            cur = db.execute(
-                "INSERT INTO routine_runs(routine_id, planned_at, ran_at, outcome, detail) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (routine_id, planned_at, ran_at, outcome, detail),
-            )
-            return int(cur.lastrowid or 0)
+        return self._insert(
+            "INSERT INTO routine_runs(routine_id, planned_at, ran_at, outcome, detail) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (routine_id, planned_at, ran_at, outcome, detail),
+        )
 
     def routine_runs(self, routine_id: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
         """Return logged routine runs, newest first (of one routine, or of all)."""
