@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -111,8 +111,3 @@ def slug(name: str) -> str:
     """Turn a scene name into an id ("Deep tissue" -> "deep-tissue")."""
     s = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
     return (s or "scene")[:40]
-
-
-def scene_dict(scene: Scene) -> dict[str, Any]:
-    """Return a scene as JSON-ready data."""
-    return scene.model_dump()

@@ -351,11 +351,8 @@ var MH = (function () {
           c.slider.onlive = function (v) { value.textContent = "volume " + v; };
           c.play = h("button", {class: "btn small", type: "button", onclick: function () { put({playing: !state.devices[id].playing}); }});
           c.next = h("button", {class: "btn small", type: "button", text: "Next track", onclick: function () { put({next: true}); }});
-          var lists = {};
-          (d.playlists || []).forEach(function (p) { lists[p] = 1; });
-          scenes.forEach(function (sc) { if (sc.playlist) lists[sc.playlist] = 1; });
           c.playlist = h("input", {type: "text", placeholder: "playlist", "aria-label": "playlist", list: "playlists"});
-          box.appendChild(h("datalist", {id: "playlists"}, Object.keys(lists).map(function (p) { return h("option", {value: p}); })));
+          box.appendChild(h("datalist", {id: "playlists"}, (d.playlists || []).map(function (p) { return h("option", {value: p}); })));
           c.playlist.addEventListener("change", function () { if (c.playlist.value) put({playlist: c.playlist.value}); });
           box.appendChild(c.slider);
           box.appendChild(h("div", {class: "row"}, c.play, c.next, h("span", {class: "grow"}, c.playlist)));
