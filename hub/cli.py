@@ -164,20 +164,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="drive the pins directly, without the service (used by systemd after a stop)",
     )
     add("version", cmd_version, "print the version")
-    for extra in _extra_commands():
-        extra(sub, add)
+    from web.cli import register  # set-password, token (no Flask import)
+
+    register(sub, add)
     return parser
-
-
-def _extra_commands() -> list[object]:
-    """Subcommands contributed by other parts (set-password, token)."""
-    try:
-        from web.cli import register  # type: ignore[import-not-found]
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("web.cli", "web"):
-            raise
-        return []
-    return [register]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -92,11 +92,9 @@ def build_speaker(config: Config) -> Any:
     if not config.speaker.enabled:
         return None
     music_dir = config.path(config.speaker.music_dir)
-    try:
-        from hardware.vlc_speaker import VlcSpeaker, vlc_available
-    except ImportError:
-        vlc_available = None
-    if vlc_available is not None and config.speaker.output != "none":
+    if config.speaker.output != "none":
+        from hardware.vlc_speaker import VlcSpeaker, vlc_available  # libvlc loads lazily
+
         ok, why = vlc_available()
         if ok:
             try:

@@ -92,22 +92,10 @@ def component_factories() -> list[Any]:
 
     Each takes the Service and returns a component or None (when disabled).
     """
-    factories: list[Any] = []
-    # routines (issue 5): hub/routines.py -> routines_component
-    # MQTT (issue 6): hub/mqtt.py -> mqtt_component
-    # web (issue 3): web/server.py -> web_component
-    # watchdog (issue 7): hub/watchdog.py -> watchdog_component
-    for module, attr in (
-        ("hub.routines", "routines_component"),
-        ("hub.watchdog", "watchdog_component"),
-        ("hub.mqtt", "mqtt_component"),
-        ("web.server", "web_component"),
-    ):
-        try:
-            mod = __import__(module, fromlist=[attr])
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
-            continue
-        factories.append(getattr(mod, attr))
-    return factories
+    from web.server import web_component
+
+    from .mqtt import mqtt_component
+    from .routines import routines_component
+    from .watchdog import watchdog_component
+
+    return [routines_component, watchdog_component, mqtt_component, web_component]
