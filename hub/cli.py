@@ -71,25 +71,26 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 
 def cmd_all_off(args: argparse.Namespace) -> int:
-    """Drive every configured output pin off, without the service."""
-    from .direct import direct_all_off
+    """Drive every output pin off without the service, whatever state the config is in.
 
-    try:
-        config = _load(args)
-    except ConfigError as exc:
-        # even with a broken config, say so loudly: this runs after crashes
-        print(f"cannot read the config, so no pins were switched:\n{exc}", file=sys.stderr)
-        return 1
-    from .direct import DirectAllOffError
+    Exit 0 when every known heat pin is off (a broken config is reported, not fatal).
+    """
+    from .direct import plan, switch_off
 
-    try:
-        switched = direct_all_off(config)
-    except DirectAllOffError as exc:
-        print(f"all off: {', '.join(exc.done) or 'nothing'}", file=sys.stderr)
-        print(f"FAILED: {'; '.join(exc.failed)}", file=sys.stderr)
+    result = switch_off(plan(args.config))
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
+    if not result.done and not result.failed:
+        print(
+            f"no pins were switched: {args.config} names no pins that can be read, and the "
+            "service left no record of the pins it drove",
+            file=sys.stderr,
+        )
         return 1
-    print(f"all off: {', '.join(switched)}")
-    return 0
+    print(f"all off: {', '.join(result.done) or 'nothing'}")
+    if result.failed:
+        print(f"FAILED: {'; '.join(result.failed)}", file=sys.stderr)
+    return 0 if result.heat_off else 1
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

@@ -45,6 +45,7 @@ from .commands import (
     parse,
 )
 from .config import Config
+from .direct import write_record
 from .errors import Conflict, InvalidCommand, NotFound
 from .events import Event, EventBus
 from .safety import OWNERS, HeatGuard, PadLimits
@@ -139,6 +140,8 @@ class Hub:
         else:
             self.backend = "mock" if isinstance(pin_factory, MockFactory) else "gpio"
         self.pin_factory = pin_factory
+        # before any pin is claimed: all-off --direct must find them even if the config breaks
+        write_record(config, self.backend)
         self.tick = tick if tick is not None else 1.0 / config.hardware.control_hz
         self.builtin_scenes = load_builtin_scenes(config.path(config.scenes_file))
         self.store = store or Store(config.data_path)

@@ -113,7 +113,6 @@ def serve(tmp_path: Path) -> Callable[..., ServeProcess]:
 def test_kill_9_mid_session_then_stop_post_then_restart(
     tmp_path: Path, serve: Callable[..., ServeProcess]
 ) -> None:
-    pytest.importorskip("web.server", reason="the web UI (issue 3) is not there yet")
     config_path = write_config(tmp_path / "cfg")
     token = create_token(config_path, "crash-test")
     proc = serve(config_path)
@@ -138,3 +137,29 @@ def test_kill_9_mid_session_then_stop_post_then_restart(
     assert sim_pins(config_path)[PAD] == 0.0
     status, state = api(again.base_url, "GET", "/api/v1/state", token=token)
     assert state["devices"]["pad"]["heat"] == "off"
+
+
+def test_kill_9_after_a_config_typo_still_leaves_heat_off(
+    tmp_path: Path, serve: Callable[..., ServeProcess]
+) -> None:
+    """Issue 11, item 1: pad on, a typo saved into hub.yaml, kill -9, then ExecStopPost."""
+    config_path = write_config(tmp_path / "cfg")
+    token = create_token(config_path, "typo-test")
+    proc = serve(config_path)
+    status, body = api(proc.base_url, "PUT", "/api/v1/devices/pad", {"heat": "high"}, token)
+    assert status == 200, body
+    wait_for(lambda: sim_pins(config_path).get(PAD) == 1.0, timeout=10)
+    config_path.write_text(config_path.read_text().replace("max_on_minutes", "max_on_minuts"))
+
+    proc.stop(signal.SIGKILL)
+    assert sim_pins(config_path)[PAD] == 1.0
+    out = run_stop_post(config_path)  # exit 0 is asserted there
+    assert out.stdout.startswith("all off: pad (GPIO24, simulated)"), out.stdout
+    assert all(v == 0.0 for v in sim_pins(config_path).values()), sim_pins(config_path)
+
+    again = ServeProcess(config_path).start(wait=False)
+    assert again.proc is not None
+    assert again.proc.wait(timeout=60) == 78, again.log()  # the typo stops a restart loop
+    again.stop()
+    assert "max_on_minuts" in again.log()
+    assert sim_pins(config_path)[PAD] == 0.0
