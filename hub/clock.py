@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Protocol
 
 
@@ -14,6 +16,7 @@ class Clock(Protocol):
 
     def monotonic(self) -> float: ...
     def now(self) -> datetime: ...
+    def boot_id(self) -> str: ...
 
 
 class RealClock:
@@ -29,6 +32,19 @@ class RealClock:
         """Return the aware UTC wall time."""
         return datetime.now(UTC)
 
+    def boot_id(self) -> str:
+        """Return this boot's id: monotonic times of one boot compare, across processes too."""
+        global _BOOT_ID
+        if _BOOT_ID is None:
+            try:
+                _BOOT_ID = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+            except OSError:
+                _BOOT_ID = f"unknown-{os.getpid()}-{time.time()}"  # never matches another
+        return _BOOT_ID
+
+
+_BOOT_ID: str | None = None
+
 
 class FakeClock:
     """A clock that only moves when told to; monotonic and wall time move together."""
@@ -38,6 +54,15 @@ class FakeClock:
     def __init__(self, start: datetime | None = None, monotonic: float = 1000.0) -> None:
         self._mono = float(monotonic)
         self._wall = start or datetime(2026, 1, 5, 18, 0, tzinfo=UTC)
+        self._boot = 1
+
+    def boot_id(self) -> str:
+        """Return the fake boot's id (see :meth:`reboot`)."""
+        return f"fake-boot-{self._boot}"
+
+    def reboot(self) -> None:
+        """Pretend the machine restarted: monotonic times before it no longer compare."""
+        self._boot += 1
 
     def monotonic(self) -> float:
         """Return fake monotonic seconds."""

@@ -46,11 +46,11 @@ from .commands import (
 )
 from .config import Config
 from .direct import write_record
-from .errors import Conflict, InvalidCommand, NotFound
+from .errors import Conflict, InvalidCommand, NotFound, Unavailable
 from .events import Event, EventBus
 from .safety import OWNERS, HeatGuard, PadLimits
 from .scenes import Scene, load_builtin_scenes, scene_errors, slug
-from .sessions import Session
+from .sessions import PHASES, Session
 from .store import Store
 
 log = logging.getLogger(__name__)
@@ -158,6 +158,12 @@ class Hub:
                 )
                 for pid, c in config.heat_pads.items()
             },
+            ledger=self.store,
+            stamp=lambda: (
+                self.clock.boot_id(),
+                self.clock.monotonic(),
+                self.clock.now().timestamp(),
+            ),
         )
         self.session: Session | None = None
         self.last_session: dict[str, Any] | None = None
@@ -169,6 +175,8 @@ class Hub:
         self._last_on_level: dict[str, float] = {lid: 1.0 for lid in self.room.lights}
         self._listen_volume = 30.0  # where music ramps to when started without a volume
         self._last_progress = 0.0
+        self._last_state: dict[str, Any] = {}
+        self._safety_failed = False
         self._next_deadline: float | None = None
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -244,6 +252,8 @@ class Hub:
         """
         with self.lock:
             self.room.all_off()
+            for note in self.guard.restore(self.clock.monotonic()):
+                log.warning("heat ledger: %s", note)
             self.guard.all_off(self.clock.monotonic())
             self.interrupted = self.store.mark_interrupted(self._wall_iso())
             for row in self.interrupted:
@@ -331,39 +341,73 @@ class Hub:
     # --- the control loop ----------------------------------------------------------------------
 
     def step(self) -> float | None:
-        """Run everything due now; return when the next step is due."""
+        """Run everything due now; return when the next step is due.
+
+        Each part runs on its own: one that raises is logged and made safe (heat off, the
+        session ended, the diffuser off) and the others still run, so no exception can
+        leave the loop spinning or a pad on.
+        """
         with self.lock:
             now = self.clock.monotonic()
-            deadlines: list[float] = []
+            deadlines: list[float | None] = []
+            self._safety_failed = False
             # safety first: nothing that fails below can keep a pad on past its limits
-            tripped, d = self.guard.check(now)
-            if d is not None:
-                deadlines.append(d)
-            for pid in tripped:
-                self._emit("safety", {"device": pid, "reason": "max_on"})
+            deadlines.append(self._guarded_step("safety", self._safety_step, now))
             if self._fades:
-                self._run_fades(now)
+                deadlines.append(self._guarded_step("fades", self._run_fades, now))
             if self.room.diffuser is not None:
-                d = self.room.diffuser.update(now)
-                if d is not None:
-                    deadlines.append(d)
-            d = self._session_step(now)
-            if d is not None:
-                deadlines.append(d)
+                deadlines.append(self._guarded_step("diffuser", self.room.diffuser.update, now))
+            deadlines.append(self._guarded_step("session", self._session_step, now))
             # a phase change may have just switched heat on: schedule its limits too
-            tripped, d = self.guard.check(now)
-            if d is not None:
-                deadlines.append(d)
-            for pid in tripped:
-                self._emit("safety", {"device": pid, "reason": "max_on"})
+            deadlines.append(self._guarded_step("safety", self._safety_step, now))
             # after the session step: a phase change may have just started fades
             if self._fades:
                 ends = min(f.end for f in self._fades.values())
                 deadlines.append(min(now + self.tick, ends))
-            self._next_deadline = min(deadlines) if deadlines else None
-            # only a step that got this far counts as alive for the watchdog
-            self.last_step = now
+            due = [d for d in deadlines if d is not None]
+            self._next_deadline = min(due) if due else None
+            # a step whose safety check failed does not count as alive for the watchdog
+            if not self._safety_failed:
+                self.last_step = now
             return self._next_deadline
+
+    def _guarded_step(
+        self, part: str, run: Callable[[float], float | None], now: float
+    ) -> float | None:
+        try:
+            return run(now)
+        except Exception:
+            log.exception("control step: %s failed; made safe, the loop goes on", part)
+        self._safety_failed = self._safety_failed or part == "safety"
+        self._try(f"making {part} safe", lambda: self._make_safe(part, now))
+        return now + 1.0  # look again in a second, never at once (no spinning)
+
+    def _make_safe(self, part: str, now: float) -> None:
+        if part == "safety":
+            self.guard.emergency_off()
+            self.guard.all_off(now)
+            self._emit("safety", {"reason": "control_loop_error"})
+        elif part == "fades":
+            self._fades.clear()
+        elif part == "diffuser" and self.room.diffuser is not None:
+            self.room.diffuser.set_mode("off", now)
+        elif part == "session" and self.session is not None:
+            self._end_session("error")
+
+    def _try(self, what: str, run: Callable[[], Any]) -> bool:
+        """Run ``run``; log and swallow its exception. Return True if it worked."""
+        try:
+            run()
+        except Exception:
+            log.exception("%s failed; going on without it", what)
+            return False
+        return True
+
+    def _safety_step(self, now: float) -> float | None:
+        tripped, deadline = self.guard.check(now)
+        for pid in tripped:
+            self._emit("safety", {"device": pid, "reason": "max_on"})
+        return deadline
 
     def _run_fades(self, now: float) -> None:
         done = []
@@ -419,7 +463,13 @@ class Hub:
 
     def _emit(self, type_: str, data: dict[str, Any]) -> Event:
         with self.lock:
-            return self.events.publish(type_, data, self.state())
+            try:
+                self._last_state = self.state()
+            except Exception:
+                log.exception(
+                    "building the state for a %s event failed; sending the last one", type_
+                )
+            return self.events.publish(type_, data, self._last_state)
 
     def _wall_iso(self, at: datetime | None = None) -> str:
         return (at or self.clock.now()).astimezone(self.zone).isoformat(timespec="seconds")
@@ -535,7 +585,13 @@ class Hub:
         limits = self.guard.limits[pid]
         seconds = cmd.minutes * 60 if cmd.minutes is not None else limits.manual_timeout
         self.guard.validate(pid, heat, now, owner=owner, seconds=seconds)
-        self.guard.set(pid, heat, now, owner=owner, seconds=seconds)
+        if not self.guard.set(pid, heat, now, owner=owner, seconds=seconds):
+            if self.guard.refusal.get(pid) == "ledger":
+                raise Unavailable(
+                    f"{pid} stays off: the hub cannot record its on-time on disk "
+                    f"({self.store.path}); check the disk, then try again"
+                )
+            raise Unavailable(f"{pid} stays off: its relay output failed (see the log)")
 
     def _set_speaker(self, sid: str, cmd: SpeakerCommand, now: float) -> None:
         speaker = self.room.speaker
@@ -757,23 +813,29 @@ class Hub:
             )
             seconds = min(seconds, self.guard.limits[pid].max_on)
             if not self.guard.set(pid, heat, now, owner=owner, seconds=seconds):
-                self._emit("safety", {"device": pid, "reason": "cooling_down"})
-        speaker = self.room.speaker
-        if music and speaker is not None:
-            if scene.playlist and scene.volume > 0 and scene.playlist in speaker.playlists():
-                if not speaker.playing:
-                    speaker.volume = 0
-                speaker.play(scene.playlist)
-                self._listen_volume = scene.volume
-                self._fade(self.room.speaker_id, "volume", scene.volume, fade, now)
-            elif scene.volume == 0 or not scene.playlist:
-                self._fade(self.room.speaker_id, "volume", 0, fade, now)
-            else:
-                log.warning(
-                    "scene %s: no playlist called %r in the music folder; music unchanged",
-                    scene.id,
-                    scene.playlist,
+                self._emit(
+                    "safety", {"device": pid, "reason": self.guard.refusal.get(pid, "cooling_down")}
                 )
+        if music and self.room.speaker is not None:
+            # music is never a reason for a scene or session not to go on
+            self._try(f"music for scene {scene.id}", lambda: self._scene_music(scene, fade, now))
+
+    def _scene_music(self, scene: Scene, fade: float, now: float) -> None:
+        speaker = self.room.speaker
+        if scene.playlist and scene.volume > 0 and scene.playlist in speaker.playlists():
+            if not speaker.playing:
+                speaker.volume = 0
+            speaker.play(scene.playlist)
+            self._listen_volume = scene.volume
+            self._fade(self.room.speaker_id, "volume", scene.volume, fade, now)
+        elif scene.volume == 0 or not scene.playlist:
+            self._fade(self.room.speaker_id, "volume", 0, fade, now)
+        else:
+            log.warning(
+                "scene %s: no playlist called %r in the music folder; music unchanged",
+                scene.id,
+                scene.playlist,
+            )
 
     # --- sessions ---------------------------------------------------------------------------
 
@@ -836,7 +898,9 @@ class Hub:
             if heat != "off" and not self.guard.set(
                 pid, heat, now, owner="session", seconds=self._session_heat_seconds(now)
             ):
-                self._emit("safety", {"device": pid, "reason": "cooling_down"})
+                self._emit(
+                    "safety", {"device": pid, "reason": self.guard.refusal.get(pid, "cooling_down")}
+                )
         if self.room.diffuser is not None:
             self.room.diffuser.set_mode(s.scene.diffuser, now)
 
@@ -870,9 +934,18 @@ class Hub:
         for lid in self.room.lights:
             self._fade(lid, "level", 0.0, s.scene.fade_out_seconds, now)
         if self.room.speaker is not None:
-            self._fade(self.room.speaker_id, "volume", 0.0, s.scene.fade_out_seconds, now)
+            self._try(
+                "fading the music out",
+                lambda: self._fade(
+                    self.room.speaker_id, "volume", 0.0, s.scene.fade_out_seconds, now
+                ),
+            )
 
     def _end_session(self, reason: str, *, chime: bool = False) -> None:
+        """End the session now: everything off, history written, listeners told.
+
+        Nothing that fails here (a chime, the disk) can keep the session running.
+        """
         s = self.session
         assert s is not None
         now = self.clock.monotonic()
@@ -881,18 +954,18 @@ class Hub:
             s.active_started = None
         s.phase = "ended"
         s.end_reason = reason
+        self.session = None
         # everything goes off at the end, manual heat too: keep the guard in step with it
         self.guard.all_off(now)
-        for key in list(self._fades):
-            del self._fades[key]
-        self.room.all_off()
+        self._fades.clear()
+        self._try("switching the room off", self.room.all_off)
         if chime and self.room.speaker is not None:
-            self.room.speaker.chime()
+            self._try("the end chime", self.room.speaker.chime)
         actual = s.active_seconds / 60
-        try:
-            self.store.session_ended(s.id, actual, self._wall_iso(), reason)
-        except Exception:
-            log.exception("could not record the end of session %s", s.id)
+        self._try(
+            f"recording the end of session {s.id}",
+            lambda: self.store.session_ended(s.id, actual, self._wall_iso(), reason),
+        )
         self.last_session = {
             "id": s.id,
             "scene": s.scene.id,
@@ -902,7 +975,6 @@ class Hub:
             "end_reason": reason,
             "ended_at": self._wall_iso(),
         }
-        self.session = None
         self._emit("session", {"action": "ended", "phase": "ended", "reason": reason})
 
     def _session_step(self, now: float) -> float | None:
@@ -918,15 +990,17 @@ class Hub:
                 self._emit("session", {"action": "fade_out", "phase": "fade_out"})
                 return now
             return limit
-        while self.session is not None and now >= self.session.phase_end:
+        for _ in range(len(PHASES)):  # at most one pass per phase: never spins
             s = self.session
+            if s is None or now < s.phase_end:
+                break
             if s.phase == "prepare":
                 self._activate(now)
                 self._emit("session", {"action": "active", "phase": "active"})
             elif s.phase == "active":
                 self._fade_out(now, "completed")
                 self._emit("session", {"action": "fade_out", "phase": "fade_out"})
-            elif s.phase == "fade_out":
+            else:
                 self._end_session(s.end_reason or "completed", chime=True)
         return self.session.phase_end if self.session is not None else None
 
@@ -946,7 +1020,7 @@ class Hub:
             now = self.clock.monotonic()
             s.paused_at = now
             if self.room.speaker is not None:
-                self.room.speaker.pause()
+                self._try("pausing the music", self.room.speaker.pause)
             self._emit("session", {"action": "paused", "phase": s.phase})
             result = s.to_dict(now, self.zone)
         self._kick()
@@ -961,12 +1035,15 @@ class Hub:
             s.active_started += gap
         s.paused_at = None
         if self.room.speaker is not None and s.phase == "active":
-            speaker = self.room.speaker
-            fade = self._fades.get((self.room.speaker_id, "volume"))
-            target = fade.target if fade is not None else speaker.volume
-            speaker.volume = 0  # come back softly, not at full volume at once
-            speaker.resume()
-            self._fade(self.room.speaker_id, "volume", target, MUSIC_RAMP, now)
+            self._try("resuming the music", lambda: self._resume_music(now))
+
+    def _resume_music(self, now: float) -> None:
+        speaker = self.room.speaker
+        fade = self._fades.get((self.room.speaker_id, "volume"))
+        target = fade.target if fade is not None else speaker.volume
+        speaker.volume = 0  # come back softly, not at full volume at once
+        speaker.resume()
+        self._fade(self.room.speaker_id, "volume", target, MUSIC_RAMP, now)
 
     def resume_session(self) -> dict[str, Any]:
         """Resume a paused session; heat is renewed for the time left."""

@@ -43,3 +43,10 @@ class SafetyLocked(Conflict):
     """A heat pad is cooling down after reaching its time limit."""
 
     code = "safety_locked"
+
+
+class Unavailable(HubError):
+    """The hub cannot do this right now (a disk or device error); try again later."""
+
+    status = 503
+    code = "unavailable"

@@ -9,13 +9,19 @@ Rules (DESIGN.md, "Safety"):
    timeout); nothing can turn a pad on forever.
 Both are enforced by :meth:`HeatGuard.check`, which the hub's control loop runs at every
 step and schedules itself for the next expiry.
+
+Rule 1 holds across restarts and crashes: every on/off transition is written to a ledger
+(SQLite) *before* the relay closes, and :meth:`HeatGuard.restore` reads it at start. A pad
+the ledger still shows on was never switched off by the hub (a crash, a power cut): it is
+counted as on until the restart, the worst case.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from hardware import HeatPad
 
@@ -24,6 +30,17 @@ from .errors import InvalidCommand, SafetyLocked
 log = logging.getLogger(__name__)
 
 OWNERS = ("session", "routine", "manual")
+
+
+class Ledger(Protocol):
+    """Where the guard keeps each pad's on-time record (the store)."""
+
+    def load_heat_ledger(self) -> dict[str, dict[str, Any]]: ...
+    def save_heat_ledger(self, pad_id: str, record: dict[str, Any]) -> None: ...
+
+
+#: (boot id, monotonic seconds, wall seconds) of one moment, for records that outlive a process
+Stamp = Callable[[], tuple[str, float, float]]
 
 
 @dataclass
@@ -53,10 +70,108 @@ class PadState:
 class HeatGuard:
     """Own the heat pads and enforce the time limits on them."""
 
-    def __init__(self, pads: dict[str, HeatPad], limits: dict[str, PadLimits]) -> None:
+    def __init__(
+        self,
+        pads: dict[str, HeatPad],
+        limits: dict[str, PadLimits],
+        *,
+        ledger: Ledger | None = None,
+        stamp: Stamp | None = None,
+    ) -> None:
         self._pads = pads
         self.limits = limits
         self.states = {pid: PadState() for pid in pads}
+        self._ledger = ledger
+        self._stamp = stamp
+        #: why the last refused ``set`` of each pad was refused ("cooling_down" or "ledger")
+        self.refusal: dict[str, str] = {}
+
+    # --- the ledger ---------------------------------------------------------------------------
+
+    def _record(self, pad_id: str, now: float, *, on: bool, used: float) -> dict[str, Any]:
+        assert self._stamp is not None
+        boot, mono, wall = self._stamp()
+        state = self.states[pad_id]
+        lock = self.lock_end(pad_id, now) if not on else None
+        return {
+            "boot": boot,
+            "mono": now,
+            "wall": wall - (mono - now),
+            "on": on,
+            "used": used,
+            "off_ago": None if on or state.off_at is None else now - state.off_at,
+            "lock_left": None if lock is None else lock - now,
+        }
+
+    def _save(self, pad_id: str, now: float, *, on: bool, used: float) -> None:
+        """Write the pad's record; raises if the ledger cannot be written."""
+        if self._ledger is not None:
+            self._ledger.save_heat_ledger(pad_id, self._record(pad_id, now, on=on, used=used))
+
+    def _save_quietly(self, pad_id: str, now: float) -> None:
+        state = self.states[pad_id]
+        try:
+            self._save(pad_id, now, on=False, used=state.used)
+        except Exception:
+            # the record still says "on": the next start assumes the worst, which is safe
+            log.exception("%s: could not record its heat-off in the ledger", pad_id)
+
+    def restore(self, now: float) -> list[str]:
+        """Load the ledger at start (every pad is off now); return what it said, in words.
+
+        Elapsed time comes from the monotonic clock within one boot, else from the wall
+        clock; when neither can be trusted (a wall clock set back), nothing counts as rest
+        and a pad that was on counts as on for its whole stretch.
+        """
+        if self._ledger is None or self._stamp is None:
+            return []
+        boot, mono, wall = self._stamp()
+        notes: list[str] = []
+        for pid, rec in self._ledger.load_heat_ledger().items():
+            if pid not in self.states:
+                continue
+            try:
+                notes += self._restore_one(pid, rec, now, boot, mono, wall)
+            except (KeyError, TypeError, ValueError):
+                # an unreadable record: the worst case is a pad that used its whole stretch
+                notes.append(f"{pid}: heat record unreadable; cooling down to be safe")
+                self._restore_one(pid, {"on": True, "used": 0.0}, now, boot, mono, wall)
+            self._save_quietly(pid, now)
+        return notes
+
+    def _restore_one(
+        self, pid: str, rec: dict[str, Any], now: float, boot: str, mono: float, wall: float
+    ) -> list[str]:
+        state = self.states[pid]
+        limits = self.limits[pid]
+        elapsed: float | None = None
+        if rec.get("boot") == boot and mono - float(rec["mono"]) >= 0:
+            elapsed = mono - float(rec["mono"])
+        elif "wall" in rec and wall - float(rec["wall"]) >= 0:
+            elapsed = wall - float(rec["wall"])
+        used = float(rec["used"])
+        if not 0 <= used < float("inf"):
+            raise ValueError(f"bad used {used}")
+        if rec["on"]:
+            # never switched off by the hub: on until now, the worst case
+            state.used = min(limits.max_on, used + (limits.max_on if elapsed is None else elapsed))
+            state.off_at = now
+            if state.used >= limits.max_on - 1.0:
+                state.locked_until = now + limits.cooldown
+                state.last_trip = "restart"
+            return [
+                f"{pid} was on when the service stopped without switching it off: counted as "
+                f"on until now ({state.used / 60:.1f} of {limits.max_on / 60:g} min used)"
+            ]
+        rest = elapsed or 0.0  # unknown: no rest at all
+        if rec.get("off_ago") is not None:
+            state.used = used
+            state.off_at = now - (float(rec["off_ago"]) + rest)
+        lock_left = rec.get("lock_left")
+        if lock_left is not None and float(lock_left) - rest > 0:
+            state.locked_until = now + float(lock_left) - rest
+            return [f"{pid} is still cooling down for {(float(lock_left) - rest) / 60:.1f} min"]
+        return []
 
     @property
     def pad_ids(self) -> list[str]:
@@ -122,42 +237,81 @@ class HeatGuard:
         try:
             self.validate(pad_id, heat, now, owner=owner, seconds=seconds)
         except SafetyLocked:
+            self.refusal[pad_id] = "cooling_down"
             return False
         state = self.states[pad_id]
         limits = self.limits[pad_id]
         if state.on_since is None:
             rested = state.off_at is None or now - state.off_at >= limits.cooldown
-            if rested:
-                state.used = 0.0
+            used = 0.0 if rested else state.used
+            try:
+                self._save(pad_id, now, on=True, used=used)  # on record first, then the relay
+            except Exception:
+                log.exception("%s: cannot record heat in the ledger, so it stays off", pad_id)
+                self.refusal[pad_id] = "ledger"
+                return False
+            state.used = used
             state.on_since = now
         # never past the stretch limit, whatever the caller asked for
         state.until = min(now + seconds, self.stretch_end(pad_id))
         state.owner = owner
         state.heat = heat
-        self._pads[pad_id].set_heat(heat, now)
+        try:
+            self._pads[pad_id].set_heat(heat, now)
+        except Exception:
+            log.exception("%s: its output failed; switched off", pad_id)
+            self._force_off(pad_id, now)
+            self.refusal[pad_id] = "device_error"
+            return False
         return True
 
-    def off(self, pad_id: str, now: float) -> None:
-        """Switch ``pad_id`` off now."""
+    def off(self, pad_id: str, now: float, *, lock: bool = False) -> None:
+        """Switch ``pad_id`` off now (and lock it for its cooldown when ``lock``)."""
         state = self.states[pad_id]
         self._pads[pad_id].off(now)
         state.heat = "off"
         state.owner = None
+        was_on = state.on_since is not None
         if state.on_since is not None:
             state.used += now - state.on_since
             state.off_at = now
         state.on_since = None
         state.until = None
+        if lock:
+            state.locked_until = now + self.limits[pad_id].cooldown
+            state.last_trip = "max_on"
+        if was_on or lock:
+            self._save_quietly(pad_id, now)
 
     def all_off(self, now: float) -> None:
-        """Switch every pad off now."""
+        """Switch every pad off now; one that fails does not stop the others."""
         for pid in self._pads:
-            self.off(pid, now)
+            try:
+                self.off(pid, now)
+            except Exception:
+                log.exception("%s: switching it off failed; trying its output once more", pid)
+                self._force_off(pid, now)
+
+    def _force_off(self, pad_id: str, now: float) -> None:
+        """Forget the pad's heat and drive its output off, whatever raised before."""
+        state = self.states[pad_id]
+        if state.on_since is not None:
+            state.used += now - state.on_since
+            state.off_at = now
+        state.heat, state.owner, state.on_since, state.until = "off", None, None, None
+        try:
+            self._pads[pad_id].off()
+        except Exception:
+            log.exception("%s: its output cannot be switched off", pad_id)
+        self._save_quietly(pad_id, now)
 
     def emergency_off(self) -> None:
         """Drive every pad's output off without touching any other state (watchdog path)."""
-        for pad in self._pads.values():
-            pad.off()
+        for pid, pad in self._pads.items():
+            try:
+                pad.off()
+            except Exception:
+                log.exception("%s: its output cannot be switched off", pid)
 
     def release(self, owner: str, now: float) -> None:
         """Switch off every pad held by ``owner``."""
@@ -190,9 +344,7 @@ class HeatGuard:
                 log.warning(
                     "%s was on for %g min: forced off, cooling down", pid, limits.max_on / 60
                 )
-                self.off(pid, now)
-                state.locked_until = now + limits.cooldown
-                state.last_trip = "max_on"
+                self.off(pid, now, lock=True)
                 tripped.append(pid)
                 continue
             if now >= state.until:

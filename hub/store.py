@@ -1,4 +1,4 @@
-"""SQLite storage in ``data_dir``: scenes, routines, session history, settings, tokens.
+"""SQLite storage in ``data_dir``: scenes, routines, history, settings, tokens, heat ledger.
 
 WAL journal, full sync, one writer at a time; the schema is versioned by
 ``PRAGMA user_version`` and upgraded by the migrations below, in order.
@@ -58,6 +58,14 @@ MIGRATIONS: list[str] = [
         ran_at TEXT NOT NULL,
         outcome TEXT NOT NULL,
         detail TEXT
+    );
+    """,
+    # 2: the heat ledger: each pad's on-time record, written before its relay closes
+    """
+    CREATE TABLE heat_ledger (
+        pad TEXT PRIMARY KEY,
+        data TEXT NOT NULL,
+        updated_at REAL NOT NULL
     );
     """,
 ]
@@ -230,4 +238,26 @@ class Store:
                 "INSERT INTO settings(key, value) VALUES (?, ?) "
                 "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
                 (key, json.dumps(value)),
+            )
+
+    # --- the heat ledger --------------------------------------------------------------------
+
+    def load_heat_ledger(self) -> dict[str, dict[str, Any]]:
+        """Return each pad's last heat record (unreadable rows come back as empty dicts)."""
+        out: dict[str, dict[str, Any]] = {}
+        for row in self.query("SELECT pad, data FROM heat_ledger"):
+            try:
+                data = json.loads(row["data"])
+            except ValueError:
+                data = {}
+            out[row["pad"]] = data if isinstance(data, dict) else {}
+        return out
+
+    def save_heat_ledger(self, pad_id: str, record: dict[str, Any]) -> None:
+        """Store a pad's heat record (durably: the relay waits for this)."""
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO heat_ledger(pad, data, updated_at) VALUES (?, ?, ?) "
+                "ON CONFLICT(pad) DO UPDATE SET data=excluded.data, updated_at=excluded.updated_at",
+                (pad_id, json.dumps(record, sort_keys=True), float(record.get("wall", 0.0))),
             )
