@@ -47,14 +47,38 @@ def test_a_failing_fade_is_dropped_and_heat_limits_still_apply(hub: Hub, pins: P
     assert not hub._fades  # the broken fade was dropped, not retried forever
 
 
-def test_a_step_that_raises_does_not_count_as_alive(hub: Hub, monkeypatch: Any) -> None:
+def test_a_step_whose_safety_check_raises_does_not_count_as_alive(
+    hub: Hub, pins: PinRecorder, monkeypatch: Any
+) -> None:
+    hub.set_device("pad", {"heat": "high", "minutes": 5})
     before = hub.last_step
     hub.clock.advance(30)  # type: ignore[attr-defined]
+
+    def boom(now: float) -> None:
+        raise RuntimeError("heat bookkeeping failed")
+
+    monkeypatch.setattr(hub, "_safety_step", boom)
+    deadline = hub.step()  # the loop goes on...
+    assert deadline == pytest.approx(hub.clock.monotonic() + 1.0)  # ...a second later, no spin
+    assert hub.last_step == before  # the watchdog will see the loop as stalled
+    assert pins.level("GPIO24") == 0  # and heat is off already
+    assert hub.state()["devices"]["pad"]["heat"] == "off"
+
+
+def test_a_session_step_that_raises_ends_the_session_and_the_loop_goes_on(
+    hub: Hub, pins: PinRecorder, monkeypatch: Any
+) -> None:
+    hub.start_session("swedish", 30)
+    hub.advance(1)
+    assert pins.level("GPIO24") == 1
 
     def boom(now: float) -> None:
         raise RuntimeError("session bookkeeping failed")
 
     monkeypatch.setattr(hub, "_session_step", boom)
-    with pytest.raises(RuntimeError):
-        hub.step()
-    assert hub.last_step == before  # the watchdog will see the loop as stalled
+    hub.clock.advance(1)  # type: ignore[attr-defined]
+    hub.step()
+    assert hub.session is None
+    assert hub.state()["last_session"]["end_reason"] == "error"
+    assert pins.level("GPIO24") == 0
+    assert hub.last_step == hub.clock.monotonic()  # safety ran: alive
