@@ -541,6 +541,8 @@ class Hub:
                 self._set_diffuser(cmd, now)
             elif isinstance(cmd, HeatPadCommand):
                 self._set_pad(device_id, cmd, now, owner)
+                if self.session is not None:
+                    self.session.heat_pads.discard(device_id)  # the user took it
             elif isinstance(cmd, SpeakerCommand):
                 self._set_speaker(device_id, cmd, now)
             self._emit(
@@ -631,6 +633,19 @@ class Hub:
             self._emit("device", {"device": self.room.speaker_id, "changes": changes})
         finally:
             self.lock.release()
+
+    def release_heat(self, owner: str) -> list[str]:
+        """Switch off every pad that ``owner`` (a routine, say) holds; return their ids."""
+        if owner not in OWNERS:
+            raise InvalidCommand(f"unknown owner {owner!r}; use one of {', '.join(OWNERS)}")
+        with self.lock:
+            now = self.clock.monotonic()
+            held = [pid for pid, st in self.guard.states.items() if st.owner == owner]
+            self.guard.release(owner, now)
+            for pid in held:
+                self._emit("device", {"device": pid, "changes": {"heat": "off"}})
+        self._kick()
+        return held
 
     def all_off(self, *, reason: str = "all_off") -> None:
         """Switch everything off now; a running session ends."""
@@ -812,6 +827,12 @@ class Hub:
                 heat_seconds if heat_seconds is not None else self.guard.limits[pid].manual_timeout
             )
             seconds = min(seconds, self.guard.limits[pid].max_on)
+            if owner == "session" and self.session is not None:
+                # a scene applied in a session hands its pads to the session, heat or not
+                if heat != "off":
+                    self.session.heat_pads.add(pid)
+                else:
+                    self.session.heat_pads.discard(pid)
             if not self.guard.set(pid, heat, now, owner=owner, seconds=seconds):
                 self._emit(
                     "safety", {"device": pid, "reason": self.guard.refusal.get(pid, "cooling_down")}
@@ -895,6 +916,8 @@ class Hub:
         s = self.session
         assert s is not None
         for pid, heat in s.scene.heat_levels(self.guard.pad_ids).items():
+            if heat != "off":
+                s.heat_pads.add(pid)
             if heat != "off" and not self.guard.set(
                 pid, heat, now, owner="session", seconds=self._session_heat_seconds(now)
             ):
@@ -1064,7 +1087,8 @@ class Hub:
         assert s is not None
         for pid, heat in s.scene.heat_levels(self.guard.pad_ids).items():
             state = self.guard.states[pid]
-            if heat != "off" and state.owner in ("session", None):
+            # only pads it still owns (on, or timed out or tripped since), never one the user took
+            if heat != "off" and pid in s.heat_pads and state.owner in ("session", None):
                 current = state.heat if state.heat != "off" else heat
                 self.guard.set(
                     pid, current, now, owner="session", seconds=self._session_heat_seconds(now)

@@ -396,8 +396,8 @@ class RoutineController:
         self._check_action(r)  # a routine that cannot start leaves the running one alone
         for rid in list(self.runs):  # the newest routine takes over the room
             log.info("routine %s: stopped, %s takes over", rid, r.id)
-            # what the old run would switch off later (the mist) goes off now
-            self.runs.pop(rid).finish_now(("diffuser off",))
+            # what the old run would switch off later (the mist, its heat) goes off now
+            self._end_run(rid, ("diffuser off",))
         if isinstance(action, SessionAction):
             s = hub.start_session(action.scene, action.minutes, source="routine")
             return f"started a {s.get('scene_name') or s.get('scene')} session"
@@ -438,6 +438,11 @@ class RoutineController:
             run.add(run.ends + timedelta(seconds=fade), "music off", self._music_off)
         self.runs[rid] = run
         return f"scene {scene.name} for {action.minutes:g} min"
+
+    def _end_run(self, rid: str, labels: tuple[str, ...] = FINISH_STEPS) -> None:
+        """Stop a run now: its switching-off steps run, and no pad stays on for it."""
+        self.runs.pop(rid).finish_now(labels)
+        self.hub.release_heat("routine")
 
     def _music_off(self) -> None:
         hub = self.hub
@@ -523,6 +528,7 @@ class RoutineController:
                 log.exception("routine %s: step %r failed", run.routine_id, label)
         if not run.steps and self.runs.get(run.routine_id) is run:
             del self.runs[run.routine_id]
+            self.hub.release_heat("routine")  # even if its "end" step failed
             self.hub._emit("routines", {"routine": run.routine_id, "outcome": "finished"})
 
     def _on_event(self, event: Any) -> None:
@@ -535,6 +541,8 @@ class RoutineController:
             for rid in list(self.runs):
                 log.info("routine %s: stopped (%s)", rid, event.type)
             self.runs.clear()
+            if session_started:  # the session heats what it wants; the routine's heat ends
+                self.hub.release_heat("routine")
 
     # --- queries ----------------------------------------------------------------------------
 
@@ -722,8 +730,9 @@ class RoutineController:
             self._plan(new, now)
             self._save(new)
             self.routines[rid] = new
-            if not spec.enabled and rid in self.runs:
-                self.runs.pop(rid).finish_now()  # switch off what it switched on
+            replaced = spec.action != r.spec.action
+            if rid in self.runs and (replaced or not spec.enabled):
+                self._end_run(rid)  # switch off what it switched on
             self._changed(new, "updated")
             return self._out(new, now)
 
@@ -738,7 +747,7 @@ class RoutineController:
             self.hub.store.delete_doc("routines", rid)
             del self.routines[rid]
             if rid in self.runs:
-                self.runs.pop(rid).finish_now()  # switch off what it switched on
+                self._end_run(rid)  # switch off what it switched on
             self._sync_jobs()
             self.hub._emit("routines", {"action": "deleted", "routine": rid})
 

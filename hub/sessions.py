@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -27,6 +27,8 @@ class Session:
     active_started: float | None = None
     active_seconds: float = 0.0
     end_reason: str | None = None
+    #: pads this session heats; a pad leaves the set when the user changes it by hand
+    heat_pads: set[str] = field(default_factory=set)
 
     @property
     def paused(self) -> bool:
