@@ -150,6 +150,7 @@ class MqttBridge:
         self._password = password
         self.client: Any = None
         self.connected = threading.Event()
+        self._retained_seen: set[str] = set()  # topics of retained commands already logged
         self.announcements = 0  # how many times discovery was sent (for tests and logs)
         self.last_error: str | None = None
         self._lock = threading.Lock()  # guards the fields the hub listener writes
@@ -513,6 +514,21 @@ class MqttBridge:
                 with self._lock:
                     self._reannounce = True
                 self._wake.set()
+            return
+        if msg.retain:
+            # a retained command is replayed on every (re)connect, by anyone who left it there:
+            # obeying it would switch things (heat!) on by itself after a restart
+            with self._lock:
+                first = msg.topic not in self._retained_seen
+                if first and len(self._retained_seen) < 256:
+                    self._retained_seen.add(msg.topic)
+            if first:
+                log.warning(
+                    "MQTT: %s: a retained command is never obeyed; ignored (clear it with: "
+                    "mosquitto_pub -r -n -t '%s')",
+                    msg.topic,
+                    msg.topic,
+                )
             return
         self.handle_command(msg.topic, payload)
 

@@ -669,3 +669,47 @@ def test_tls_with_a_client_certificate(
         assert not no_cert.bridge.connected.is_set()
     finally:
         broker.stop()
+
+
+def test_a_retained_command_is_never_obeyed_not_even_after_a_reconnect(
+    broker: Mosquitto,
+    rigs: Callable[..., Rig],
+    observers: Callable[..., Observer],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Issue 11, item 3: a retained "high" left on the pad's command topic."""
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    topic = "massagehub/massage_room/heat_pad/set"
+    obs = observers(broker.port, ["massagehub/#"])
+    obs.publish(topic, "high", retain=True)
+    caplog.set_level("WARNING", logger="hub.mqtt")
+    rig = rigs(broker.port)
+    obs.wait_last(f"{rig.base}/availability", "online")
+
+    def warnings() -> list[str]:
+        return [r.getMessage() for r in caplog.records if "retained command" in r.getMessage()]
+
+    wait_for(lambda: warnings(), timeout=5)
+    assert topic in warnings()[0] and "never obeyed" in warnings()[0]
+    assert rig.hub.state()["devices"]["pad"]["heat"] == "off"
+
+    # another client takes the hub's client id: the broker drops the bridge, which reconnects
+    # and is sent the retained command again
+    before = rig.bridge.announcements
+    intruder = mqtt.Client(
+        callback_api_version=CallbackAPIVersion.VERSION2, client_id="massagehub-massage_room"
+    )
+    intruder.connect("127.0.0.1", broker.port)
+    intruder.loop(0.5)
+    intruder.disconnect()
+    wait_for(lambda: rig.bridge.connected.is_set() and rig.bridge.announcements > before, 10)
+    obs.publish(f"{rig.base}/light_main/set", json.dumps({"state": "ON", "brightness": 128}))
+    wait_for(lambda: rig.pin("main") > 0, timeout=5)  # commands after the reconnect are obeyed
+    assert rig.hub.state()["devices"]["pad"]["heat"] == "off"
+    assert rig.pin("pad") == 0
+    assert len(warnings()) == 1, "logged once per topic, not on every reconnect"
+
+    obs.publish(topic, "low")  # the same command, not retained, is obeyed
+    obs.wait_last(f"{rig.base}/heat_pad/state", "low")
