@@ -126,6 +126,33 @@ class WebConfig(Strict):
     port: int = Field(8080, ge=1, le=65535)
     threads: int = Field(32, ge=4, le=256)
     login_attempts_per_minute: int = Field(5, ge=1, le=100)
+    # Host header values answered (others get 421): names, "*.suffix", IP addresses,
+    # networks ("192.168.1.0/24"), "auto" (this machine's names and addresses) or "*" (any)
+    allowed_hosts: list[str] = Field(default_factory=lambda: ["auto"], max_length=100)
+    password_checks_at_once: int = Field(1, ge=1, le=2)  # each argon2 check takes 19 MiB
+    header_timeout_seconds: float = Field(10.0, ge=1, le=120)
+    connections_per_client: int = Field(32, ge=4, le=1000)
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _hosts(cls, v: list[str]) -> list[str]:
+        import ipaddress
+
+        label = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
+        out = []
+        for entry in v:
+            e = entry.strip().lower().rstrip(".")
+            try:
+                e = str(ipaddress.ip_network(e.strip("[]"), strict=False))
+            except ValueError:
+                name = e.removeprefix("*.")
+                if e not in ("auto", "*") and not re.fullmatch(rf"{label}(\.{label})*", name):
+                    raise ValueError(
+                        f"{entry!r} is not a host name, '*.name', an IP address, a network, "
+                        "'auto' or '*' (give no port: any port is allowed)"
+                    ) from None
+            out.append(e)
+        return out
 
 
 class MqttConfig(Strict):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -60,6 +62,11 @@ def test_create_a_weekday_wind_down_in_the_ui_and_see_its_next_run(served: Serve
             errors: list[Any] = []
             page.on("pageerror", lambda e: errors.append(e))
             page.goto(served.base_url + "/setup")
+            code = subprocess.run(
+                [sys.executable, "-m", "hub.cli", "setup-code", "--config", str(served.config_path)],
+                capture_output=True, text=True, check=True, cwd=str(ROOT),
+            ).stdout.strip()  # fmt: skip
+            page.fill("#code", code)
             page.fill("#password", "routines-test-pw")
             page.fill("#repeat", "routines-test-pw")
             page.click("#submit")

@@ -42,10 +42,13 @@ def test_first_visit_asks_for_a_password(client: FlaskClient) -> None:
     assert error_login.status_code == 409
 
 
-def test_setup_stores_only_an_argon2_hash_and_logs_in(client: FlaskClient, hub: Hub) -> None:
-    r = client.post("/api/v1/setup", json={"password": "short"})
+def test_setup_stores_only_an_argon2_hash_and_logs_in(
+    client: FlaskClient, hub: Hub, app: Flask
+) -> None:
+    setup_code = app.extensions["massagehub"].auth.setup_code()
+    r = client.post("/api/v1/setup", json={"password": "short", "code": setup_code})
     assert r.status_code == 422 and "8" in r.get_json()["error"]["message"]
-    r = client.post("/api/v1/setup", json={"password": PASSWORD})
+    r = client.post("/api/v1/setup", json={"password": PASSWORD, "code": setup_code})
     assert r.status_code == 201
     cookie = r.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
@@ -53,7 +56,7 @@ def test_setup_stores_only_an_argon2_hash_and_logs_in(client: FlaskClient, hub: 
     assert stored.startswith("$argon2id$") and PASSWORD not in stored
     assert client.get("/api/v1/state").status_code == 200
     assert client.get("/").status_code == 200
-    again = client.post("/api/v1/setup", json={"password": "another password"})
+    again = client.post("/api/v1/setup", json={"password": "another password", "code": setup_code})
     assert again.status_code == 409  # only while no password is set
     assert client.get("/setup").headers["Location"].endswith("/login")
 

@@ -55,6 +55,21 @@ def page(served: ServeProcess) -> Iterator[Any]:
         browser.close()
 
 
+def setup_code(served: ServeProcess) -> str:
+    """The first-run setup code, as ``massage-hub setup-code`` prints it."""
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-m", "hub.cli", "setup-code", "--config", str(served.config_path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=str(ROOT),
+    )
+    return out.stdout.strip()
+
+
 def shot(page: Any, name: str) -> None:
     """Save a phone-size screenshot."""
     page.screenshot(path=str(ARTIFACTS / f"web-{name}.png"), full_page=False)
@@ -70,11 +85,16 @@ def test_phone_session_flow(served: ServeProcess, page: Any) -> None:
     page.goto(served.base_url + "/")
     assert page.url.endswith("/setup")
     shot(page, "1-setup")
+    page.fill("#code", "WRONG-CODE-0000")
     page.fill("#password", PASSWORD)
     page.fill("#repeat", PASSWORD + "x")
     page.click("#submit")
     expect(page.locator("#message")).to_contain_text("differ")
     page.fill("#repeat", PASSWORD)
+    page.click("#submit")
+    expect(page.locator("#message")).to_contain_text("not the setup code")
+    page.errors.clear()  # the wrong code's 403 was logged on purpose
+    page.fill("#code", setup_code(served))
     page.click("#submit")
     page.wait_for_url(re.compile(r"/#now$"))
     expect(page.locator("#tabs a.on")).to_have_text("Now")

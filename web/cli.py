@@ -1,4 +1,4 @@
-"""``massage-hub set-password`` and ``massage-hub token create|list|revoke``."""
+"""``massage-hub set-password``, ``setup-code`` and ``token create|list|revoke``."""
 
 from __future__ import annotations
 
@@ -40,7 +40,8 @@ def _run(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namesp
 def cmd_set_password(args: argparse.Namespace) -> int:
     """Set the web UI password (asks twice on a terminal; else reads one line from stdin)."""
     creds = _credentials(args)
-    if sys.stdin.isatty():
+    tty = sys.stdin.isatty()
+    if tty:
         first = getpass.getpass("New password: ")
         if first != getpass.getpass("Repeat it: "):
             print("error: the two passwords differ; nothing changed", file=sys.stderr)
@@ -48,7 +49,34 @@ def cmd_set_password(args: argparse.Namespace) -> int:
     else:
         first = sys.stdin.readline().rstrip("\r\n")
     creds.set_password(first)
-    print("password set; every earlier login has ended")
+    print("password set; every login has ended (each browser must log in again)")
+    tokens = len(creds.list_tokens())
+    revoke = args.revoke_tokens
+    if tokens and not revoke and tty:
+        answer = input(f"{tokens} API token(s) still work. Revoke them all too? [y/N] ")
+        revoke = answer.strip().lower() in ("y", "yes")
+    if revoke:
+        print(f"{creds.revoke_all_tokens()} API token(s) revoked")
+    elif tokens:
+        print(
+            f"{tokens} API token(s) still work: massage-hub token list shows them; "
+            "token revoke ID, or set-password --revoke-tokens, ends them"
+        )
+    return 0
+
+
+@_run
+def cmd_setup_code(args: argparse.Namespace) -> int:
+    """Print the one-time code the web UI's first-run page asks for."""
+    code = _credentials(args).setup_code()
+    if code is None:
+        print(
+            "a password is set already, so there is no setup code; "
+            "massage-hub set-password changes the password",
+            file=sys.stderr,
+        )
+        return 1
+    print(code)
     return 0
 
 
@@ -90,7 +118,9 @@ def cmd_token(args: argparse.Namespace) -> int:
 
 def register(sub: Any, add: Callable[..., argparse.ArgumentParser]) -> None:
     """Add the web subcommands to the ``massage-hub`` parser."""
-    add("set-password", cmd_set_password, "set the web UI password")
+    p = add("set-password", cmd_set_password, "set the web UI password (every login ends)")
+    p.add_argument("--revoke-tokens", action="store_true", help="also revoke every API token")
+    add("setup-code", cmd_setup_code, "print the code the first-run page asks for")
     p = add("token", cmd_token, "create, list or revoke API tokens (create prints the token once)")
     p.add_argument("action", choices=["create", "list", "revoke"])
     p.add_argument("name", nargs="*", help="the new token's NAME (create) or its ID (revoke)")

@@ -23,9 +23,14 @@ class LoginBody(Command):
 
 
 class SetupBody(Command):
-    """Set the first password."""
+    """Set the first password, with the one-time setup code the hub logs at start."""
 
     password: str = Field(min_length=8, max_length=256)
+    code: str = Field(
+        min_length=1,
+        max_length=64,
+        description="the setup code: in the hub's log at start, or `massage-hub setup-code`",
+    )
 
 
 class PasswordChange(Command):
@@ -33,6 +38,7 @@ class PasswordChange(Command):
 
     current: str = Field(min_length=1, max_length=256)
     new: str = Field(min_length=8, max_length=256)
+    revoke_tokens: bool = Field(False, description="also revoke every API token")
 
 
 class TokenCreate(Command):
