@@ -51,7 +51,7 @@ class SseClient(threading.Thread):
         self.sock = sock
         sock.sendall(
             (
-                "GET /api/v1/events HTTP/1.1\r\nHost: bench\r\n"
+                "GET /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                 f"Authorization: Bearer {self.token}\r\nAccept: text/event-stream\r\n\r\n"
             ).encode()
         )

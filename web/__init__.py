@@ -28,8 +28,9 @@ def create_app(hub: Any, config: Any = None) -> Flask:
     from .api import bp as api_bp
     from .auth import Auth
     from .auth import bp as auth_bp
-    from .errors import register_error_handlers
+    from .errors import MAX_BODY_BYTES, register_error_handlers
     from .health import bp as health_bp
+    from .hosts import RequestGate
     from .pages import CORE_PAGES
     from .pages import bp as pages_bp
     from .sse import EventBroker
@@ -44,12 +45,13 @@ def create_app(hub: Any, config: Any = None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Strict",
         PERMANENT_SESSION_LIFETIME=60 * 60 * 24 * 30,
-        MAX_CONTENT_LENGTH=64 * 1024,
+        MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
         SEND_FILE_MAX_AGE_DEFAULT=3600,
     )
     state = WebState(hub, config, auth, EventBroker(hub))
     app.extensions["massagehub"] = state
     register_error_handlers(app)
+    app.before_request(RequestGate(config).before_request)  # Host, Origin, JSON: first
     app.before_request(auth.before_request)
     app.register_blueprint(health_bp)
     app.register_blueprint(auth_bp)

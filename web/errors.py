@@ -14,6 +14,9 @@ from hub.errors import HubError, InvalidCommand
 
 log = logging.getLogger(__name__)
 
+MAX_BODY_BYTES = 64 * 1024  # the largest request body (the server refuses more before reading)
+MAX_DEPTH = 32  # JSON nesting allowed in a body (real ones need 4)
+
 
 class ApiError(HubError):
     """An error of the web layer itself (bad JSON, auth, CSRF, rate limit)."""
@@ -60,7 +63,7 @@ def register_error_handlers(app: Flask) -> None:
                 f"; use {allowed}" if allowed else ""
             )
         elif status == 413:
-            message = "the request body is too large"
+            message = f"the request body is too large (at most {MAX_BODY_BYTES} bytes)"
         resp = error_response(status, _snake(exc.name), message)
         if status == 405:
             allow = exc.get_response().headers.get("Allow")
@@ -84,9 +87,35 @@ def json_body(required: bool = False) -> Any:
     if required and raw.strip() == b"null":
         raise InvalidCommand("expected a JSON object")
     try:
-        return json.loads(raw)
+        value = json.loads(raw)
+    except RecursionError:
+        value = None
+        too_deep = True
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiError(400, "bad_json", f"the body is not valid JSON: {exc}") from None
+    else:
+        too_deep = _depth(value) > MAX_DEPTH
+    if too_deep:
+        raise ApiError(
+            400, "bad_json", f"the body is nested too deeply (at most {MAX_DEPTH} levels)"
+        )
+    return value
+
+
+def _depth(value: Any) -> int:
+    """Return how deeply ``value`` nests lists and objects (without recursion)."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        if isinstance(item, list):
+            deepest = max(deepest, level)
+            if level > MAX_DEPTH:
+                break
+            stack.extend((child, level + 1) for child in item)
+    return deepest
 
 
 def json_object() -> dict[str, Any]:

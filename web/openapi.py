@@ -224,7 +224,7 @@ CORE_OPS: list[Op] = [
         m.SetupBody,
         201,
         m.LoginResult,
-        [400, 409, 422],
+        [400, 403, 409, 422, 429],
         public=True,
         tag="auth",
     ),
@@ -378,7 +378,12 @@ def _operation(op: Op, summaries: dict[str, str]) -> dict[str, Any]:
     elif op.content_type != "application/json":
         ok["content"] = {op.content_type: {"schema": {"type": "string"}}}
     responses[str(op.status)] = ok
-    for status in sorted({*op.errors, *([] if op.public else [401])}):
+    statuses = {*op.errors, *([] if op.public else [401]), 421}  # 421: every path (Host)
+    if op.method != "get":
+        statuses.add(403)  # a request from another site's page (Origin), or CSRF
+    if op.body is not None:
+        statuses |= {413, 415}
+    for status in sorted(statuses):
         responses[str(status)] = {
             "description": ERROR_TEXT.get(status, "error"),
             "content": {"application/json": {"schema": _ref(m.ErrorBody)}},
@@ -390,10 +395,13 @@ def _operation(op: Op, summaries: dict[str, str]) -> dict[str, Any]:
 ERROR_TEXT = {
     400: "the body is not JSON",
     401: "not logged in, or a bad token",
-    403: "missing CSRF token, or a wrong current password",
+    403: "no CSRF token, another site's page (Origin), or a wrong password or setup code",
     404: "no such thing",
     409: "does not fit the hub's state",
+    413: "the body is larger than 64 KiB",
+    415: "the body is not sent as application/json",
+    421: "the Host header is not one of the hub's names (web.allowed_hosts)",
     422: "the values are not acceptable; the message says what to change",
-    429: "too many wrong passwords; wait",
+    429: "too many wrong passwords, or other passwords are being checked; wait (Retry-After)",
     503: "not ready, or too many live connections",
 }
