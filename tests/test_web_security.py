@@ -528,7 +528,9 @@ def test_large_bodies_are_refused_before_they_are_read(fresh_service: ServeProce
     answer = raw_exchange(port, head)
     assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
     body = json.loads(answer.split(b"\r\n\r\n", 1)[1])
-    assert body["error"]["code"] == "request_entity_too_large" and "65536" in body["error"]["message"]
+    assert (
+        body["error"]["code"] == "request_entity_too_large" and "65536" in body["error"]["message"]
+    )
     chunk = b"x" * 70_000
     chunked = (
         b"POST /api/v1/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
@@ -562,3 +564,40 @@ def test_deeply_nested_json_to_the_served_app_is_a_400(fresh_service: ServeProce
         conn.close()
         assert resp.status == 400 and body["error"]["code"] == "bad_json", body
     assert "Traceback" not in fresh_service.log()
+
+
+@pytest.fixture
+def small_server(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[int]:
+    """The app on waitress in this process: 4 connections per client, 24 in all."""
+    from waitress import wasyncore
+
+    import web.server
+    from hub.config import WebConfig
+
+    from .support import free_port
+
+    monkeypatch.setattr(web.server, "CONNECTION_LIMIT", 24)
+    config = WebConfig(host="127.0.0.1", port=free_port(), threads=8, connections_per_client=4)
+    server = web.server.create_server(app, config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    yield config.port
+    server.task_dispatcher.shutdown(timeout=3)
+    server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+    thread.join(5)
+
+
+def test_stalled_connections_from_many_addresses_make_room(small_server: int) -> None:
+    port = small_server
+    stalled = [
+        stalled_socket(port, f"127.0.0.{10 + i // 4}") for i in range(40)
+    ]  # 10 addresses x 4: more than the server's 24
+    try:
+        time.sleep(1.5)  # the oldest have waited more than a second now
+        for _ in range(3):
+            status, body, _ = request(port, "GET", "/healthz", timeout=5)
+            assert status == 200, body
+        assert sum(closed(s) for s in stalled) >= 40 - 24 + 3
+    finally:
+        for s in stalled:
+            s.close()

@@ -6,6 +6,8 @@ body are in, so idle connections cost no worker thread. What it lacks, added her
 - **a limit per client address** (``web.connections_per_client``): a client over it gets a
   short ``503`` and its connection closed at once, so one client's stalled connections
   never fill the server's ``connection_limit`` (waitress stops accepting anyone then);
+- **room for everyone at the server's limit**: when ``connection_limit`` connections are
+  open, the one that has waited longest for its request is closed to let a new one in;
 - **time limits for reading a request**: the headers within ``web.header_timeout_seconds``
   of the request's first byte, the whole request within 20 s more, and an idle keep-alive
   connection is closed after ``web.header_timeout_seconds`` (waitress's own
@@ -142,6 +144,7 @@ def _classes() -> tuple[type, type]:
             # connection_limit entries: an entry exists only while its connections do)
             self.refused = 0
             self.timed_out = 0
+            self.evicted = 0
             self._last_warning = 0.0
             super().__init__(*args, **kw)
 
@@ -157,13 +160,21 @@ def _classes() -> tuple[type, type]:
             addr = self.fix_addr(addr)
             host = addr[0] if isinstance(addr, tuple) else str(addr)
             if self.clients.get(host, 0) >= self.per_client:
-                self._refuse(conn, host)
+                self._refuse(
+                    conn,
+                    host,
+                    f"{self.per_client} connections from {host} are open already; "
+                    "close some (web.connections_per_client)",
+                )
+                return
+            if len(self._map) >= self.adj.connection_limit and not self._evict_one(time.time()):
+                self._refuse(conn, host, "the hub has too many connections open")
                 return
             channel = self.channel_class(self, conn, addr, self.adj, map=self._map)
             self.clients[host] = self.clients.get(host, 0) + 1
             channel.counted = True
 
-        def _refuse(self, conn: socket.socket, host: str) -> None:
+        def _refuse(self, conn: socket.socket, host: str, message: str) -> None:
             self.refused += 1
             try:
                 conn.setblocking(False)
@@ -172,8 +183,7 @@ def _classes() -> tuple[type, type]:
                         503,
                         "Service Unavailable",
                         "too_many_connections",
-                        f"{self.per_client} connections from {host} are open already; "
-                        "close some (web.connections_per_client)",
+                        f"{message}; try again in a few seconds",
                         "Retry-After: 10\r\n",
                     )
                 )
@@ -181,14 +191,10 @@ def _classes() -> tuple[type, type]:
                 pass
             conn.close()
             now = time.monotonic()
-            if now - self._last_warning > 60:
+            if now - self._last_warning > 60:  # at most one line a minute
                 self._last_warning = now
                 log.warning(
-                    "refused connections from %s: %d are open (web.connections_per_client); "
-                    "%d refused since start",
-                    host,
-                    self.per_client,
-                    self.refused,
+                    "refused a connection from %s: %s (%d since start)", host, message, self.refused
                 )
 
         def client_closed(self, addr: Any) -> None:
@@ -198,6 +204,34 @@ def _classes() -> tuple[type, type]:
                 self.clients[host] = left
             else:
                 self.clients.pop(host, None)
+
+        def readable(self) -> bool:
+            # waitress stops accepting at connection_limit; here a new connection is taken
+            # and the one waiting longest closed for it (a few may be closing meanwhile)
+            now = time.time()
+            if now >= self.next_channel_cleanup:
+                self.next_channel_cleanup = now + self.adj.cleanup_interval
+                self.maintenance(now)
+            return bool(self.accepting) and len(self._map) < self.adj.connection_limit + 16
+
+        def _evict_one(self, now: float) -> bool:
+            """Close the connection that has waited longest for its request; True if one.
+
+            Connections being answered (event streams included) are never closed, nor one
+            that connected less than a second ago.
+            """
+            oldest, since = None, now - 1.0
+            for channel in self.active_channels.values():
+                if channel.requests or channel.will_close or channel.total_outbufs_len:
+                    continue
+                start = channel.request.started if channel.request else channel.last_activity
+                if start < since:
+                    oldest, since = channel, start
+            if oldest is None:
+                return False
+            oldest.will_close = True  # closed by the loop on its next round
+            self.evicted += 1
+            return True
 
         def maintenance(self, now: float) -> None:
             super().maintenance(now)
