@@ -356,7 +356,10 @@ def test_thirty_parallel_wrong_logins_are_limited_and_memory_stays_bounded(tmp_p
         assert request(port, "GET", "/api/v1/auth")[0] == 200  # Flask warmed up
         time.sleep(0.5)
         before = vm_kib(pid, "VmRSS")
-        Path(f"/proc/{pid}/clear_refs").write_text("5")  # VmHWM := VmRSS
+        try:
+            Path(f"/proc/{pid}/clear_refs").write_text("5")  # VmHWM := VmRSS
+        except OSError:
+            pass  # then the 2 ms samples below are the measure
         peak = [before]
         done = threading.Event()
 
