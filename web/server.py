@@ -304,6 +304,8 @@ class WebComponent:
         auth = self.app.extensions["massagehub"].auth
         code = auth.setup_code()
         if code is not None:
+            if web.host in ("0.0.0.0", "::"):
+                host = socket.gethostname().split(".")[0] + ".local"
             log.warning(
                 "no password is set yet: open http://%s:%s/ and enter the setup code %s "
                 "(massage-hub setup-code prints it again)",
