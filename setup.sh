@@ -25,7 +25,7 @@ is_pi() { grep -qs "Raspberry Pi" /proc/device-tree/model; }
 
 # --- system packages --------------------------------------------------------------------
 APT_RUN=(python3 python3-venv python3-pip libvlc5 libvlc-bin vlc-plugin-base)
-APT_TEST=(mosquitto chromium fonts-liberation fonts-dejavu-core systemd ffmpeg wrk pulseaudio pulseaudio-utils)
+APT_TEST=(mosquitto chromium fonts-liberation fonts-dejavu-core systemd systemd-container debootstrap ffmpeg wrk pulseaudio pulseaudio-utils)
 if is_pi; then APT_RUN+=(python3-lgpio); fi
 WANT=("${APT_RUN[@]}")
 if [ "$MODE" = "--test" ]; then WANT+=("${APT_TEST[@]}"); fi

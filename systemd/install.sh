@@ -151,6 +151,9 @@ install_unit() {
   install -m 0644 "$SRC/systemd/massage-hub.service" "$R$UNIT_PATH"
   sys systemctl daemon-reload
   sys systemctl enable "$NAME.service"
+  # an older unit (with StartLimitBurst=) may have left it refusing starts ("Start request
+  # repeated too quickly"): clear that, or the restart below would be refused
+  sys systemctl reset-failed "$NAME.service" 2>/dev/null || true
   sys systemctl restart "$NAME.service"
 }
 
