@@ -119,9 +119,10 @@ class HeatGuard:
     def restore(self, now: float) -> list[str]:
         """Load the ledger at start (every pad is off now); return what it said, in words.
 
-        Elapsed time comes from the monotonic clock within one boot, else from the wall
-        clock; when neither can be trusted (a wall clock set back), nothing counts as rest
-        and a pad that was on counts as on for its whole stretch.
+        Elapsed time comes from the monotonic clock, which holds within one boot. Across a
+        reboot it is unknown: a Pi has no clock battery and NTP may step its wall clock
+        either way, so no rest is credited and a pad that was on counts as on for its
+        whole stretch (then cools down).
         """
         if self._ledger is None or self._stamp is None:
             return []
@@ -147,8 +148,6 @@ class HeatGuard:
         elapsed: float | None = None
         if rec.get("boot") == boot and mono - float(rec["mono"]) >= 0:
             elapsed = mono - float(rec["mono"])
-        elif "wall" in rec and wall - float(rec["wall"]) >= 0:
-            elapsed = wall - float(rec["wall"])
         used = float(rec["used"])
         if not 0 <= used < float("inf"):
             raise ValueError(f"bad used {used}")

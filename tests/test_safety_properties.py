@@ -86,6 +86,11 @@ def merge(intervals: list[tuple[float, float]]) -> list[tuple[float, float]]:
     return out
 
 
+def overlap(a: float, b: float, intervals: list[tuple[float, float]]) -> float:
+    """How much of [a, b] the (disjoint) ``intervals`` cover."""
+    return sum(max(0.0, min(b, y) - max(a, x)) for x, y in intervals)
+
+
 def covered(a: float, b: float, intervals: list[tuple[float, float]]) -> bool:
     """True if [a, b] lies inside the union of ``intervals``."""
     return any(x - EPS <= a and b <= y + EPS for x, y in merge(intervals))
@@ -95,17 +100,29 @@ class HeatRecorder:
     """Record every heat-setting change of every pad and every relay-pin change."""
 
     def __init__(self, hub: Hub, factory: SimFactory, clock: FakeClock) -> None:
-        self.hub = hub
-        self.factory = factory
         self.clock = clock
         self.pin_of = {pid: normalize_pin(c.pin) for pid, c in hub.config.heat_pads.items()}
         self.pad_of_pin = {pin: pid for pid, pin in self.pin_of.items()}
         self.stretches: dict[str, list[tuple[float, float]]] = {p: [] for p in self.pin_of}
         self.on_since: dict[str, float | None] = {p: None for p in self.pin_of}
         self.violations: list[str] = []
+        self.attach(hub, factory)
+
+    def attach(self, hub: Hub, factory: SimFactory) -> None:
+        """Watch a (new) hub's pads and pins; the history so far is kept."""
+        self.hub = hub
+        self.factory = factory
         for pid, pad in hub.room.heat_pads.items():
             self._wrap(pid, pad)
         factory.listeners.append(self._on_pin)
+
+    def pins_driven_off(self) -> None:
+        """A dead hub's pins were driven off now (ExecStopPost): its open stretches end."""
+        now = self.clock.monotonic()
+        for pid, since in self.on_since.items():
+            if since is not None:
+                self.stretches[pid].append((since, now))
+                self.on_since[pid] = None
 
     def _wrap(self, pid: str, pad: Any) -> None:
         set_heat, off = pad.set_heat, pad.off
@@ -181,17 +198,10 @@ class HeatSafetyMachine(RuleBasedStateMachine):
             {"heat_pads": pads, "session": {"prewarm_minutes": prewarm}, "button": None},
         )
         config = load_config(path)
+        self.config = config
         self.clock = FakeClock()
-        self.factory = SimFactory()
-        self.hub = hub = Hub(
-            config,
-            clock=self.clock,
-            pin_factory=self.factory,
-            speaker=SilentSpeaker(playlists=["calm"], max_volume=80),
-            tick=TICK,
-            mirror=False,
-        )
-        hub.start()
+        self.session_open: float | None = None  # read by _on_event from the first event on
+        self.hub = hub = self._new_hub()
         hub.create_scene(
             {
                 "name": "Hot",
@@ -210,11 +220,38 @@ class HeatSafetyMachine(RuleBasedStateMachine):
         self.heat = HeatRecorder(hub, self.factory, self.clock)
         # permission to heat: per pad, [from, until] intervals; sessions count for every pad
         self.allowed: dict[str, list[tuple[float, float]]] = {p: [] for p in self.pads}
-        self.session_open: float | None = None
+        self.session_open = None
         self.session_spans: list[tuple[float, float]] = []
         self.locks: dict[str, list[tuple[float, float]]] = {p: [] for p in self.pads}
         self.refused = 0
+        # time a dead hub's pins stayed on before ExecStopPost: not the hub's to prevent
+        self.dead: list[tuple[float, float]] = []
+        self.restarts = 0
+
+    def _new_hub(self) -> Hub:
+        self.factory = SimFactory()
+        hub = Hub(
+            self.config,
+            clock=self.clock,
+            pin_factory=self.factory,
+            speaker=SilentSpeaker(playlists=["calm"], max_volume=80),
+            tick=TICK,
+            mirror=False,
+        )
         hub.subscribe(self._on_event)
+        hub.start()
+        return hub
+
+    def _restarted(self, down_at: float) -> None:
+        """A new hub on the same data: no permission to heat outlives the old process."""
+        for pid in self.pads:
+            self.allowed[pid] = [(a, min(b, down_at)) for a, b in self.allowed[pid]]
+        if self.session_open is not None:
+            self.session_spans.append((self.session_open, down_at))
+            self.session_open = None
+        self.hub = self._new_hub()
+        self.heat.attach(self.hub, self.factory)
+        self.restarts += 1
 
     def teardown(self) -> None:
         if self.hub is not None:
@@ -478,6 +515,42 @@ class HeatSafetyMachine(RuleBasedStateMachine):
         self.clock.jump_wall(seconds)
         self.hub.advance(0)
 
+    # --- restarts and crashes -------------------------------------------------------------
+
+    @rule(down=st.sampled_from([0.0, 5.0, 600.0]))
+    def restart(self, down: float) -> None:
+        """A clean stop (everything off, recorded), some time down, a fresh start."""
+        assert self.hub is not None
+        self.hub.close()
+        at = self.now()
+        self.clock.advance(down)
+        self._restarted(at)
+        event("clean restart")
+
+    @rule(
+        stuck=st.sampled_from([0.0, 0.0, 1.0, 20.0]),
+        down=st.sampled_from([0.0, 5.0, 600.0, 3600.0]),
+        reboot=st.booleans(),
+        wall=st.sampled_from([0.0, -3 * 3600.0, 2 * 3600.0]),
+    )
+    def crash(self, stuck: float, down: float, reboot: bool, wall: float) -> None:
+        """kill -9: nothing of the hub runs again; its pins stay as they were for ``stuck``
+        seconds until ExecStopPost drives them off; the machine may reboot with its wall
+        clock stepped; then a fresh start on the same data."""
+        assert self.hub is not None
+        dead = self.hub
+        crashed = self.now()
+        self.clock.advance(stuck)
+        self.dead.append((crashed, self.now()))
+        self.heat.pins_driven_off()
+        dead.store.close()  # the process is gone
+        self.clock.advance(down)
+        if reboot:
+            self.clock.reboot()
+            self.clock.jump_wall(wall)
+        self._restarted(crashed)
+        event("crash" + (" and reboot" if reboot else ""))
+
     # --- invariants -----------------------------------------------------------------------
 
     @invariant()
@@ -495,22 +568,23 @@ class HeatSafetyMachine(RuleBasedStateMachine):
             max_on, cooldown, _ = self.limits[pid]
             # on-time adds up across offs shorter than the cooldown (re-sending "on" cannot
             # keep a pad on): every run of stretches with such short gaps stays within max_on
-            used, last_end = 0.0, None
+            used, last_end, slack = 0.0, None, 0.0
             for a, b in self.heat.all_stretches(pid, now):
                 if last_end is not None and a - last_end >= cooldown - EPS:
-                    used = 0.0
+                    used, slack = 0.0, 0.0
                 used += b - a
+                slack += overlap(a, b, self.dead)  # a dead hub's pins: it could not help it
                 last_end = b
-                assert used <= max_on + EPS, (
+                assert used <= max_on + slack + EPS, (
                     f"{pid} was on for {used / 60:.3f} min with rests shorter than the "
                     f"{cooldown / 60:g} min cooldown (limit {max_on / 60:g} min), up to t={b}"
                 )
             for a, b in self.heat.all_stretches(pid, now):
-                assert b - a <= max_on + EPS, (
+                assert b - a <= max_on + overlap(a, b, self.dead) + EPS, (
                     f"{pid} was on for {(b - a) / 60:.3f} min in one stretch "
                     f"(limit {max_on / 60:g} min) from t={a}"
                 )
-                assert covered(a, b, spans + self.allowed[pid]), (
+                assert covered(a, b, spans + self.allowed[pid] + self.dead), (
                     f"{pid} was on from t={a} to t={b} without a session, routine or "
                     f"timed manual-on (sessions {spans}, manual {self.allowed[pid]})"
                 )
