@@ -171,6 +171,7 @@ class HeatSafetyMachine(RuleBasedStateMachine):
         super().__init__()
         self.hub: Hub | None = None
         self.folder: str | None = None
+        self.restarts = self.crashes = self.reboots = 0
 
     # --- setting up -----------------------------------------------------------------------
 
@@ -226,7 +227,6 @@ class HeatSafetyMachine(RuleBasedStateMachine):
         self.refused = 0
         # time a dead hub's pins stayed on before ExecStopPost: not the hub's to prevent
         self.dead: list[tuple[float, float]] = []
-        self.restarts = 0
 
     def _new_hub(self) -> Hub:
         self.factory = SimFactory()
@@ -548,6 +548,8 @@ class HeatSafetyMachine(RuleBasedStateMachine):
         if reboot:
             self.clock.reboot()
             self.clock.jump_wall(wall)
+            self.reboots += 1
+        self.crashes += 1
         self._restarted(crashed)
         event("crash" + (" and reboot" if reboot else ""))
 

@@ -12,9 +12,9 @@ import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import run_state_machine_as_test
 
-from .conftest import figure, scale
+from tests import test_safety_properties as machines
 
-machines = pytest.importorskip("tests.test_safety_properties")
+from .conftest import figure, scale
 
 pytestmark = pytest.mark.reliability
 
@@ -22,11 +22,14 @@ pytestmark = pytest.mark.reliability
 @pytest.mark.timeout(scale(120, 3600))
 def test_heat_safety_many_examples() -> None:
     examples = scale(40, 10_000)
-    counted = {"examples": 0}
+    counted = {"examples": 0, "restarts": 0, "crashes": 0, "reboots": 0}
 
-    class Counted(machines.HeatSafetyMachine):  # type: ignore[name-defined,misc]
+    class Counted(machines.HeatSafetyMachine):
         def teardown(self) -> None:
             counted["examples"] += 1
+            counted["restarts"] += self.restarts
+            counted["crashes"] += self.crashes
+            counted["reboots"] += self.reboots
             super().teardown()
 
     t0 = time.monotonic()
@@ -42,6 +45,8 @@ def test_heat_safety_many_examples() -> None:
     )
     assert counted["examples"] >= examples
     figure(
-        f"heat safety properties: {counted['examples']} random command sequences, "
-        f"0 invariant violations ({time.monotonic() - t0:.0f} s)"
+        f"heat safety properties: {counted['examples']} random command sequences with "
+        f"{counted['restarts']} restarts ({counted['crashes']} of them kill -9, "
+        f"{counted['reboots']} with a reboot), 0 invariant violations "
+        f"({time.monotonic() - t0:.0f} s)"
     )
