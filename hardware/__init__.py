@@ -4,8 +4,8 @@ This package imports nothing else of massage-hub.
 """
 
 from .button import WallButton
-from .diffuser import Diffuser
-from .heatpad import HEAT_LEVELS, HeatPad
+from .diffuser import Diffuser, DiffuserMode
+from .heatpad import HEAT_LEVELS, HeatLevel, HeatPad
 from .light import DimmableLight
 from .pins import PinMirror, SimFactory, make_pin_factory, normalize_pin
 from .room import Room
@@ -14,7 +14,9 @@ from .speaker import SilentSpeaker, Speaker
 __all__ = [
     "HEAT_LEVELS",
     "Diffuser",
+    "DiffuserMode",
     "DimmableLight",
+    "HeatLevel",
     "HeatPad",
     "PinMirror",
     "Room",

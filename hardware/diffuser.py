@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import math
+from enum import StrEnum
 from typing import Any
 
 from gpiozero import DigitalOutputDevice
 
-MODES = ("off", "on", "interval")
+
+class DiffuserMode(StrEnum):
+    """Off, on, or in intervals (``on_seconds`` on, ``off_seconds`` off)."""
+
+    OFF = "off"
+    ON = "on"
+    INTERVAL = "interval"
+
+
+MODES = tuple(DiffuserMode)
 
 
 class Diffuser:

@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import math
+from enum import StrEnum
 from typing import Any
 
 from gpiozero import DigitalOutputDevice
 
-HEAT_LEVELS = ("off", "low", "medium", "high")
+
+class HeatLevel(StrEnum):
+    """A heat pad's level: the share of each cycle its relay is closed."""
+
+    OFF = "off"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+HEAT_LEVELS = tuple(HeatLevel)
 DEFAULT_DUTY = {"low": 0.3, "medium": 0.55, "high": 0.8}
 
 

@@ -5,49 +5,48 @@ The web API builds its OpenAPI description from these same models.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
 
 from .errors import InvalidCommand
-
-Number = float  # pydantic strict mode below refuses bools and numeric strings
+from .facts import MAX_HEAT_MINUTES, DiffuserModeField, FadeSeconds, HeatLevelField, Level, Volume
 
 
 class Command(BaseModel):
-    """Base for commands: unknown fields and wrong types are refused."""
+    """Base for commands: unknown fields and wrong types (bools, numeric strings) are refused."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, use_enum_values=True)
 
 
 class LightCommand(Command):
     """Set a light: ``level`` 0-1 (or ``on``), optionally fading over ``fade_seconds``."""
 
-    level: float | None = Field(None, ge=0, le=1)
+    level: Level | None = None
     on: StrictBool | None = None
-    fade_seconds: float = Field(0, ge=0, le=3600)
+    fade_seconds: FadeSeconds = 0
 
 
 class DiffuserCommand(Command):
     """Switch the diffuser ``on``/off or choose its ``mode``."""
 
     on: StrictBool | None = None
-    mode: Literal["off", "on", "interval"] | None = None
+    mode: DiffuserModeField | None = None
 
 
 class HeatPadCommand(Command):
     """Set a heat pad's ``heat`` level for ``minutes`` (default: its manual timeout)."""
 
-    heat: Literal["off", "low", "medium", "high"] | None = None
+    heat: HeatLevelField | None = None
     on: StrictBool | None = None
-    minutes: float | None = Field(None, gt=0, le=120)
+    minutes: float | None = Field(None, gt=0, le=MAX_HEAT_MINUTES)
 
 
 class SpeakerCommand(Command):
     """Set the speaker: ``volume`` 0-100 (with a fade), ``playing``, ``playlist``, ``next``."""
 
-    volume: float | None = Field(None, ge=0, le=100)
-    fade_seconds: float = Field(0, ge=0, le=3600)
+    volume: Volume | None = None
+    fade_seconds: FadeSeconds = 0
     playing: StrictBool | None = None
     playlist: str | None = Field(None, min_length=1, max_length=80)
     next: StrictBool | None = None
@@ -96,7 +95,10 @@ def describe(exc: ValidationError, model: type[BaseModel] | None = None) -> str:
     return "; ".join(dict.fromkeys(parts))
 
 
-def parse(model: type[Command], data: Any) -> Command:
+C = TypeVar("C", bound=Command)
+
+
+def parse(model: type[C], data: Any) -> C:
     """Validate ``data`` against ``model``; raise InvalidCommand with a clear message."""
     if data is None:
         data = {}

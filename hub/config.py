@@ -15,8 +15,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from .facts import MAX_HEAT_MINUTES
+
 DEVICE_ID = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
-MAX_HEAT_MINUTES = 120
 
 
 class ConfigIssue(typing.NamedTuple):
@@ -437,7 +438,7 @@ def _message(err: dict[str, Any]) -> str:
         if kind == "greater_than":
             return f"must be more than {_num(ctx.get('gt'))} (got {shown})"
         return f"must be at least {_num(ctx.get('ge'))} (got {shown})"
-    if kind == "literal_error":
+    if kind in ("literal_error", "enum"):
         return f"must be one of {ctx.get('expected')} (got {shown})"
     if kind == "too_long":
         count = ctx.get("actual_length")

@@ -48,6 +48,7 @@ from .config import Config
 from .direct import write_record
 from .errors import Conflict, InvalidCommand, NotFound, Unavailable
 from .events import Event, EventBus
+from .facts import DeviceKind, EventType
 from .safety import OWNERS, HeatGuard, PadLimits
 from .scenes import Scene, load_builtin_scenes, scene_errors, slug
 from .sessions import PHASES, Session
@@ -57,6 +58,15 @@ log = logging.getLogger(__name__)
 
 PROGRESS_EVERY = 0.25  # seconds between progress events while something fades
 MUSIC_RAMP = 2.0  # seconds: music started or resumed by hand ramps up from silence
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    """An output device as adapters see it."""
+
+    id: str
+    kind: DeviceKind
+    name: str
 
 
 @dataclass
@@ -454,6 +464,33 @@ class Hub:
             self._wake.set()
         else:
             self.step()
+
+    # --- read-only queries for adapters -----------------------------------------------------
+
+    def device_info(self) -> list[DeviceInfo]:
+        """Return every output device: id, kind and display name, in the room's order."""
+        return [
+            DeviceInfo(did, DeviceKind(part.kind), self._device_name(did))
+            for did, part in self.room.devices().items()
+        ]
+
+    def playlists(self) -> list[str]:
+        """Return the playlists in the music folder (none without a speaker)."""
+        speaker = self.room.speaker
+        return list(speaker.playlists()) if speaker is not None else []
+
+    @property
+    def speaker_id(self) -> str | None:
+        """The speaker's device id, or None without a speaker."""
+        return self.room.speaker_id if self.room.speaker is not None else None
+
+    def publish(self, type_: EventType, data: dict[str, Any]) -> None:
+        """Send an event about something a component changed (a routine, the watchdog)."""
+        self._emit(type_, data)
+
+    def wall_iso(self, at: datetime | None = None) -> str:
+        """Return ``at`` (default now) as local ISO time, to the second."""
+        return self._wall_iso(at)
 
     # --- events and state -------------------------------------------------------------------
 

@@ -32,6 +32,7 @@ from pydantic import ValidationError
 
 from .commands import describe
 from .errors import Conflict, HubError, InvalidCommand, NotFound
+from .facts import MAX_FADE_SECONDS
 from .routine_models import (
     OnceSchedule,
     RoutineIn,
@@ -52,7 +53,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 30
-MAX_FADE = 3600.0  # a single device fade may last at most this long (commands.py)
 END_FADE_SECONDS = 5.0
 MAX_CATCH_UP = 400  # planned runs handled per routine per tick (a hub down for a year)
 
@@ -412,7 +412,7 @@ class RoutineController:
         seconds = action.minutes * 60
         hub.apply_scene(scene.id, owner="routine", heat_seconds=seconds)
         run = ActiveRun(rid, now, now + timedelta(seconds=seconds))
-        fade = min(scene.fade_out_seconds, MAX_FADE)
+        fade = min(scene.fade_out_seconds, MAX_FADE_SECONDS)
         lights = [lid for lid, lv in scene.light_levels(list(hub.room.lights)).items() if lv > 0]
         diffuser = hub.room.diffuser is not None and scene.diffuser != "off"
         pads = [p for p, h in scene.heat_levels(hub.guard.pad_ids).items() if h != "off"]
@@ -473,7 +473,7 @@ class RoutineController:
         # the glide, in pieces no longer than one fade may last
         t = 0.0
         while t < total:
-            seg = min(MAX_FADE, total - t)
+            seg = min(MAX_FADE_SECONDS, total - t)
             x = (t + seg) / total
             level = a.light_from + (a.light_to - a.light_from) * x
             volume = a.volume_from + (a.volume_to - a.volume_from) * x

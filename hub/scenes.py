@@ -4,32 +4,30 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .config import ConfigError, ConfigIssue, issues_from, line_of, load_yaml
+from .facts import DiffuserMode, FadeSeconds, HeatLevel, Volume
 
-HeatLevel = Literal["off", "low", "medium", "high"]
-DiffuserMode = Literal["off", "on", "interval"]
 SCENE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 
 
 class Scene(BaseModel):
     """What a scene sets. ``"*"`` in ``lights`` or ``heat`` means every other channel/pad."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", use_enum_values=True)
 
     id: str = Field(description="short id: a-z, 0-9, - and _")
     name: str = Field(min_length=1, max_length=40)
     description: str = Field("", max_length=200)
     lights: dict[str, float] = Field(default_factory=dict)
-    diffuser: DiffuserMode = "off"
+    diffuser: DiffuserMode = DiffuserMode.OFF
     heat: dict[str, HeatLevel] = Field(default_factory=dict)
     playlist: str | None = Field(None, max_length=80)
-    volume: float = Field(0, ge=0, le=100)
-    fade_seconds: float = Field(10, ge=0, le=3600)
-    fade_out_seconds: float = Field(60, ge=0, le=3600)
+    volume: Volume = 0
+    fade_seconds: FadeSeconds = 10
+    fade_out_seconds: FadeSeconds = 60
     prewarm_minutes: float | None = Field(None, ge=0, le=30)
     builtin: bool = False
 

@@ -1,0 +1,84 @@
+"""Facts shared by config, commands, scenes, routines, web and MQTT, each in one place.
+
+Enums are ``StrEnum``s: they compare equal to their plain string values, so JSON, YAML and
+MQTT payloads need no conversion. Bounds are annotated types: a field declared with one
+gets the same limits, and the same error message, wherever it is parsed.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import Field, Strict
+
+from hardware import DiffuserMode, HeatLevel
+
+__all__ = [
+    "MAX_FADE_SECONDS",
+    "MAX_HEAT_MINUTES",
+    "DeviceKind",
+    "DiffuserMode",
+    "DiffuserModeField",
+    "EventType",
+    "FadeSeconds",
+    "HeatLevel",
+    "HeatLevelField",
+    "Level",
+    "Owner",
+    "Phase",
+    "Volume",
+]
+
+#: the longest single fade of a light or the volume, in seconds
+MAX_FADE_SECONDS = 3600.0
+#: the longest a heat pad may be on in one stretch, in minutes (DESIGN.md, safety rule 1)
+MAX_HEAT_MINUTES = 120
+
+
+class Phase(StrEnum):
+    """A session's phase: pre-warm, the massage, the fade-out, over."""
+
+    PREPARE = "prepare"
+    ACTIVE = "active"
+    FADE_OUT = "fade_out"
+    ENDED = "ended"
+
+
+class Owner(StrEnum):
+    """Who switched a heat pad on, and so when it must go off."""
+
+    SESSION = "session"
+    ROUTINE = "routine"
+    MANUAL = "manual"
+
+
+class DeviceKind(StrEnum):
+    """The kinds of output device (``hardware`` parts' ``kind``)."""
+
+    LIGHT = "light"
+    DIFFUSER = "diffuser"
+    HEAT_PAD = "heat_pad"
+    SPEAKER = "speaker"
+
+
+class EventType(StrEnum):
+    """What an event on the hub's stream is about."""
+
+    HUB = "hub"
+    DEVICE = "device"
+    SESSION = "session"
+    SCENE = "scene"
+    SCENES = "scenes"
+    SAFETY = "safety"
+    ALL_OFF = "all_off"
+    PROGRESS = "progress"
+    ROUTINES = "routines"
+
+
+# enum fields accept the plain strings that JSON carries, even in strict models
+HeatLevelField = Annotated[HeatLevel, Strict(False)]
+DiffuserModeField = Annotated[DiffuserMode, Strict(False)]
+FadeSeconds = Annotated[float, Field(ge=0, le=MAX_FADE_SECONDS)]
+Level = Annotated[float, Field(ge=0, le=1)]
+Volume = Annotated[float, Field(ge=0, le=100)]
