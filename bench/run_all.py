@@ -1,19 +1,22 @@
 """Run every performance bench and print one markdown table of figures against targets.
 
-    .venv/bin/python bench/run_all.py            # full: about 6 minutes
-    .venv/bin/python bench/run_all.py --quick    # shorter windows and counts: about 1.5 minutes
+    .venv/bin/python bench/run_all.py            # full: about 9 minutes
+    .venv/bin/python bench/run_all.py --quick    # shorter windows and counts: about 2.5 minutes
 
 Runs, one after the other: start-up and idle (bench/startup.py), HTTP command -> pin with
 20 SSE clients (bench/http_latency.py), MQTT command -> pin (bench/mqtt_latency.py), fades
 of 1 s, 60 s and 30 min (bench/fade.py; the 30 min one on a fake clock), GET /api/v1/state
-throughput at 10 clients (bench/throughput.py) and memory after 1 000 sessions and 10 000
-API calls (bench/memory.py). Each prints its own details as it goes; the table comes last.
+throughput at 10 clients (bench/throughput.py), memory after 1 000 sessions and 10 000
+API calls (bench/memory.py) and the hub's MQTT diffuser switch against mqtt-io 2.7 with one
+mock output (bench/peer_mqttio.py: hub/mqtt-io ratios of command -> state p99, CPU per
+command and idle RSS). Each prints its own details as it goes; the table comes last.
 Exit code 1 if a figure misses its target.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import re
@@ -179,6 +182,37 @@ def memory_rows(quick: bool) -> list[Row]:
     ]
 
 
+def peer_rows(quick: bool) -> list[Row]:
+    args = ["--count", "200", "--passes", "2"] if quick else []
+    text = run_script("peer_mqttio.py", *args)
+    line = next(x for x in text.splitlines() if x.startswith("peer-ratios: "))
+    q = json.loads(line.split(": ", 1)[1])
+    n = f"{q['passes']}x{q['count']} interleaved"
+    rows: list[Row] = []
+    for qos, target in ((0, 0.5), (1, 0.1)):
+        hub, peer, ratio = q[f"hub_qos{qos}_p99_ms"], q[f"peer_qos{qos}_p99_ms"], q[f"qos{qos}_p99"]
+        label = f"hub/mqtt-io MQTT QoS {qos} command -> state p99, {n} ({hub:.2f} / {peer:.2f} ms)"
+        rows.append((label, f"{ratio:.2f}", f"≤ {target}", verdict(ratio <= target)))
+    rows.append(
+        (
+            f"hub/mqtt-io CPU per command ({q['hub_cpu_ms']:.3f} / {q['peer_cpu_ms']:.3f} ms)",
+            f"{q['cpu']:.2f}",
+            "≤ 0.5",
+            verdict(q["cpu"] <= 0.5),
+        )  # fmt: skip
+    )
+    rows.append(
+        (
+            f"idle RSS, MQTT on, 5 SSE clients (mqtt-io {q['peer_idle_rss_mb']:.1f} MB, "
+            f"hub/mqtt-io {q['idle_rss']:.2f})",
+            f"{q['hub_idle_rss_mb']:.1f} MB",
+            "≤ 45 MB",
+            verdict(q["hub_idle_rss_mb"] <= 45),
+        )  # fmt: skip
+    )
+    return rows
+
+
 SECTIONS = {
     "startup": startup_rows,
     "http": http_rows,
@@ -186,6 +220,7 @@ SECTIONS = {
     "fade": fade_rows,
     "throughput": throughput_rows,
     "memory": memory_rows,
+    "peer": peer_rows,
 }
 
 

@@ -1,0 +1,441 @@
+"""The hub's MQTT diffuser switch against mqtt-io 2.7 with one mock output, side by side.
+
+Starts its own Mosquitto on a free loopback port (tests/broker.py; set_tcp_nodelay as
+shipped, i.e. false, unless ``--broker-nodelay``), then two servers on it, each a child
+process:
+
+- the hub: ``python -m hub.cli serve`` (the real service, web included) on a temp config
+  with simulated pins and MQTT on (node ``bench``); its ``diffuser`` switch takes ``ON`` /
+  ``OFF`` on ``massagehub/bench/diffuser/set`` and publishes ``.../diffuser/state``;
+- the peer: mqtt-io 2.7 (``python -m mqtt_io``) from a bench-only venv (built when missing,
+  by default in /var/cache/massage-hub-bench/mqttio-venv: ``mqtt-io==2.7.*`` and the hub's
+  own gpiozero version), with its ``gpiozero`` GPIO module on gpiozero's MockFactory
+  (``GPIOZERO_PIN_FACTORY=mock``) and one digital output ``diffuser`` (pin 23, class
+  DigitalOutputDevice): commands on ``mqttio/bench/output/diffuser/set``, state on
+  ``mqttio/bench/output/diffuser``. Its logging is as shipped (INFO, one line per command,
+  to a file) unless ``--peer-quiet``.
+
+First both idle for ``--idle`` seconds, the hub with 5 SSE clients on ``GET /api/v1/events``
+(token from ``massage-hub token create``), and VmRSS is read (the "idle RSS" figure). The
+SSE clients are then closed, and one client (paho, TCP_NODELAY) makes ON/OFF command ->
+state round trips against each, QoS 0 then QoS 1, in interleaved passes (hub, peer, hub,
+peer, ...) of ``--count`` each after a warm-up. Printed: p50/p99 of command -> state per
+QoS, CPU per round trip (utime+stime from /proc/<pid>/stat, over that server's measured
+passes only), VmRSS, each as figures and as hub/mqtt-io ratios; the last line is the
+ratios as JSON for bench/run_all.py.
+
+    .venv/bin/python bench/peer_mqttio.py [--count 500] [--passes 3] [--idle 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.broker import Mosquitto, Observer  # noqa: E402
+from tests.live import LiveHub, cpu_seconds, rss_mb  # noqa: E402
+from tests.support import wait_for  # noqa: E402
+
+PEER_SPEC = "mqtt-io==2.7.*"
+DEFAULT_VENV = Path("/var/cache/massage-hub-bench/mqttio-venv")
+NODE = "bench"
+WARMUP = 30  # round trips per target and QoS before the measured passes
+
+
+def pct(values: list[float], p: float) -> float:
+    """Return the p-th percentile (nearest rank) of ``values`` (as bench/mqtt_latency.py)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
+
+
+# --- the bench-only venv ----------------------------------------------------------------
+
+
+def peer_versions(venv: Path) -> tuple[str, str] | None:
+    """Return (mqtt-io, gpiozero) versions installed in ``venv``, or None."""
+    py = venv / "bin" / "python"
+    if not py.exists():
+        return None
+    out = subprocess.run(
+        [str(py), "-c", "import importlib.metadata as m; "
+         "print(m.version('mqtt-io'), m.version('gpiozero'))"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    parts = out.stdout.split()
+    return (parts[0], parts[1]) if out.returncode == 0 and len(parts) == 2 else None
+
+
+def ensure_venv(venv: Path) -> tuple[str, str]:
+    """Build the bench-only venv with mqtt-io 2.7 and the hub's gpiozero unless it is there."""
+    gpiozero = version("gpiozero")
+    venv.parent.mkdir(parents=True, exist_ok=True)
+    with open(venv.parent / f".{venv.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # two benches at once: one builds, one waits
+        found = peer_versions(venv)
+        if found and found[0].startswith("2.7.") and found[1] == gpiozero:
+            return found
+        print(f"building {venv} ({PEER_SPEC}, gpiozero=={gpiozero}) ...", flush=True)
+        shutil.rmtree(venv, ignore_errors=True)
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+        out = subprocess.run(
+            [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
+             "--disable-pip-version-check", PEER_SPEC, f"gpiozero=={gpiozero}"],
+            capture_output=True, text=True, timeout=900,
+        )  # fmt: skip
+        if out.returncode != 0:
+            shutil.rmtree(venv, ignore_errors=True)
+            raise RuntimeError(f"pip install into {venv} failed:\n{out.stdout}{out.stderr}")
+        found = peer_versions(venv)
+        if not found:
+            raise RuntimeError(f"{venv}: mqtt-io not importable after install")
+        return found
+
+
+# --- mqtt-io ------------------------------------------------------------------------------
+
+
+class MqttIo:
+    """Run mqtt-io with one mock digital output as a child process."""
+
+    prefix = f"mqttio/{NODE}"
+
+    def __init__(self, venv: Path, folder: Path, port: int, quiet: bool) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        config: dict[str, Any] = {
+            "mqtt": {
+                "host": "127.0.0.1",
+                "port": port,
+                "topic_prefix": self.prefix,
+                "client_id": f"mqttio-{NODE}",
+            },
+            "gpio_modules": [{"name": "mock", "module": "gpiozero"}],
+            "digital_outputs": [
+                {"name": "diffuser", "module": "mock", "pin": 23, "class": "DigitalOutputDevice"}
+            ],
+        }
+        if quiet:
+            config["logging"] = {
+                "version": 1,
+                "handlers": {"console": {"class": "logging.StreamHandler", "level": "WARNING"}},
+                "loggers": {"mqtt_io": {"level": "WARNING", "handlers": ["console"]}},
+            }
+        self.config_path = folder / "mqtt-io.yml"
+        self.config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+        self.log_path = folder / "mqtt-io.log"
+        self.python = venv / "bin" / "python"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def set_topic(self) -> str:
+        return f"{self.prefix}/output/diffuser/set"
+
+    @property
+    def state_topic(self) -> str:
+        return f"{self.prefix}/output/diffuser"
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def start(self) -> MqttIo:
+        self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
+        env = {**os.environ, "GPIOZERO_PIN_FACTORY": "mock"}
+        self.proc = subprocess.Popen(
+            [str(self.python), "-m", "mqtt_io", str(self.config_path)],
+            stdout=self._log, stderr=subprocess.STDOUT, env=env, cwd=str(self.config_path.parent),
+        )  # fmt: skip
+        return self
+
+    def check(self) -> None:
+        assert self.proc is not None
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"mqtt-io exited ({self.proc.returncode}):\n{self.log()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if getattr(self, "_log", None) is not None:
+            self._log.close()
+
+
+# --- the client ---------------------------------------------------------------------------
+
+
+class Target:
+    """One server under test: its topics, process and measurements."""
+
+    def __init__(self, name: str, set_topic: str, state_topic: str, pid: int) -> None:
+        self.name = name
+        self.set_topic = set_topic
+        self.state_topic = state_topic
+        self.pid = pid
+        self.last: str | None = None  # newest state payload seen
+        self.ms: dict[int, list[float]] = {0: [], 1: []}
+        self.cpu: dict[int, float] = {0: 0.0, 1: 0.0}
+        self.lost = 0
+
+
+class RoundTrips:
+    """One paho client that publishes commands and times the state coming back."""
+
+    def __init__(self, port: int, targets: list[Target], extra: list[str]) -> None:
+        self.by_topic = {t.state_topic: t for t in targets}
+        self.obs = Observer(port, [t.state_topic for t in targets] + extra)
+        self.seen = threading.Event()
+        self.want: tuple[str, str] | None = None
+        self.stamp = 0.0
+        original = self.obs._on_message
+
+        def on_message(client, userdata, msg):  # type: ignore[no-untyped-def]
+            target = self.by_topic.get(msg.topic)
+            if target is not None:
+                now = time.perf_counter()
+                payload = msg.payload.decode("utf-8", "replace")
+                target.last = payload
+                if self.want == (msg.topic, payload):
+                    self.stamp = now
+                    self.seen.set()
+            original(client, userdata, msg)
+
+        self.obs.client.on_message = on_message
+
+    def one(self, target: Target, qos: int, timeout: float = 2.0) -> float | None:
+        """Flip ``target`` (ON <-> OFF) once; return command -> state in ms, or None if lost."""
+        payload = "OFF" if target.last == "ON" else "ON"
+        self.want = (target.state_topic, payload)
+        self.seen.clear()
+        t0 = time.perf_counter()
+        self.obs.client.publish(target.set_topic, payload, qos=qos)
+        if not self.seen.wait(timeout):
+            target.lost += 1
+            target.last = None  # unknown: the next command is ON
+            return None
+        return (self.stamp - t0) * 1000
+
+    def ready(self, target: Target, timeout: float = 30.0) -> None:
+        """Wait until ``target`` answers a command."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.one(target, 1, timeout=1.0) is not None:
+                target.lost = 0
+                return
+        raise RuntimeError(f"{target.name} never answered on {target.state_topic}")
+
+    def run_pass(self, target: Target, qos: int, count: int, measured: bool) -> None:
+        cpu0 = cpu_seconds(target.pid)
+        for _ in range(count):
+            ms = self.one(target, qos)
+            if ms is not None and measured:
+                target.ms[qos].append(ms)
+        if measured:
+            target.cpu[qos] += cpu_seconds(target.pid) - cpu0
+
+    def close(self) -> None:
+        self.obs.close()
+
+
+# --- the bench ----------------------------------------------------------------------------
+
+
+def measure(
+    count: int = 500,
+    passes: int = 3,
+    idle: float = 10.0,
+    venv: Path = DEFAULT_VENV,
+    nodelay: bool = False,
+    peer_quiet: bool = False,
+) -> dict[str, Any]:
+    """Run both servers and return every figure (see the module docstring)."""
+    peer_version, gz_version = ensure_venv(venv)
+    folder = Path(tempfile.mkdtemp(prefix="bench-peer-"))
+    broker = Mosquitto(folder / "broker", nodelay=nodelay).start()
+    out: dict[str, Any] = {
+        "mqttio": peer_version,
+        "gpiozero": gz_version,
+        "count": count,
+        "passes": passes,
+        "idle_s": idle,
+        "nodelay": nodelay,
+        "peer_quiet": peer_quiet,
+    }
+    hub = LiveHub(
+        folder / "hub",
+        {"mqtt": {"enabled": True, "host": "127.0.0.1", "port": broker.port, "node_id": NODE}},
+    )
+    peer = MqttIo(venv, folder / "mqttio", broker.port, peer_quiet)
+    client: RoundTrips | None = None
+    clients: list[Any] = []
+    try:
+        hub.start()
+        peer.start()
+        base = f"massagehub/{NODE}"
+        t_hub = Target("hub", f"{base}/diffuser/set", f"{base}/diffuser/state", hub.pid)
+        t_peer = Target("mqtt-io", peer.set_topic, peer.state_topic, peer.pid)
+        client = RoundTrips(
+            broker.port, [t_hub, t_peer], [f"{base}/availability", f"{peer.prefix}/status"]
+        )
+        wait_for(lambda: client.obs.last(f"{base}/availability") == "online", timeout=20)
+        wait_for(lambda: peer.check() or client.obs.last(f"{peer.prefix}/status"), timeout=30)
+        for t in (t_hub, t_peer):
+            client.ready(t)  # both subscribed and answering
+            client.ready(t)  # and back where it started (OFF)
+        # idle: the hub with 5 SSE clients, both with MQTT connected and nothing to do
+        clients = hub.sse_clients(5)
+        time.sleep(2.0)
+        c0 = {t.name: cpu_seconds(t.pid) for t in (t_hub, t_peer)}
+        t0 = time.monotonic()
+        time.sleep(idle)
+        elapsed = time.monotonic() - t0
+        out["idle_cpu_pct"] = {
+            t.name: 100 * (cpu_seconds(t.pid) - c0[t.name]) / elapsed for t in (t_hub, t_peer)
+        }
+        out["idle_rss_mb"] = {t.name: rss_mb(t.pid) for t in (t_hub, t_peer)}
+        out["sse_errors"] = [c.error for c in clients if c.error]
+        for c in clients:
+            c.stop()
+        clients = []
+        time.sleep(0.5)
+        # round trips, interleaved passes
+        t0 = time.monotonic()
+        for qos in (0, 1):
+            for t in (t_hub, t_peer):
+                client.run_pass(t, qos, WARMUP, measured=False)
+            for _ in range(passes):
+                for t in (t_hub, t_peer):
+                    client.run_pass(t, qos, count, measured=True)
+        out["round_trip_s"] = time.monotonic() - t0
+        peer.check()
+        out["rss_after_mb"] = {t.name: rss_mb(t.pid) for t in (t_hub, t_peer)}
+        for t in (t_hub, t_peer):
+            n = {q: len(t.ms[q]) for q in (0, 1)}
+            out[t.name] = {
+                "pid": t.pid,
+                "lost": t.lost,
+                "n": n,
+                "p50": {q: pct(t.ms[q], 50) for q in (0, 1) if t.ms[q]},
+                "p99": {q: pct(t.ms[q], 99) for q in (0, 1) if t.ms[q]},
+                "mean": {q: statistics.fmean(t.ms[q]) for q in (0, 1) if t.ms[q]},
+                "cpu_ms": {q: 1000 * t.cpu[q] / max(1, n[q]) for q in (0, 1)},
+                "cpu_ms_all": 1000 * sum(t.cpu.values()) / max(1, n[0] + n[1]),
+            }
+    finally:
+        for c in clients:
+            c.stop()
+        if client is not None:
+            client.close()
+        peer.stop()
+        hub.stop()
+        broker.stop()
+    h, p = out["hub"], out["mqtt-io"]
+    out["ratios"] = {
+        "qos0_p50": h["p50"][0] / p["p50"][0],
+        "qos0_p99": h["p99"][0] / p["p99"][0],
+        "qos1_p50": h["p50"][1] / p["p50"][1],
+        "qos1_p99": h["p99"][1] / p["p99"][1],
+        "cpu": h["cpu_ms_all"] / p["cpu_ms_all"],
+        "cpu_qos0": h["cpu_ms"][0] / p["cpu_ms"][0] if p["cpu_ms"][0] else None,
+        "cpu_qos1": h["cpu_ms"][1] / p["cpu_ms"][1] if p["cpu_ms"][1] else None,
+        "idle_rss": out["idle_rss_mb"]["hub"] / out["idle_rss_mb"]["mqtt-io"],
+        "rss_after": out["rss_after_mb"]["hub"] / out["rss_after_mb"]["mqtt-io"],
+        "hub_idle_rss_mb": out["idle_rss_mb"]["hub"],
+        "peer_idle_rss_mb": out["idle_rss_mb"]["mqtt-io"],
+        "hub_qos0_p99_ms": h["p99"][0],
+        "peer_qos0_p99_ms": p["p99"][0],
+        "hub_qos1_p99_ms": h["p99"][1],
+        "peer_qos1_p99_ms": p["p99"][1],
+        "hub_cpu_ms": h["cpu_ms_all"],
+        "peer_cpu_ms": p["cpu_ms_all"],
+        "count": count,
+        "passes": passes,
+    }
+    return out
+
+
+def show(r: dict[str, Any]) -> None:
+    """Print the figures."""
+    h, p, q = r["hub"], r["mqtt-io"], r["ratios"]
+    print(
+        f"hub: massage-hub serve child process (pid {h['pid']}), simulated pins, MQTT on; "
+        f"peer: mqtt-io {r['mqttio']} child process (pid {p['pid']}), gpiozero {r['gpiozero']} "
+        f"MockFactory, 1 output{' (logging WARNING)' if r['peer_quiet'] else ' (logging INFO)'}"
+    )
+    print(
+        f"Mosquitto set_tcp_nodelay {'true' if r['nodelay'] else 'false (default)'}; "
+        f"{r['passes']} interleaved passes x {r['count']} round trips per server and QoS "
+        f"(+{WARMUP} warm-up); round trips took {r['round_trip_s']:.0f} s"
+    )
+    for qos in (0, 1):
+        for name, t in (("hub", h), ("mqtt-io", p)):
+            print(
+                f"QoS {qos} command -> state  {name:<8} n={t['n'][qos]:<5} "
+                f"p50={t['p50'][qos]:7.2f} ms  p99={t['p99'][qos]:7.2f} ms  "
+                f"mean={t['mean'][qos]:7.2f} ms  CPU/round trip={t['cpu_ms'][qos]:.3f} ms"
+            )
+        print(f"QoS {qos} hub/mqtt-io: p50 {q[f'qos{qos}_p50']:.2f}  p99 {q[f'qos{qos}_p99']:.2f}")
+    print(
+        f"CPU per round trip (both QoS): hub {h['cpu_ms_all']:.3f} ms, mqtt-io "
+        f"{p['cpu_ms_all']:.3f} ms, hub/mqtt-io {q['cpu']:.2f}"
+    )
+    rss, idle = r["idle_rss_mb"], r["idle_cpu_pct"]
+    print(
+        f"idle RSS after {r['idle_s']:g} s: hub {rss['hub']:.1f} MB (MQTT on, 5 SSE clients), "
+        f"mqtt-io {rss['mqtt-io']:.1f} MB, hub/mqtt-io {q['idle_rss']:.2f}; idle CPU hub "
+        f"{idle['hub']:.2f} %, mqtt-io {idle['mqtt-io']:.2f} %"
+    )
+    after = r["rss_after_mb"]
+    print(
+        f"RSS after the round trips: hub {after['hub']:.1f} MB, mqtt-io {after['mqtt-io']:.1f} MB, "
+        f"hub/mqtt-io {q['rss_after']:.2f}"
+    )
+    if h["lost"] or p["lost"] or r["sse_errors"]:
+        print(
+            f"lost round trips: hub {h['lost']}, mqtt-io {p['lost']}; SSE errors {r['sse_errors']}"
+        )
+    print("peer-ratios: " + json.dumps(q, sort_keys=True))
+
+
+def main() -> int:
+    """Run the bench."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=500, help="round trips per pass")
+    parser.add_argument("--passes", type=int, default=3, help="passes per server and QoS")
+    parser.add_argument("--idle", type=float, default=10.0, help="idle window for RSS, s")
+    parser.add_argument("--venv", type=Path, default=DEFAULT_VENV, help="bench-only venv")
+    parser.add_argument("--broker-nodelay", action="store_true", help="set_tcp_nodelay true")
+    parser.add_argument("--peer-quiet", action="store_true", help="mqtt-io logs WARNING only")
+    args = parser.parse_args()
+    r = measure(args.count, args.passes, args.idle, args.venv, args.broker_nodelay,
+                args.peer_quiet)  # fmt: skip
+    show(r)
+    lost = r["hub"]["lost"] + r["mqtt-io"]["lost"]
+    return 1 if lost > 0.01 * 2 * args.count * args.passes or r["sse_errors"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
