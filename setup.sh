@@ -5,7 +5,8 @@
 #   ./setup.sh              set up only
 #   sudo ./setup.sh --install    on a Pi: install as a systemd service (systemd/install.sh)
 #   sudo ./setup.sh --uninstall  remove the service and app; keep config and data
-# Installs what is missing with apt (as root or through sudo) and pip (into .venv).
+# Installs what is missing with apt (as root or through sudo) and pip (into .venv): the
+# Python packages from the hashed lock in requirements/ (tools/lock-deps regenerates it).
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$(pwd)
@@ -27,6 +28,9 @@ is_pi() { grep -qs "Raspberry Pi" /proc/device-tree/model; }
 APT_RUN=(python3 python3-venv python3-pip libvlc5 libvlc-bin vlc-plugin-base)
 APT_TEST=(mosquitto chromium fonts-liberation fonts-dejavu-core systemd systemd-container debootstrap ffmpeg wrk pulseaudio pulseaudio-utils)
 if is_pi; then APT_RUN+=(python3-lgpio); fi
+# 32-bit Raspberry Pi OS: PyPI has no armv6l/armv7l wheels of cffi, argon2-cffi-bindings and
+# PyYAML, and piwheels' wheels are not in the lock: pip builds them from the hashed sdists
+case "$(uname -m)" in armv6l|armv7l) APT_RUN+=(build-essential python3-dev libffi-dev) ;; esac
 WANT=("${APT_RUN[@]}")
 if [ "$MODE" = "--test" ]; then WANT+=("${APT_TEST[@]}"); fi
 
@@ -54,11 +58,16 @@ if [ ! -x .venv/bin/python ]; then
   say "creating .venv"
   "$PY" -m venv "${VENV_ARGS[@]}" .venv
 fi
-EXTRAS=""
-if [ "$MODE" = "--test" ]; then EXTRAS="[test]"; fi
-say "installing massage-hub${EXTRAS} into .venv"
-.venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null
-.venv/bin/python -m pip install -q --disable-pip-version-check -e ".${EXTRAS}"
+# the locked versions only, every file checked against its hash: pip and the build backend
+# (requirements/build.txt), the libraries (run.txt, or test.txt: the same plus the test
+# tools), then massage-hub itself without its dependencies
+LOCK=requirements/run.txt
+if [ "$MODE" = "--test" ]; then LOCK=requirements/test.txt; fi
+PIP=(.venv/bin/python -m pip install -q --disable-pip-version-check)
+say "installing massage-hub and $LOCK into .venv"
+"${PIP[@]}" --require-hashes -r requirements/build.txt
+"${PIP[@]}" --require-hashes -r "$LOCK"
+"${PIP[@]}" --no-deps --no-build-isolation -e .
 
 # --- music: a fresh install plays something ---------------------------------------------------
 if .venv/bin/python -c 'import hub.music' 2>/dev/null; then

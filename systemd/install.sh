@@ -13,7 +13,8 @@
 #   MASSAGE_HUB_ROOT=DIR       put every file below DIR instead of / and only record the
 #                              commands that change the system (useradd, systemctl, chown...)
 #                              in DIR/setup-actions.log; for tests and dry runs
-#   MASSAGE_HUB_PIP_OPTS=...   extra options for pip (e.g. --no-index --find-links WHEELS)
+#   MASSAGE_HUB_PIP_OPTS=...   extra options for pip (e.g. --no-index --find-links WHEELS,
+#                              a folder with the wheels of requirements/run.txt and build.txt)
 #   MASSAGE_HUB_SKIP_PIP=1     create the venv but install nothing into it (tests)
 #   PYTHON=python3             the interpreter the venv is made from
 set -euo pipefail
@@ -103,12 +104,18 @@ install_app() {
     "$PY" -m venv "${args[@]}" "$venv"
   fi
   if [ "${MASSAGE_HUB_SKIP_PIP:-}" = "1" ]; then
-    sys pip install -e "$APP_DIR/app"
+    sys pip install --require-hashes -r "$APP_DIR/app/requirements/build.txt"
+    sys pip install --require-hashes -r "$APP_DIR/app/requirements/run.txt"
+    sys pip install --no-deps --no-build-isolation -e "$APP_DIR/app"
   else
-    say "installing massage-hub and its libraries into the venv (pip)"
+    say "installing massage-hub and its locked libraries into the venv (pip)"
+    # the versions in the lock (requirements/, tools/lock-deps), each file checked against
+    # its hash: pip and the build backend, the libraries, then the app without dependencies
     # shellcheck disable=SC2086 # MASSAGE_HUB_PIP_OPTS is a list of options
-    "$venv/bin/python" -m pip install -q --disable-pip-version-check \
-      ${MASSAGE_HUB_PIP_OPTS:-} -e "$app"
+    local pip=("$venv/bin/python" -m pip install -q --disable-pip-version-check ${MASSAGE_HUB_PIP_OPTS:-})
+    "${pip[@]}" --require-hashes -r "$app/requirements/build.txt"
+    "${pip[@]}" --require-hashes -r "$app/requirements/run.txt"
+    "${pip[@]}" --no-deps --no-build-isolation -e "$app"
     # the service cannot write bytecode below /opt (ProtectSystem=strict): compile it now
     "$venv/bin/python" -m compileall -q "$app" >/dev/null || true
   fi

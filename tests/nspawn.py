@@ -8,9 +8,11 @@ The systemd tier (tests/test_systemd_nspawn.py) installs massage-hub in it with 
   boot. Cached in ``$MASSAGE_HUB_TEST_CACHE`` (default ``/var/cache/massage-hub-tests``, outside
   the repository, so a fresh clone reuses it), keyed on a hash of the package lists and the
   debootstrap arguments; built whenever it is missing (about a minute here).
-- **Wheelhouse**: the project's dependencies plus setuptools and wheel (the build backend of
-  ``pip install -e``), fetched with ``pip download`` on the host, cached keyed on
-  pyproject.toml's dependency lists; the container has no network, so pip installs from it.
+- **Wheelhouse**: the wheels of the lock that ``systemd/install.sh`` installs from
+  (``requirements/build.txt``: pip and setuptools, the build backend of ``pip install
+  --no-build-isolation -e``; ``requirements/run.txt``: the libraries), fetched with ``pip
+  download --require-hashes`` on the host, cached keyed on those two files; the container has
+  no network, so pip installs from it (and checks every hash again).
 - **A run** copies the cached tree (``cp -a --reflink=auto``: every run starts clean) and boots
   it with ``--private-network`` (only loopback) and the repository and wheelhouse bound
   read-only. With no systemd on the host, nspawn (``--keep-unit``) makes its ``payload`` and
@@ -32,7 +34,6 @@ import signal
 import subprocess
 import sys
 import time
-import tomllib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -223,16 +224,18 @@ def rootfs() -> Path:
         return target
 
 
-def project_requirements(pyproject: Path = ROOT / "pyproject.toml") -> list[str]:
-    """The project's run-time dependencies and its build-system requirements."""
-    data = tomllib.loads(pyproject.read_text())
-    return [*data["build-system"]["requires"], "wheel", *data["project"]["dependencies"]]
+#: the lock files systemd/install.sh installs from (tools/lock-deps writes them)
+LOCK_FILES = [ROOT / "requirements" / "build.txt", ROOT / "requirements" / "run.txt"]
+
+
+def lock_key(files: Sequence[Path] = LOCK_FILES) -> str:
+    """The wheelhouse's cache key: the lock files' contents (pins and hashes)."""
+    return _key(PYTHON_VERSION, [hashlib.sha256(path.read_bytes()).hexdigest() for path in files])
 
 
 def wheelhouse() -> Path:
     """Return a cached folder of wheels for the container's Python, fetching it if missing."""
-    reqs = project_requirements()
-    target = CACHE / f"wheels-{_key(PYTHON_VERSION, reqs)}"
+    target = CACHE / f"wheels-{lock_key()}"
     with _locked(target.with_name(target.name + ".lock")):
         if (target / ".complete").exists():
             return target
@@ -250,13 +253,14 @@ def wheelhouse() -> Path:
                 "--only-binary=:all:",
                 "--python-version",
                 PYTHON_VERSION,
+                "--require-hashes",
                 "-d",
                 str(build),
-                *reqs,
+                *(arg for path in LOCK_FILES for arg in ("-r", str(path))),
             ],
             timeout=600,
         )
-        (build / ".complete").write_text(json.dumps(reqs))
+        (build / ".complete").write_text(json.dumps([str(p) for p in LOCK_FILES]))
         if target.exists():
             shutil.rmtree(target)
         build.rename(target)
