@@ -1,0 +1,394 @@
+"""The MQTT client: connection, availability, discovery, the publisher thread, commands.
+
+The bridge talks to the hub only through its public commands and read-only queries.
+The hub listener notes what changed and wakes the publisher thread (a few assignments,
+never a call into the hub); that thread reads ``hub.state()``, turns it into each
+entity's payloads and publishes only those that changed. paho's network thread runs the
+commands that arrive on ``…/<entity>/set``: the entity parses the payload, once, into a
+hub command, and the bridge runs it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from ..errors import HubError
+from ..facts import EventType
+from .device import ORIGIN, build_entities, device_block
+from .entity import BadPayload, Choices, Entity, Node
+from .event import SessionEvent
+
+if TYPE_CHECKING:
+    from ..config import Config
+    from ..core import Hub
+    from ..events import Event
+
+log = logging.getLogger(__name__)
+
+QOS = 1
+# States and events go out at QoS 0: a QoS 1 publish makes the broker send a PUBACK, and
+# with Mosquitto's default set_tcp_nodelay false the next command then waits ~40 ms for
+# our delayed ACK (Nagle on the broker side). Everything is re-sent on reconnect anyway.
+STATE_QOS = 0
+IDLE_WAKE = 5.0  # seconds: the publisher looks again at least this often
+
+
+class MqttBridge:
+    """Connect the hub to an MQTT broker as a Home Assistant device."""
+
+    name = "mqtt"
+
+    def __init__(self, hub: Hub, config: Config, *, password: str | None = None) -> None:
+        self.hub = hub
+        self.config = config
+        self.mc = config.mqtt
+        self.node_id = self.mc.node_id
+        self.base = f"{self.mc.base_topic}/{self.node_id}"
+        self.prefix = self.mc.discovery_prefix
+        self.node = Node(self.node_id, self.base, self.prefix)
+        self.availability_topic = self.node.availability
+        self.status_topic = f"{self.prefix}/status"
+        self._password = password
+        self.client: Any = None
+        self.connected = threading.Event()
+        self._retained_seen: set[str] = set()  # topics of retained commands already logged
+        self.announcements = 0  # how many times discovery was sent (for tests and logs)
+        self.last_error: str | None = None
+        self._lock = threading.Lock()  # guards the fields the listener and paho write
+        self._dirty = False
+        self._fade_dirty = False
+        self._moments: deque[dict[str, Any]] = deque(maxlen=100)  # session events to send
+        self._reannounce = False
+        self._force: set[str] = set()  # topics to publish again even if unchanged
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._unsubscribe: Callable[[], None] | None = None
+        # only the publisher thread uses these
+        self._state: dict[str, Any] | None = None
+        self._state_at = 0.0
+        self._published: dict[str, str] = {}
+        self._last_fade_publish = 0.0
+        self.choices = Choices(
+            config.session.default_scene,
+            float(config.session.default_minutes),
+            changed=self._changed,
+        )
+        self.entities = build_entities(hub, config, self.choices)
+        session_event = self.entities["session_event"]
+        assert isinstance(session_event, SessionEvent)
+        self._session_event = session_event
+        self._ticking = [e for e in self.entities.values() if e.ticks]
+
+    # --- discovery and state ----------------------------------------------------------------
+
+    def topic(self, object_id: str, kind: str = "state") -> str:
+        """Return ``base/<object_id>/<kind>``."""
+        return self.node.topic(object_id, kind)
+
+    def discovery(self, state: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
+        """Return every discovery config by its topic."""
+        state = self.hub.state() if state is None else state
+        shared = {"device": device_block(self.config, str(state.get("backend"))), "origin": ORIGIN}
+        return {
+            self.node.discovery_topic(e.component, e.object_id): e.discovery(self.node, shared)
+            for e in self.entities.values()
+        }
+
+    def state_payloads(self, state: dict[str, Any]) -> dict[str, str]:
+        """Return the retained state payload of every entity, by topic."""
+        return self._payloads(self.entities.values(), state)
+
+    def _payloads(self, entities: Iterable[Entity], state: dict[str, Any]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for entity in entities:
+            out.update(entity.payloads(self.node, state))
+        return out
+
+    # --- life cycle -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Subscribe to the hub and connect in the background (never blocks on the broker)."""
+        import paho.mqtt.client as mqtt
+        from paho.mqtt.enums import CallbackAPIVersion
+
+        mc = self.mc
+        client = mqtt.Client(
+            callback_api_version=CallbackAPIVersion.VERSION2,
+            client_id=mc.client_id or f"massagehub-{self.node_id}",
+            protocol=mqtt.MQTTv311,
+            clean_session=True,
+        )
+        if mc.username is not None:
+            client.username_pw_set(mc.username, self._password)
+        if mc.tls:
+            client.tls_set(
+                ca_certs=str(self.config.path(mc.ca_file)) if mc.ca_file else None,
+                certfile=str(self.config.path(mc.cert_file)) if mc.cert_file else None,
+                keyfile=str(self.config.path(mc.key_file)) if mc.key_file else None,
+            )
+        client.will_set(self.availability_topic, "offline", qos=QOS, retain=True)
+        client.reconnect_delay_set(
+            min_delay=mc.reconnect_min_seconds,  # type: ignore[arg-type]
+            max_delay=max(mc.reconnect_min_seconds, mc.reconnect_max_seconds),  # type: ignore[arg-type]
+        )
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        client.on_socket_open = self._on_socket_open
+        client.on_connect_fail = self._on_connect_fail
+        self.client = client
+        with self._lock:
+            self._dirty = True
+        self._unsubscribe = self.hub.subscribe(self._on_event)
+        self._thread = threading.Thread(target=self._run, name="mqtt-publisher", daemon=True)
+        self._thread.start()
+        log.info(
+            "MQTT: connecting to %s:%s as %s (base %s)", mc.host, mc.port, mc.node_id, self.base
+        )
+        client.connect_async(mc.host, mc.port, keepalive=mc.keepalive)
+        client.loop_start()
+
+    def stop(self) -> None:
+        """Say ``offline``, disconnect and stop the threads."""
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        client = self.client
+        if client is None:
+            return
+        if self.connected.is_set():
+            try:
+                info = client.publish(self.availability_topic, "offline", qos=QOS, retain=True)
+                info.wait_for_publish(timeout=2)
+            except Exception:  # noqa: BLE001 - best effort on the way out
+                log.debug("could not publish offline", exc_info=True)
+        client.disconnect()
+        client.loop_stop()
+        self.connected.clear()
+
+    # --- paho callbacks (paho's network thread) ----------------------------------------------
+
+    def _on_socket_open(self, client: Any, userdata: Any, sock: Any) -> None:
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except (OSError, AttributeError):
+            log.debug("TCP_NODELAY not set", exc_info=True)
+
+    def _on_connect(
+        self, client: Any, userdata: Any, flags: Any, reason_code: Any, properties: Any
+    ) -> None:
+        if reason_code.is_failure:
+            if self.last_error != str(reason_code):
+                log.error("MQTT: broker refused the connection: %s", reason_code)
+            self.last_error = str(reason_code)
+            return
+        self.last_error = None
+        log.info("MQTT: connected to %s:%s", self.mc.host, self.mc.port)
+        client.subscribe([(f"{self.base}/+/set", QOS), (self.status_topic, QOS)])
+        self.connected.set()
+        with self._lock:
+            self._reannounce = True
+        self._wake.set()
+
+    def _on_connect_fail(self, client: Any, userdata: Any) -> None:
+        if self.last_error != "unreachable":
+            log.warning(
+                "MQTT: cannot reach %s:%s; retrying (the hub works without it)",
+                self.mc.host,
+                self.mc.port,
+            )
+        self.last_error = "unreachable"
+
+    def _on_disconnect(
+        self, client: Any, userdata: Any, flags: Any, reason_code: Any, properties: Any
+    ) -> None:
+        was = self.connected.is_set()
+        self.connected.clear()
+        if self._stop.is_set():
+            return
+        if was:
+            log.warning("MQTT: disconnected (%s); reconnecting", reason_code)
+        elif self.last_error is None or self.last_error == "unreachable":
+            # closed before the broker accepted us: a TLS or protocol problem, most likely
+            self.last_error = f"closed before connecting ({reason_code})"
+            log.error(
+                "MQTT: %s:%s closed the connection before accepting it (%s); check TLS "
+                "settings and certificates; retrying",
+                self.mc.host,
+                self.mc.port,
+                reason_code,
+            )
+
+    def _on_message(self, client: Any, userdata: Any, msg: Any) -> None:
+        try:
+            payload = msg.payload.decode("utf-8")
+        except UnicodeDecodeError:
+            log.warning("MQTT: %s: payload is not UTF-8; ignored", msg.topic)
+            return
+        if msg.topic == self.status_topic:
+            if payload.strip() == "online":
+                log.info("MQTT: Home Assistant is online: announcing again")
+                with self._lock:
+                    self._reannounce = True
+                self._wake.set()
+            return
+        if msg.retain:
+            # a retained command is replayed on every (re)connect, by anyone who left it there:
+            # obeying it would switch things (heat!) on by itself after a restart
+            with self._lock:
+                first = msg.topic not in self._retained_seen
+                if first and len(self._retained_seen) < 256:
+                    self._retained_seen.add(msg.topic)
+            if first:
+                log.warning(
+                    "MQTT: %s: a retained command is never obeyed; ignored (clear it with: "
+                    "mosquitto_pub -r -n -t '%s')",
+                    msg.topic,
+                    msg.topic,
+                )
+            return
+        self.handle_command(msg.topic, payload)
+
+    def handle_command(self, topic: str, payload: str) -> bool:
+        """Run the command ``payload`` sent to ``topic``; return True if the hub accepted it."""
+        parts = topic.split("/")
+        if topic.count("/") != self.base.count("/") + 2 or not topic.startswith(self.base + "/"):
+            return False
+        entity: Entity | None = self.entities.get(parts[-2])
+        if entity is None or not entity.takes_commands or parts[-1] != "set":
+            log.warning("MQTT: no entity takes commands at %s; ignored", topic)
+            return False
+        try:
+            action = entity.command(payload)  # parsed here, once; nothing has changed yet
+            action()
+        except BadPayload as exc:
+            log.warning("MQTT: %s: bad payload %r: %s; ignored", topic, payload[:80], exc)
+        except HubError as exc:
+            log.warning("MQTT: %s: refused (%s): %s", topic, exc.code, exc)
+        except Exception:
+            log.exception("MQTT: %s: command failed", topic)
+        else:
+            return True
+        # make Home Assistant show the real state again (a select or number may have moved)
+        with self._lock:
+            self._force.add(self.topic(entity.object_id))
+            self._dirty = True
+        self._wake.set()
+        return False
+
+    # --- hub events: note and wake, nothing more (never call the hub from here) --------------
+
+    def _on_event(self, event: Event) -> None:
+        kind, data = event.type, event.data
+        fading = kind == EventType.PROGRESS and bool(data.get("fading"))
+        with self._lock:
+            wake = not fading or not self._fade_dirty  # first fade step: schedule the update
+            if fading:
+                self._fade_dirty = True
+            else:
+                self._dirty = True
+            if kind == EventType.SCENES:
+                self._reannounce = True  # the scene select's options changed
+            elif kind == EventType.SCENE and data.get("scene"):
+                self.choices.scene = str(data["scene"])
+            elif kind == EventType.SESSION and self._session_event.takes(data):
+                self._moments.append(dict(data))
+        if wake:
+            self._wake.set()
+
+    def _changed(self) -> None:
+        """Publish again: Home Assistant changed a choice of the bridge's own."""
+        with self._lock:
+            self._dirty = True
+        self._wake.set()
+
+    # --- the publisher thread ----------------------------------------------------------------
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self._next_timeout())
+            self._wake.clear()
+            if self._stop.is_set():
+                break
+            try:
+                self._publish_pending()
+            except Exception:
+                log.exception("MQTT: publishing failed")
+
+    def _next_timeout(self) -> float:
+        """Seconds until the next throttled fade update or a state that changes with time."""
+        now = time.monotonic()
+        timeouts = [IDLE_WAKE]
+        with self._lock:
+            fade_dirty = self._fade_dirty
+        if fade_dirty:
+            timeouts.append(self._last_fade_publish + self.mc.fade_update_seconds - now)
+        if self._state is not None:
+            for entity in self._ticking:
+                seconds = entity.next_change(self._state)
+                if seconds is not None:
+                    timeouts.append(self._state_at + seconds + 0.02 - now)
+        return max(0.0, min(timeouts))
+
+    def _changes_with_time(self, state: dict[str, Any]) -> bool:
+        return any(e.next_change(state) is not None for e in self._ticking)
+
+    def _publish_pending(self) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if not self.connected.is_set():
+                self._moments.clear()  # moments pass; the state is re-sent on connect
+                return
+            reannounce = self._reannounce
+            self._reannounce = False
+            fade_due = (
+                self._fade_dirty and now >= self._last_fade_publish + self.mc.fade_update_seconds
+            )
+            dirty = self._dirty or fade_due or reannounce
+            self._dirty = False
+            if fade_due or reannounce:
+                self._fade_dirty = False
+                self._last_fade_publish = now
+            moments = list(self._moments)
+            self._moments.clear()
+            force, self._force = self._force, set()
+        for topic in force:
+            self._published.pop(topic, None)
+        state = self._state
+        # a whole minute may pass without a hub event: read the state for that too
+        if dirty or state is None or self._changes_with_time(state):
+            state = self.hub.state()
+            self._state = state
+            self._state_at = time.monotonic()
+        client = self.client
+        if reannounce:
+            self._published.clear()
+            for topic, cfg in self.discovery(state).items():
+                client.publish(topic, json.dumps(cfg, sort_keys=True), qos=QOS, retain=True)
+            self.announcements += 1
+        payloads = self._payloads(self.entities.values() if dirty else self._ticking, state)
+        for topic, payload in payloads.items():
+            if self._published.get(topic) != payload:
+                client.publish(topic, payload, qos=STATE_QOS, retain=True)
+                self._published[topic] = payload
+        session_event = self._session_event
+        for data in moments:
+            client.publish(
+                self.topic(session_event.object_id),
+                session_event.moment(data, state),
+                qos=STATE_QOS,
+                retain=False,
+            )
+        if reannounce:
+            client.publish(self.availability_topic, "online", qos=QOS, retain=True)

@@ -1,0 +1,57 @@
+"""The button platform: session controls and All off."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from ..commands import SessionExtend
+from .entity import Action, BadPayload, Choices, Entity, Node
+
+if TYPE_CHECKING:
+    from ..core import Hub
+
+PRESS = "PRESS"
+EXTEND_MINUTES = SessionExtend().minutes  # the hub's own default for "extend"
+
+
+class Button(Entity):
+    """A button: ``PRESS`` runs one hub command."""
+
+    component = "button"
+    has_state = False
+
+    def __init__(self, object_id: str, name: str, icon: str, action: Callable[[], Any]) -> None:
+        super().__init__(object_id, name, icon)
+        self.action = action
+
+    def config(self, node: Node) -> dict[str, Any]:
+        """Return the name, icon and the press payload."""
+        return {**super().config(node), "payload_press": PRESS}
+
+    def command(self, payload: str) -> Action:
+        """Accept ``PRESS`` only."""
+        if payload.strip() != PRESS:
+            raise BadPayload(f"a button takes {PRESS}")
+        return self.action
+
+
+def session_buttons(hub: Hub, choices: Choices) -> list[Button]:
+    """Return the session buttons and All off."""
+
+    def start() -> None:
+        hub.start_session(choices.scene, choices.minutes, source="mqtt")
+
+    return [
+        Button("session_start", "Start session", "mdi:play", start),
+        Button("session_pause", "Pause session", "mdi:pause", hub.pause_session),
+        Button("session_resume", "Resume session", "mdi:play-pause", hub.resume_session),
+        Button(
+            "session_extend",
+            f"Extend session {EXTEND_MINUTES:g} min",
+            "mdi:timer-plus-outline",
+            lambda: hub.extend_session(EXTEND_MINUTES),
+        ),
+        Button("session_stop", "Stop session", "mdi:stop", hub.stop_session),
+        Button("all_off", "All off", "mdi:power", lambda: hub.all_off(reason="mqtt")),
+    ]

@@ -1,0 +1,158 @@
+"""The select platform: diffuser mode, heat levels, playlists and scenes."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from ..commands import DiffuserCommand, HeatPadCommand, SpeakerCommand
+from ..facts import DiffuserMode, HeatLevel
+from .entity import (
+    Action,
+    BadPayload,
+    Choices,
+    Entity,
+    Node,
+    device_change,
+    parse_choice,
+    parse_enum,
+    values_of,
+)
+
+if TYPE_CHECKING:
+    from ..core import Hub
+
+log = logging.getLogger(__name__)
+
+
+class Select(Entity):
+    """A choice among ``options()``."""
+
+    component = "select"
+
+    def options(self) -> list[str]:
+        """Return the options Home Assistant offers."""
+        raise NotImplementedError
+
+    def config(self, node: Node) -> dict[str, Any]:
+        """Return the name, icon and options."""
+        return {**super().config(node), "options": self.options()}
+
+
+class DiffuserModeSelect(Select):
+    """The diffuser's mode: off, on or interval."""
+
+    def __init__(self, hub: Hub, device_id: str) -> None:
+        super().__init__("diffuser_mode", "Diffuser mode", "mdi:scent")
+        self.hub = hub
+        self.device_id = device_id
+
+    def options(self) -> list[str]:
+        """Return every diffuser mode."""
+        return values_of(DiffuserMode)
+
+    def state(self, state: dict[str, Any]) -> str:
+        """Return the diffuser's mode."""
+        return str(state.get("devices", {}).get(self.device_id, {}).get("mode", DiffuserMode.OFF))
+
+    def command(self, payload: str) -> Action:
+        """Parse a mode into setting the diffuser's mode."""
+        mode = parse_enum(payload, DiffuserMode)
+        return device_change(self.hub, self.device_id, DiffuserCommand.model_construct(mode=mode))
+
+
+class HeatSelect(Select):
+    """A heat pad's level; a manual level carries the pad's timeout, the hub's limits apply."""
+
+    def __init__(self, hub: Hub, device_id: str, name: str) -> None:
+        super().__init__(f"heat_{device_id}", f"{name} heat", "mdi:heating-coil")
+        self.hub = hub
+        self.device_id = device_id
+
+    def options(self) -> list[str]:
+        """Return every heat level."""
+        return values_of(HeatLevel)
+
+    def state(self, state: dict[str, Any]) -> str:
+        """Return the pad's heat level."""
+        return str(state.get("devices", {}).get(self.device_id, {}).get("heat", HeatLevel.OFF))
+
+    def command(self, payload: str) -> Action:
+        """Parse a heat level into setting the pad."""
+        heat = parse_enum(payload, HeatLevel)
+        return device_change(self.hub, self.device_id, HeatPadCommand.model_construct(heat=heat))
+
+
+class PlaylistSelect(Select):
+    """The speaker's playlist (the music folder's sub-folders); choosing one plays it."""
+
+    def __init__(self, hub: Hub, device_id: str) -> None:
+        super().__init__("playlist", "Playlist", "mdi:playlist-music")
+        self.hub = hub
+        self.device_id = device_id
+
+    def options(self) -> list[str]:
+        """Return the playlists (Home Assistant needs at least one option)."""
+        return self.hub.playlists() or ["none"]
+
+    def state(self, state: dict[str, Any]) -> str:
+        """Return the playlist playing, or ``None``."""
+        speaker = state.get("devices", {}).get(self.device_id, {})
+        return str(speaker.get("playlist") or "None")
+
+    def command(self, payload: str) -> Action:
+        """Parse a playlist name into playing it."""
+        playlist = parse_choice(payload, self.hub.playlists())
+        cmd = SpeakerCommand.model_construct(playlist=playlist, playing=True)
+        return device_change(self.hub, self.device_id, cmd)
+
+
+class SceneSelect(Select):
+    """The scene: choosing one applies it now and makes it the scene of **Start session**."""
+
+    def __init__(self, hub: Hub, choices: Choices) -> None:
+        super().__init__("scene", "Scene", "mdi:palette")
+        self.hub = hub
+        self.choices = choices
+        self._labels: dict[str, str] = {}  # option label -> scene id, as last announced
+
+    def _scene_labels(self) -> dict[str, str]:
+        """Return option label -> scene id (labels are names, made unique)."""
+        labels: dict[str, str] = {}
+        try:
+            scenes = self.hub.list_scenes()
+        except Exception:
+            log.exception("could not list scenes")
+            scenes = []
+        for sc in scenes:
+            label = str(sc.get("name") or sc["id"])
+            if label in labels:
+                label = f"{label} ({sc['id']})"
+            labels[label] = sc["id"]
+        return labels
+
+    def options(self) -> list[str]:
+        """Return the scenes' labels (read again at each announcement)."""
+        self._labels = self._scene_labels()
+        return list(self._labels)
+
+    def state(self, state: dict[str, Any]) -> str:
+        """Return the running session's scene, else the one chosen last, as its label."""
+        session = state.get("session")
+        scene_id = session["scene"] if session else self.choices.scene
+        return next((k for k, v in self._labels.items() if v == scene_id), "None")
+
+    def command(self, payload: str) -> Action:
+        """Parse a scene label (or id) into applying that scene."""
+        labels = self._labels or self._scene_labels()
+        value = payload.strip()
+        scene_id = labels.get(value) or (value if value in labels.values() else None)
+        if scene_id is None:
+            raise BadPayload(f"{value[:40]!r} is not a scene")
+
+        def apply() -> None:
+            self.hub.apply_scene(scene_id)
+            self.choices.scene = scene_id
+            self.choices.changed()
+
+        return apply

@@ -1,0 +1,91 @@
+"""The sensor platform: the session's phase and the minutes it has left."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from ..facts import Phase
+from .entity import Entity, Node
+
+IDLE, PAUSED = "idle", "paused"  # what Home Assistant shows beside the phases
+PHASES = [IDLE, Phase.PREPARE.value, Phase.ACTIVE.value, PAUSED, Phase.FADE_OUT.value]
+COUNTING = (Phase.PREPARE, Phase.ACTIVE)  # the phases whose time runs down
+ATTRIBUTES = ("scene", "scene_name", "minutes", "paused", "started_at", "source")
+
+
+def counting(session: dict[str, Any] | None) -> bool:
+    """True while a session's time runs down (not paused, not fading out)."""
+    return bool(session and not session.get("paused") and session.get("phase") in COUNTING)
+
+
+class SessionPhase(Entity):
+    """The session's phase (an enum sensor), with its details as attributes."""
+
+    component = "sensor"
+
+    def __init__(self) -> None:
+        super().__init__("session_phase", "Session phase", "mdi:spa")
+
+    def config(self, node: Node) -> dict[str, Any]:
+        """Return an enum sensor with an attributes topic."""
+        return {
+            **super().config(node),
+            "device_class": "enum",
+            "options": PHASES,
+            "json_attributes_topic": node.topic(self.object_id, "attributes"),
+        }
+
+    def state(self, state: dict[str, Any]) -> str:
+        """Return ``idle``, ``paused`` or the session's phase."""
+        session = state.get("session")
+        if not session:
+            return IDLE
+        if session.get("paused"):
+            return PAUSED
+        phase = str(session.get("phase"))
+        return phase if phase in PHASES else IDLE
+
+    def payloads(self, node: Node, state: dict[str, Any]) -> dict[str, str]:
+        """Return the phase and the attributes (scene, minutes, paused, start, source)."""
+        session = state.get("session")
+        attrs = {k: session.get(k) for k in ATTRIBUTES} if session else {}
+        return {
+            **super().payloads(node, state),
+            node.topic(self.object_id, "attributes"): json.dumps(attrs, sort_keys=True),
+        }
+
+
+class MinutesRemaining(Entity):
+    """Whole minutes left in the session; it changes with time, not only with hub events."""
+
+    component = "sensor"
+    ticks = True
+
+    def __init__(self) -> None:
+        super().__init__("minutes_remaining", "Minutes remaining", "mdi:timer-sand")
+
+    def config(self, node: Node) -> dict[str, Any]:
+        """Return a duration sensor in minutes."""
+        return {
+            **super().config(node),
+            "unit_of_measurement": "min",
+            "device_class": "duration",
+            "state_class": "measurement",
+        }
+
+    def state(self, state: dict[str, Any]) -> str:
+        """Return the minutes left, rounded up (0 without a session or once it fades out)."""
+        session = state.get("session")
+        if not session or session.get("phase") not in COUNTING:
+            return "0"
+        return str(math.ceil(float(session.get("remaining_seconds") or 0) / 60 - 1e-9))
+
+    def next_change(self, state: dict[str, Any]) -> float | None:
+        """Return seconds until the next whole minute, while the session's time runs."""
+        session = state.get("session")
+        if not counting(session):
+            return None
+        assert session is not None
+        return float(session.get("remaining_seconds") or 0) % 60 or 60.0
