@@ -6,23 +6,29 @@ import os
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from .loop import ControlLoop, Driver
 
 
 class Clock(Protocol):
     """Monotonic seconds for timers and fades; aware wall time for people and schedules."""
 
-    fake: bool
-
     def monotonic(self) -> float: ...
     def now(self) -> datetime: ...
     def boot_id(self) -> str: ...
+    def drive(self, loop: ControlLoop) -> Driver: ...
 
 
 class RealClock:
     """The machine's clocks."""
 
-    fake = False
+    def drive(self, loop: ControlLoop) -> Driver:
+        """A thread steps the loop: real time moves by itself."""
+        from .loop import ThreadDriver
+
+        return ThreadDriver(loop)
 
     def monotonic(self) -> float:
         """Return monotonic seconds."""
@@ -49,7 +55,11 @@ _BOOT_ID: str | None = None
 class FakeClock:
     """A clock that only moves when told to; monotonic and wall time move together."""
 
-    fake = True
+    def drive(self, loop: ControlLoop) -> Driver:
+        """The test steps the loop, through ``advance``."""
+        from .loop import ManualDriver
+
+        return ManualDriver(loop, self)
 
     def __init__(self, start: datetime | None = None, monotonic: float = 1000.0) -> None:
         self._mono = float(monotonic)

@@ -1,22 +1,32 @@
-"""The hub's one event stream: listeners get an event after every change."""
+"""The hub's one event stream, delivered outside the hub lock.
+
+Commands and control steps *post* events while they hold the hub lock; nothing else
+happens then. When the outermost holder lets the lock go (:class:`HubLock`), the events
+go out: inline on that thread (tests, a manual clock), or on a dispatcher thread of their
+own (the service), so that no listener can slow the control loop. Each event carries the
+state as it is when it is delivered, built once for each batch of events.
+"""
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .facts import EventType
+
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
+@dataclass
 class Event:
-    """One change: its kind, details, and the hub state right after it."""
+    """One change: its kind, what changed, and the hub state when it was delivered."""
 
     seq: int
-    type: str
+    type: EventType | str
     data: dict[str, Any] = field(default_factory=dict)
     state: dict[str, Any] = field(default_factory=dict)
 
@@ -28,12 +38,53 @@ class Event:
 Listener = Callable[[Event], None]
 
 
-class EventBus:
-    """Deliver events in order to listeners; listeners must be quick and never block."""
+class HubLock:
+    """The hub's one lock (re-entrant); ``after_release`` runs when the outermost holder lets go."""
 
-    def __init__(self) -> None:
+    def __init__(self, after_release: Callable[[], None]) -> None:
+        self._lock = threading.RLock()
+        self._depth = 0  # only the holder touches it
+        self._after_release = after_release
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        """Take the lock (as ``threading.RLock.acquire``)."""
+        if self._lock.acquire(blocking, timeout):
+            self._depth += 1
+            return True
+        return False
+
+    def release(self) -> None:
+        """Let the lock go; the outermost release delivers what was posted meanwhile."""
+        self._depth -= 1
+        outermost = self._depth == 0
+        self._lock.release()
+        if outermost:
+            self._after_release()
+
+    def __enter__(self) -> bool:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+class EventBus:
+    """Queue events posted under the hub lock; deliver them, in order, outside it.
+
+    ``state()`` builds the state snapshot events carry. Listeners must be quick; one that
+    raises is logged and skipped.
+    """
+
+    def __init__(self, state: Callable[[], dict[str, Any]]) -> None:
+        self._state = state
         self._listeners: list[Listener] = []
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards listeners, pending and seq
+        self._pending: deque[Event] = deque()
+        self._delivering = threading.RLock()  # one delivery at a time keeps the order
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._stop = False
+        self._last_state: dict[str, Any] = {}
         self.seq = 0
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
@@ -53,15 +104,67 @@ class EventBus:
         """How many listeners are subscribed."""
         return len(self._listeners)
 
-    def publish(self, type_: str, data: dict[str, Any], state: dict[str, Any]) -> Event:
-        """Send an event to every listener (a failing listener is logged and skipped)."""
+    def post(self, type_: EventType | str, data: dict[str, Any]) -> Event:
+        """Queue an event (under the hub lock); it is delivered after the lock is let go."""
         with self._lock:
             self.seq += 1
-            event = Event(self.seq, type_, data, state)
-            listeners = list(self._listeners)
-        for listener in listeners:
-            try:
-                listener(event)
-            except Exception:
-                log.exception("event listener %r failed", listener)
+            event = Event(self.seq, type_, data)
+            self._pending.append(event)
         return event
+
+    def flush(self) -> None:
+        """Deliver what is queued: hand it to the dispatcher thread, or deliver it now."""
+        if not self._pending:
+            return
+        if self._thread is not None:
+            self._wake.set()
+        else:
+            self.deliver()
+
+    def deliver(self) -> None:
+        """Deliver every queued event, in order, each batch with one fresh state."""
+        with self._delivering:
+            while True:
+                with self._lock:
+                    if not self._pending:
+                        return
+                    batch = list(self._pending)
+                    self._pending.clear()
+                    listeners = list(self._listeners)
+                try:
+                    self._last_state = self._state()
+                except Exception:
+                    log.exception("building the state for events failed; sending the last one")
+                for event in batch:
+                    event.state = self._last_state
+                    for listener in listeners:
+                        try:
+                            listener(event)
+                        except Exception:
+                            log.exception("event listener %r failed", listener)
+
+    # --- the dispatcher thread (the service) ----------------------------------------------
+
+    def start_dispatcher(self) -> None:
+        """Deliver on a thread of its own from now on."""
+        if self._thread is not None:
+            return
+        self._stop = False
+        self._thread = threading.Thread(target=self._run, name="hub-events", daemon=True)
+        self._thread.start()
+
+    def stop_dispatcher(self) -> None:
+        """Stop the thread after it has delivered what is queued."""
+        thread, self._thread = self._thread, None
+        if thread is None:
+            return
+        self._stop = True
+        self._wake.set()
+        thread.join(timeout=5)
+        self.deliver()
+
+    def _run(self) -> None:
+        while not self._stop:
+            self._wake.wait()
+            self._wake.clear()
+            self.deliver()

@@ -27,6 +27,7 @@ __all__ = [
     "Level",
     "Owner",
     "Phase",
+    "SessionAction",
     "Volume",
 ]
 
@@ -60,6 +61,19 @@ class DeviceKind(StrEnum):
     DIFFUSER = "diffuser"
     HEAT_PAD = "heat_pad"
     SPEAKER = "speaker"
+
+
+class SessionAction(StrEnum):
+    """What happened to a session (the ``action`` of a session event)."""
+
+    STARTED = "started"
+    PAUSED = "paused"
+    RESUMED = "resumed"
+    EXTENDED = "extended"
+    ACTIVE = "active"
+    FADE_OUT = "fade_out"
+    ENDED = "ended"
+    INTERRUPTED_DISMISSED = "interrupted_dismissed"
 
 
 class EventType(StrEnum):

@@ -9,39 +9,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-LOCK_TIMEOUT = 1.0
-
 
 def hub_up(hub: Any) -> bool:
     """True when the hub has started and its control loop stepped recently."""
-    if not getattr(hub, "_started", False):
-        return False
-    if getattr(hub.clock, "fake", False):
-        return True
-    thread = getattr(hub, "_thread", None)
-    if thread is None or not thread.is_alive():
-        return False
-    limit = hub.config.hardware.watchdog_seconds
-    return bool(hub.clock.monotonic() - hub.last_step <= limit)
+    return bool(hub.health()["ok"])
 
 
 def store_up(hub: Any) -> bool:
     """True when the SQLite store answers a trivial query (within a second)."""
-    store = hub.store
-    lock = getattr(store, "_lock", None)
-    db = getattr(store, "_db", None)
-    try:
-        if lock is None or db is None:
-            store.query("SELECT 1")
-            return True
-        if not lock.acquire(timeout=LOCK_TIMEOUT):
-            return False
-        try:
-            return db.execute("SELECT 1").fetchone()[0] == 1
-        finally:
-            lock.release()
-    except Exception:  # noqa: BLE001 - any failure means "not up"
-        return False
+    return bool(hub.store.health()["ok"])
 
 
 def scheduler_up(hub: Any) -> bool:
@@ -49,12 +25,7 @@ def scheduler_up(hub: Any) -> bool:
     routines = getattr(hub, "routines", None)
     if routines is None:
         return True  # routines disabled in the config: nothing to wait for
-    if not getattr(routines, "_started", False):
-        return False
-    if getattr(hub.clock, "fake", False):
-        return True
-    scheduler = getattr(routines, "_scheduler", None)
-    return bool(scheduler is not None and scheduler.running)
+    return bool(routines.health()["ok"])
 
 
 def mqtt_connected(service: Any) -> bool | None:

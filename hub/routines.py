@@ -32,7 +32,7 @@ from pydantic import ValidationError
 
 from .commands import describe
 from .errors import Conflict, HubError, InvalidCommand, NotFound
-from .facts import MAX_FADE_SECONDS
+from .facts import MAX_FADE_SECONDS, EventType
 from .routine_models import (
     OnceSchedule,
     RoutineIn,
@@ -45,7 +45,7 @@ from .routine_models import (
     in_words,
     next_fire,
 )
-from .scenes import slug
+from .scenes import free_id, slug
 
 if TYPE_CHECKING:
     from .core import Hub
@@ -166,6 +166,14 @@ class RoutineController:
 
     # --- life cycle ---------------------------------------------------------------------------
 
+    def health(self) -> dict[str, Any]:
+        """The routines' health: started, and the scheduler running (when time runs itself)."""
+        if not self._started:
+            return {"ok": False}
+        if not self.hub.loop.runs_by_itself:
+            return {"ok": True}
+        return {"ok": bool(self._scheduler is not None and self._scheduler.running)}
+
     def start(self) -> None:
         """Plan every routine, catch up on what was missed, and start the scheduler."""
         with self.hub.lock:
@@ -175,7 +183,7 @@ class RoutineController:
                     self._plan(r, now, after=r.last_planned or now)
                     self._save(r)
             self._started = True
-        if not getattr(self.hub.clock, "fake", False):
+        if self.hub.loop.runs_by_itself:
             from apscheduler.executors.pool import ThreadPoolExecutor
             from apscheduler.schedulers.background import BackgroundScheduler
 
@@ -212,7 +220,7 @@ class RoutineController:
     def advance(self, seconds: float) -> None:
         """Move a fake clock forward, running routines and the hub on the way (tests)."""
         clock = self.hub.clock
-        assert getattr(clock, "fake", False), "advance() needs a FakeClock"
+        assert not self.hub.loop.runs_by_itself, "advance() needs a FakeClock"
         target = clock.now() + timedelta(seconds=seconds)
         while True:
             due = self._next_wake()
@@ -252,7 +260,7 @@ class RoutineController:
             self.routines[r.id] = r
 
     def _save(self, r: Routine) -> None:
-        self.hub.store.put_doc("routines", r.id, r.doc(), self.hub._wall_iso())
+        self.hub.store.put_doc("routines", r.id, r.doc(), self.hub.wall_iso())
 
     # --- planning ---------------------------------------------------------------------------
 
@@ -360,7 +368,9 @@ class RoutineController:
         self._plan(r, now, after=planned)
         self._save(r)
         self.hub.store.routine_run(r.id, _iso(planned), _iso(now) or "", outcome, detail)
-        self.hub._emit("routines", {"routine": r.id, "outcome": outcome, "detail": detail})
+        self.hub.publish(
+            EventType.ROUTINES, {"routine": r.id, "outcome": outcome, "detail": detail}
+        )
 
     def _try_action(self, r: Routine, now: datetime, planned: datetime | None) -> tuple[str, str]:
         try:
@@ -529,7 +539,7 @@ class RoutineController:
         if not run.steps and self.runs.get(run.routine_id) is run:
             del self.runs[run.routine_id]
             self.hub.release_heat("routine")  # even if its "end" step failed
-            self.hub._emit("routines", {"routine": run.routine_id, "outcome": "finished"})
+            self.hub.publish(EventType.ROUTINES, {"routine": run.routine_id, "outcome": "finished"})
 
     def _on_event(self, event: Any) -> None:
         """Cancel running routines when a session starts or everything is switched off."""
@@ -674,20 +684,12 @@ class RoutineController:
         if problems:
             raise InvalidCommand("; ".join(problems))
 
-    def _free_id(self, base: str) -> str:
-        if base not in self.routines:
-            return base
-        n = 2
-        while f"{base[:36]}-{n}" in self.routines:
-            n += 1
-        return f"{base[:36]}-{n}"
-
     def create_routine(self, data: Any) -> dict[str, Any]:
         """Store a new routine and plan its first run; return it."""
         with self.hub.lock:
             spec = self._validate(data)
             if spec.id is None:
-                spec = spec.model_copy(update={"id": self._free_id(slug(spec.name))})
+                spec = spec.model_copy(update={"id": free_id(slug(spec.name), self.routines)})
             elif spec.id in self.routines:
                 raise Conflict(f"a routine called {spec.id!r} exists already")
             r = Routine(spec=spec)
@@ -749,7 +751,7 @@ class RoutineController:
             if rid in self.runs:
                 self._end_run(rid)  # switch off what it switched on
             self._sync_jobs()
-            self.hub._emit("routines", {"action": "deleted", "routine": rid})
+            self.hub.publish(EventType.ROUTINES, {"action": "deleted", "routine": rid})
 
     def run_now(self, rid: str) -> dict[str, Any]:
         """Run a routine's action now (its schedule stays as it is)."""
@@ -796,7 +798,7 @@ class RoutineController:
 
     def _changed(self, r: Routine, action: str) -> None:
         self._sync_jobs()
-        self.hub._emit("routines", {"action": action, "routine": r.id})
+        self.hub.publish(EventType.ROUTINES, {"action": action, "routine": r.id})
 
 
 OUTPUT_FIELDS = (

@@ -105,6 +105,16 @@ def scene_errors(scene: Scene, light_ids: list[str], pad_ids: list[str]) -> list
     return problems
 
 
+def free_id(base: str, taken: set[str] | dict[str, object], width: int = 36) -> str:
+    """Return ``base``, or ``base-2``, ``base-3``… whichever is not ``taken``."""
+    if base not in taken:
+        return base
+    n = 2
+    while f"{base[:width]}-{n}" in taken:
+        n += 1
+    return f"{base[:width]}-{n}"
+
+
 def slug(name: str) -> str:
     """Turn a scene name into an id ("Deep tissue" -> "deep-tissue")."""
     s = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")

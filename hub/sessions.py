@@ -1,14 +1,27 @@
-"""A massage session's timeline: prepare (pre-warm) -> active -> fade-out -> ended."""
+"""Sessions: prepare (pre-warm) -> active -> fade-out -> ended, with pause and extend.
+
+:class:`Session` is one session's timeline; :class:`SessionController` runs them: the
+control loop calls :meth:`SessionController.step` at each phase's end.
+"""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from .commands import SessionExtend, SessionStart
+from .config import Config
+from .devices import DeviceController
+from .errors import Conflict, InvalidCommand, NotFound
+from .facts import EventType, HeatLevel, Owner, Phase, SessionAction
+from .scene_library import SceneLibrary
 from .scenes import Scene
+from .store import Store
 
-PHASES = ("prepare", "active", "fade_out", "ended")
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -20,9 +33,8 @@ class Session:
     minutes: float
     source: str
     started_wall: datetime
-    phase: str
+    phase: Phase
     phase_end: float
-    prewarm_seconds: float = 0.0
     paused_at: float | None = None
     active_started: float | None = None
     active_seconds: float = 0.0
@@ -69,3 +81,322 @@ class Session:
             "started_at": self.started_wall.astimezone(zone).isoformat(timespec="seconds"),
             "source": self.source,
         }
+
+
+class SessionController:
+    """Start, pause, resume, extend and stop sessions; run their phases on the clock."""
+
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        devices: DeviceController,
+        scenes: SceneLibrary,
+        *,
+        wall: Callable[[], datetime],
+        wall_iso: Callable[[], str],
+        zone: Any,
+        emit: Callable[[EventType, dict[str, Any]], None],
+    ) -> None:
+        self.config = config
+        self._store = store
+        self._devices = devices
+        self._guard = devices.guard
+        self._scenes = scenes
+        self._wall = wall
+        self._wall_iso = wall_iso
+        self._zone = zone
+        self._emit = emit
+        self.current: Session | None = None
+        self.last: dict[str, Any] | None = None
+        self.interrupted: list[dict[str, Any]] = []
+
+    @property
+    def running(self) -> bool:
+        """True while a session is before its fade-out (it owns heat then)."""
+        return self.current is not None and self.current.phase in (Phase.PREPARE, Phase.ACTIVE)
+
+    def state(self, now: float) -> dict[str, Any] | None:
+        """The running session for the API, or None."""
+        return self.current.to_dict(now, self._zone) if self.current else None
+
+    def mark_interrupted(self) -> None:
+        """Note the sessions a crash or power cut interrupted (at start; outputs stay off)."""
+        self.interrupted = self._store.mark_interrupted(self._wall_iso())
+        for row in self.interrupted:
+            log.warning(
+                "session %s (%s) was interrupted when the service stopped; outputs stay off",
+                row["id"],
+                row["scene"],
+            )
+
+    # --- commands ---------------------------------------------------------------------------
+
+    def start(self, cmd: SessionStart, source: str, now: float) -> dict[str, Any]:
+        """Start a session (pre-warm, then the scene); 409 if one is running."""
+        if self.current is not None:
+            if self.current.phase == Phase.FADE_OUT:
+                raise Conflict("the last session is still fading out; stop it again to end it now")
+            raise Conflict("a session is already running; stop it first")
+        c = self.config.session
+        sc = self._scenes.get(cmd.scene or c.default_scene)
+        total = cmd.minutes if cmd.minutes is not None else c.default_minutes
+        if total > c.max_minutes:
+            raise InvalidCommand(f"minutes: must be at most {c.max_minutes:g} (got {total:g})")
+        prewarm = 0.0
+        if sc.has_heat(self._guard.pad_ids):
+            pm = sc.prewarm_minutes
+            prewarm = (c.prewarm_minutes if pm is None else pm) * 60
+        session_id = self._store.session_started(sc.id, sc.name, total, self._wall_iso(), source)
+        self.current = s = Session(
+            id=session_id,
+            scene=sc,
+            minutes=total,
+            source=source,
+            started_wall=self._wall(),
+            phase=Phase.PREPARE,
+            phase_end=now + prewarm,
+        )
+        if prewarm > 0:
+            self._prepare(now)
+        else:
+            self._activate(now)
+        self.interrupted = []  # a new session answers the "interrupted" notice
+        self._action(SessionAction.STARTED, {"phase": s.phase})
+        return s.to_dict(now, self._zone)
+
+    def require(self, *phases: Phase) -> Session:
+        """The running session (in one of ``phases``), or Conflict."""
+        if self.current is None:
+            raise Conflict("no session is running")
+        if phases and self.current.phase not in phases:
+            raise Conflict(f"the session is in its {self.current.phase.replace('_', '-')} phase")
+        return self.current
+
+    def pause(self, now: float) -> dict[str, Any]:
+        """Pause the countdown and the music (heat stays within its limits)."""
+        s = self.require(Phase.PREPARE, Phase.ACTIVE)
+        if s.paused:
+            raise Conflict("the session is already paused")
+        s.paused_at = now
+        self._devices.pause_music()
+        self._action(SessionAction.PAUSED, {"phase": s.phase})
+        return s.to_dict(now, self._zone)
+
+    def resume(self, now: float) -> dict[str, Any]:
+        """Resume a paused session; heat is renewed for the time left."""
+        s = self.require(Phase.PREPARE, Phase.ACTIVE)
+        if not s.paused:
+            raise Conflict("the session is not paused")
+        self._resume_at(now)
+        self._renew_heat(now)
+        self._action(SessionAction.RESUMED, {"phase": s.phase})
+        return s.to_dict(now, self._zone)
+
+    def extend(self, cmd: SessionExtend, now: float) -> dict[str, Any]:
+        """Add minutes to the session (before its fade-out)."""
+        s = self.require(Phase.PREPARE, Phase.ACTIVE)
+        total = s.minutes + cmd.minutes
+        limit = self.config.session.max_minutes
+        if total > limit:
+            raise InvalidCommand(
+                f"minutes: a session may last at most {limit:g} minutes ({s.minutes:g} planned)"
+            )
+        self._store.session_planned(s.id, total)
+        s.minutes = total
+        if s.phase == Phase.ACTIVE:
+            s.phase_end += cmd.minutes * 60
+        if not s.paused:
+            self._renew_heat(now)
+        self._action(SessionAction.EXTENDED, {"phase": s.phase, "minutes": total})
+        return s.to_dict(now, self._zone)
+
+    def stop(self, now: float) -> None:
+        """Stop with the scene's fade-out; a second stop during the fade-out ends it now."""
+        s = self.require()
+        if s.paused:
+            self._resume_at(now)
+        if s.phase == Phase.FADE_OUT:
+            self.end(s.end_reason or "stopped", now)
+        else:
+            self._fade_out(now, "stopped")
+            self._action(SessionAction.FADE_OUT, {"phase": s.phase})
+
+    def dismiss_interrupted(self) -> None:
+        """Forget the notice about a session that a crash or power cut interrupted."""
+        if not self.interrupted:
+            raise NotFound("no interrupted session to dismiss")
+        self.interrupted = []
+        self._action(SessionAction.INTERRUPTED_DISMISSED, {})
+
+    def history(self, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
+        """Return past sessions, newest first."""
+        ints = all(isinstance(v, int) and not isinstance(v, bool) for v in (limit, offset))
+        if not (ints and 1 <= limit <= 500 and offset >= 0):
+            raise InvalidCommand("limit must be 1-500 and offset 0 or more")
+        return self._store.history(limit, offset)
+
+    def _action(
+        self, action: SessionAction, data: dict[str, Any], scene: Scene | None = None
+    ) -> None:
+        """Tell listeners what happened, and to which scene's session."""
+        if scene is None and self.current is not None:
+            scene = self.current.scene
+        scene_data = {"scene": scene.id, "scene_name": scene.name} if scene is not None else {}
+        self._emit(EventType.SESSION, {"action": action, **data, **scene_data})
+
+    # --- heat ownership ---------------------------------------------------------------------
+
+    def heat_seconds(self, now: float) -> float:
+        """How long session heat may stay on from ``now``: the time left."""
+        assert self.current is not None
+        return max(1.0, self.current.remaining(now))
+
+    def pad_taken(self, pid: str) -> None:
+        """The user changed ``pid`` by hand: the session no longer renews it."""
+        if self.current is not None:
+            self.current.heat_pads.discard(pid)
+
+    def scene_applied(self, asked: dict[str, str]) -> None:
+        """A scene applied in the session hands its pads to the session, heat or not."""
+        if self.current is None:
+            return
+        for pid, heat in asked.items():
+            if heat != HeatLevel.OFF:
+                self.current.heat_pads.add(pid)
+            else:
+                self.current.heat_pads.discard(pid)
+
+    def _renew_heat(self, now: float) -> None:
+        s = self.current
+        assert s is not None
+        for pid, heat in s.scene.heat_levels(self._guard.pad_ids).items():
+            state = self._guard.states[pid]
+            # only pads it still owns (on, or timed out or tripped since), never one the user took
+            if (
+                heat != HeatLevel.OFF
+                and pid in s.heat_pads
+                and state.owner in (Owner.SESSION, None)
+            ):
+                current = state.heat if state.heat != HeatLevel.OFF else heat
+                self._devices.heat(
+                    pid, current, now, owner=Owner.SESSION, seconds=self.heat_seconds(now)
+                )
+
+    # --- the timeline -----------------------------------------------------------------------
+
+    def _prepare(self, now: float) -> None:
+        s = self.current
+        assert s is not None
+        for pid, heat in s.scene.heat_levels(self._guard.pad_ids).items():
+            if heat != HeatLevel.OFF:
+                s.heat_pads.add(pid)
+                self._devices.heat(
+                    pid, heat, now, owner=Owner.SESSION, seconds=self.heat_seconds(now)
+                )
+        self._devices.set_diffuser(s.scene.diffuser, now)
+
+    def _activate(self, now: float) -> None:
+        s = self.current
+        assert s is not None
+        s.phase = Phase.ACTIVE
+        s.active_started = now
+        s.phase_end = now + s.minutes * 60
+        asked = self._devices.apply_scene(
+            s.scene,
+            now,
+            fade=s.scene.fade_seconds,
+            owner=Owner.SESSION,
+            heat_seconds=self.heat_seconds(now),
+            music=True,
+        )
+        self.scene_applied(asked)
+
+    def _fade_out(self, now: float, reason: str) -> None:
+        s = self.current
+        assert s is not None
+        if s.phase == Phase.ACTIVE and s.active_started is not None:
+            s.active_seconds += now - s.active_started
+        s.active_started = None
+        s.phase = Phase.FADE_OUT
+        s.end_reason = reason
+        s.phase_end = now + s.scene.fade_out_seconds
+        self._guard.release(Owner.SESSION, now)
+        self._devices.fade_out(s.scene.fade_out_seconds, now)
+
+    def _resume_at(self, now: float) -> None:
+        s = self.current
+        assert s is not None and s.paused_at is not None
+        gap = now - s.paused_at
+        s.phase_end += gap
+        if s.active_started is not None:
+            s.active_started += gap
+        s.paused_at = None
+        if s.phase == Phase.ACTIVE:
+            self._devices.resume_music(now)
+
+    def end(self, reason: str, now: float, *, chime: bool = False) -> None:
+        """End the session now: everything off, history written, listeners told.
+
+        Nothing that fails here (a chime, the disk) can keep the session running.
+        """
+        s = self.current
+        assert s is not None
+        if s.phase == Phase.ACTIVE and s.active_started is not None:
+            s.active_seconds += (s.paused_at or now) - s.active_started
+            s.active_started = None
+        s.phase = Phase.ENDED
+        s.end_reason = reason
+        self.current = None
+        # everything goes off at the end, manual heat too
+        self._devices.all_off(now)
+        if chime:
+            self._devices.chime()
+        actual = s.active_seconds / 60
+        try:
+            self._store.session_ended(s.id, actual, self._wall_iso(), reason)
+        except Exception:
+            log.exception("could not record the end of session %s", s.id)
+        self.last = {
+            "id": s.id,
+            "scene": s.scene.id,
+            "scene_name": s.scene.name,
+            "planned_minutes": s.minutes,
+            "actual_minutes": round(actual, 2),
+            "end_reason": reason,
+            "ended_at": self._wall_iso(),
+        }
+        self._action(SessionAction.ENDED, {"phase": Phase.ENDED, "reason": reason}, s.scene)
+
+    def step(self, now: float) -> float | None:
+        """Move the session through the phases due at ``now``; return the next phase end."""
+        s = self.current
+        if s is None:
+            return None
+        if s.paused_at is not None:
+            limit = s.paused_at + self.config.session.max_pause_minutes * 60
+            if now >= limit:
+                log.info("session paused too long: stopping")
+                self._resume_at(now)
+                self._fade_out(now, "pause_timeout")
+                self._action(SessionAction.FADE_OUT, {"phase": Phase.FADE_OUT})
+                return now
+            return limit
+        for _ in range(len(Phase)):  # at most one pass per phase: never spins
+            s = self.current
+            if s is None or now < s.phase_end:
+                break
+            if s.phase == Phase.PREPARE:
+                self._activate(now)
+                self._action(SessionAction.ACTIVE, {"phase": Phase.ACTIVE})
+            elif s.phase == Phase.ACTIVE:
+                self._fade_out(now, "completed")
+                self._action(SessionAction.FADE_OUT, {"phase": Phase.FADE_OUT})
+            else:
+                self.end(s.end_reason or "completed", now, chime=True)
+        return self.current.phase_end if self.current is not None else None
+
+    def make_safe(self, now: float) -> None:
+        """After a failed step: end the session, everything off."""
+        if self.current is not None:
+            self.end("error", now)

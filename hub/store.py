@@ -130,6 +130,18 @@ class Store:
         with self.transaction() as db:
             return int(db.execute(sql, params).lastrowid or 0)
 
+    def health(self, timeout: float = 1.0) -> dict[str, Any]:
+        """The store's health: it answers a trivial query within ``timeout`` seconds."""
+        if not self._lock.acquire(timeout=timeout):
+            return {"ok": False, "why": "busy"}
+        try:
+            ok = self._db.execute("SELECT 1").fetchone()[0] == 1
+        except Exception as exc:  # noqa: BLE001 - any failure means "not up"
+            return {"ok": False, "why": str(exc)}
+        finally:
+            self._lock.release()
+        return {"ok": bool(ok)}
+
     def close(self) -> None:
         """Close the database."""
         with self._lock:

@@ -18,7 +18,7 @@ the pads stay off (the guard forgets their heat) and the pings resume.
 
 Test hook: with ``MASSAGE_HUB_TEST_HOOKS=1`` in the environment, writing a number of
 seconds into ``<data_dir>/test-stall`` makes the next control step hang for that long
-while holding the hub lock (:func:`stall_next_step`).
+while holding the hub lock (:meth:`hub.loop.ControlLoop.stall_once`).
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from .facts import EventType
 
 if TYPE_CHECKING:
     from .core import Hub
@@ -88,16 +90,7 @@ def hooks_enabled(env: Mapping[str, str] | None = None) -> bool:
 
 def stall_next_step(hub: Hub, seconds: float) -> None:
     """Make the hub's next control step hang for ``seconds`` while holding its lock (tests)."""
-
-    def stalled_step() -> float | None:
-        hub.__dict__.pop("step", None)  # back to the real step from now on
-        with hub.lock:
-            log.warning("test hook: the control loop hangs for %g s", seconds)
-            time.sleep(seconds)
-        return hub.step()
-
-    hub.step = stalled_step  # type: ignore[method-assign]
-    hub._wake.set()
+    hub.loop.stall_once(seconds)
 
 
 def session_status(state: Mapping[str, Any]) -> str:
@@ -233,7 +226,7 @@ class Watchdog:
             was_on = [pid for pid, s in hub.guard.states.items() if s.heat != "off"]
             hub.guard.all_off(now)  # the pads stay off: heat never comes back by itself
             for pid in was_on:
-                hub._emit("safety", {"device": pid, "reason": "watchdog"})
+                hub.publish(EventType.SAFETY, {"device": pid, "reason": "watchdog"})
         finally:
             hub.lock.release()
         self.stalled = False
@@ -268,8 +261,8 @@ class Watchdog:
 def watchdog_component(service: Service) -> Watchdog | None:
     """Make the watchdog for the running service (none on a fake clock)."""
     hub = service.hub
-    if getattr(hub.clock, "fake", False):
-        return None
+    if not hub.loop.runs_by_itself:
+        return None  # a test's manual clock: nothing steps the loop between its calls
     config = service.config
     stall_file = config.data_path / STALL_FILE if hooks_enabled() else None
     if stall_file is not None:

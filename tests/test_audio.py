@@ -16,7 +16,8 @@ from hardware import SilentSpeaker
 from hardware.pins import SimFactory
 from hub.clock import FakeClock
 from hub.config import load_config
-from hub.core import Hub, build_speaker
+from hub.building import build_speaker
+from hub.core import Hub
 from hub.music import CHIME, PLAYLIST, RATE, generate, has_tracks
 
 from .support import ROOT, write_config

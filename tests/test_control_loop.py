@@ -44,7 +44,7 @@ def test_a_failing_fade_is_dropped_and_heat_limits_still_apply(hub: Hub, pins: P
     hub.advance(10 * 60)
     assert hub.state()["devices"]["pad"]["heat"] == "off"
     assert pins.level("GPIO24") == 0
-    assert not hub._fades  # the broken fade was dropped, not retried forever
+    assert not hub.fader.fades  # the broken fade was dropped, not retried forever
 
 
 def test_a_step_whose_safety_check_raises_does_not_count_as_alive(
@@ -57,7 +57,7 @@ def test_a_step_whose_safety_check_raises_does_not_count_as_alive(
     def boom(now: float) -> None:
         raise RuntimeError("heat bookkeeping failed")
 
-    monkeypatch.setattr(hub, "_safety_step", boom)
+    monkeypatch.setattr(hub.guard, "check", boom)
     deadline = hub.step()  # the loop goes on...
     assert deadline == pytest.approx(hub.clock.monotonic() + 1.0)  # ...a second later, no spin
     assert hub.last_step == before  # the watchdog will see the loop as stalled
@@ -75,7 +75,7 @@ def test_a_session_step_that_raises_ends_the_session_and_the_loop_goes_on(
     def boom(now: float) -> None:
         raise RuntimeError("session bookkeeping failed")
 
-    monkeypatch.setattr(hub, "_session_step", boom)
+    monkeypatch.setattr(hub.sessions, "step", boom)
     hub.clock.advance(1)  # type: ignore[attr-defined]
     hub.step()
     assert hub.session is None

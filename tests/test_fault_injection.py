@@ -40,6 +40,7 @@ class Flaky:
         object.__setattr__(self, "_real", real)
         object.__setattr__(self, "_name", name)
         object.__setattr__(self, "left", 0)
+        object.__setattr__(self, "fired", 0)
 
     def arm(self, count: int) -> None:
         object.__setattr__(self, "left", count)
@@ -47,6 +48,7 @@ class Flaky:
     def _fire(self) -> None:
         if self.left > 0:
             object.__setattr__(self, "left", self.left - 1)
+            object.__setattr__(self, "fired", self.fired + 1)
             raise Injected(f"injected fault in {self._name}")
 
     def __getattr__(self, attr: str) -> Any:
@@ -69,11 +71,11 @@ class Flaky:
         setattr(self._real, attr, value)
 
 
-SITES: dict[str, Callable[[Hub], Flaky]] = {}
+SITES: dict[str, Callable[[Hub], Any]] = {}
 
 
-def site(name: str) -> Callable[[Callable[[Hub], Flaky]], Callable[[Hub], Flaky]]:
-    def register(fn: Callable[[Hub], Flaky]) -> Callable[[Hub], Flaky]:
+def site(name: str) -> Callable[[Callable[[Hub], Any]], Callable[[Hub], Any]]:
+    def register(fn: Callable[[Hub], Any]) -> Callable[[Hub], Any]:
         SITES[name] = fn
         return fn
 
@@ -86,11 +88,29 @@ def _swap_speaker(hub: Hub, method: str) -> Flaky:
     return flaky
 
 
-def _swap_store(hub: Hub, method: str) -> Flaky:
-    flaky = Flaky(hub.store, method)
-    hub.store = flaky  # type: ignore[assignment]
-    hub.guard._ledger = flaky  # type: ignore[assignment]  # the test wires the same store in
-    return flaky
+class FlakyMethod:
+    """Replace ``obj.name`` on the instance (every holder of ``obj`` sees it); raise when armed."""
+
+    def __init__(self, obj: Any, name: str) -> None:
+        self._real = getattr(obj, name)
+        self._name = name
+        self.left = 0
+        self.fired = 0
+        setattr(obj, name, self)
+
+    def arm(self, count: int) -> None:
+        self.left = count
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self.left > 0:
+            self.left -= 1
+            self.fired += 1
+            raise Injected(f"injected fault in {self._name}")
+        return self._real(*args, **kwargs)
+
+
+def _swap_store(hub: Hub, method: str) -> FlakyMethod:
+    return FlakyMethod(hub.store, method)
 
 
 def _swap_part(hub: Hub, group: str, key: str, attr: str) -> Flaky:
@@ -120,6 +140,7 @@ class FlakyListener:
 
     def __init__(self) -> None:
         self.left = 0
+        self.fired = 0
 
     def arm(self, count: int) -> None:
         self.left = count
@@ -127,6 +148,7 @@ class FlakyListener:
     def __call__(self, event: Any) -> None:
         if self.left > 0:
             self.left -= 1
+            self.fired += 1
             raise Injected("injected fault in a listener")
 
 
@@ -202,6 +224,51 @@ SCRIPT: list[tuple[str, Callable[[Hub], Any]]] = [
 ]
 
 
+def run_script(
+    config_path: Path, folder: Path, where: str, arm_at: int, count: int, stop_early: bool
+) -> None:
+    """Run the session script with a fault armed at step ``arm_at``; check the loop and heat."""
+    if where == "pad.off" and count > 2:
+        count = 2  # a relay that can never open is for ExecStopPost and the watchdog
+    hub, factory = make_hub(config_path, folder)
+    fault: Any = None
+    try:
+        if where == "listener":
+            fault = FlakyListener()
+            hub.subscribe(fault)
+        else:
+            fault = SITES[where](hub)
+        for i, (what, action) in enumerate(SCRIPT):
+            if i == arm_at:
+                fault.arm(count)
+            if stop_early and what == "to fade-out":
+                run_bounded(hub.stop_session, "stop")
+            run_bounded(lambda action=action: action(hub), what)
+            assert lock_is_free(hub), f"the hub lock is still held after {what!r} ({where})"
+        if arm_at == 0 and count > 2:  # armed for the whole script: it must have been hit
+            assert fault.fired > 0, f"{where} was never reached: the injection missed"
+        # the session is over by now, by itself: nothing of it may stay on
+        assert hub.session is None, f"the session never ended ({where} at {arm_at})"
+        assert factory.level("GPIO24") == 0, f"heat stayed on ({where} armed at {arm_at})"
+        assert hub.guard.states["pad"].heat == "off"
+        fault.arm(0)
+        assert run_bounded(lambda: hub.all_off(), "all off") is None
+        run_bounded(lambda: hub.advance(5), "after all off")
+        assert all(factory.level(p) == 0 for p in OUTPUT_PINS)
+    finally:
+        if fault is not None:
+            fault.arm(0)
+        run_bounded(hub.close, "close")
+
+
+@pytest.mark.parametrize("where", [*sorted(SITES), "listener"])
+def test_every_fault_site_is_reached_and_survived(
+    config_path: Path, tmp_path: Path, where: str
+) -> None:
+    """Each site fails from the first step to the last: it is reached, and heat ends off."""
+    run_script(config_path, tmp_path, where, arm_at=0, count=10**6, stop_early=False)
+
+
 @settings(
     max_examples=120,
     deadline=None,
@@ -222,34 +289,7 @@ def test_no_injected_fault_wedges_the_loop_and_heat_ends_off(
     count: int,
     stop_early: bool,
 ) -> None:
-    if where == "pad.off" and count > 2:
-        count = 2  # a relay that can never open is for ExecStopPost and the watchdog
-    hub, factory = make_hub(config_path, tmp_path_factory.mktemp("data"))
-    try:
-        if where == "listener":
-            fault: Any = FlakyListener()
-            hub.subscribe(fault)
-        else:
-            fault = SITES[where](hub)
-        for i, (what, action) in enumerate(SCRIPT):
-            if i == arm_at:
-                fault.arm(count)
-            if stop_early and what == "to fade-out":
-                run_bounded(hub.stop_session, "stop")
-            run_bounded(lambda action=action: action(hub), what)
-            assert lock_is_free(hub), f"the hub lock is still held after {what!r} ({where})"
-        # the session is over by now, by itself: nothing of it may stay on
-        assert hub.session is None, f"the session never ended ({where} at {arm_at})"
-        assert factory.level("GPIO24") == 0, f"heat stayed on ({where} armed at {arm_at})"
-        assert hub.guard.states["pad"].heat == "off"
-        fault.arm(0)
-        assert run_bounded(lambda: hub.all_off(), "all off") is None
-        run_bounded(lambda: hub.advance(5), "after all off")
-        assert all(factory.level(p) == 0 for p in OUTPUT_PINS)
-    finally:
-        if isinstance(fault, Flaky):
-            fault.arm(0)
-        run_bounded(hub.close, "close")
+    run_script(config_path, tmp_path_factory.mktemp("data"), where, arm_at, count, stop_early)
 
 
 def test_a_chime_that_raises_once_does_not_wedge_the_loop(tmp_path: Path) -> None:

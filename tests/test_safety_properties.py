@@ -286,7 +286,7 @@ class HeatSafetyMachine(RuleBasedStateMachine):
             hub.state(),
             {info.name: float(pin.state) for info, pin in self.factory.pins.items()},
             {pid: asdict(s) for pid, s in hub.guard.states.items()},
-            {k: asdict(f) for k, f in hub._fades.items()},
+            {k: asdict(f) for k, f in hub.fader.fades.items()},
             hub.events.seq,
             hub.store.history(500, 0),
             hub.store.list_docs("scenes"),

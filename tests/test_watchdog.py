@@ -249,8 +249,7 @@ def test_watchdog_keeps_heat_off_while_the_loop_is_dead(
     service, factory, _ = running(watchdog_seconds=1.0)
     hub = service.hub
     dog: Watchdog = service.watchdog  # type: ignore[attr-defined]
-    hub._stop.set()  # the loop thread ends: last_step stops moving, the lock is free
-    hub._wake.set()
+    hub.loop.driver.stop()  # the loop thread ends: last_step stops moving, the lock is free
     wait_for(lambda: dog.stalled, timeout=5)
     hub.set_device("pad", {"heat": "high", "minutes": 10})  # a command still gets through
     wait_for(lambda: factory.level(PAD) == 0.0, timeout=2)

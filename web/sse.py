@@ -1,8 +1,10 @@
 """Server-sent events: one ``state`` event per hub event, to every connected client.
 
-The broker holds one hub subscription. Its listener runs under the hub lock, so it only
-serialises the event once and appends it to each client's bounded queue (a slow client
-loses its oldest events, never blocks the hub). Each client's generator waits on its own
+The broker holds one hub subscription. Its listener runs on the hub's event thread, so it
+only serialises the event once and appends it to each client's bounded queue (a slow
+client loses its oldest events, never blocks the hub). A client's first message is the
+state with the newest event number; events up to that number are in it already and are
+not sent again (they may reach the queue after it, since delivery is asynchronous). Each client's generator waits on its own
 queue, sends a heartbeat comment every ``heartbeat`` seconds, and unsubscribes when the
 client goes away (the write fails and the server closes the generator) or the app stops.
 """
@@ -23,17 +25,20 @@ class Client:
     """One connected SSE client: a bounded queue and a wake-up signal."""
 
     def __init__(self, size: int) -> None:
-        self.queue: deque[str] = deque(maxlen=size)
+        self.queue: deque[tuple[int, str]] = deque(maxlen=size)
         self.cond = threading.Condition(threading.Lock())
         self.closed = False
         self.dropped = 0
+        self.after = 0  # events up to this number are in the client's first state
 
-    def put(self, message: str) -> None:
+    def put(self, message: str, seq: int = 0) -> None:
         """Queue a message (dropping the oldest if full) and wake the client."""
         with self.cond:
+            if seq and seq <= self.after:
+                return
             if len(self.queue) == self.queue.maxlen:
                 self.dropped += 1
-            self.queue.append(message)
+            self.queue.append((seq, message))
             self.cond.notify()
 
     def close(self) -> None:
@@ -49,7 +54,7 @@ class Client:
                 self.cond.wait(timeout)
             if self.closed:
                 return None
-            out = list(self.queue)
+            out = [m for seq, m in self.queue if not seq or seq > self.after]
             self.queue.clear()
             return out
 
@@ -86,7 +91,7 @@ class EventBroker:
             return
         message = format_event(event)
         for client in clients:
-            client.put(message)
+            client.put(message, event.seq)
 
     def add(self) -> Client:
         """Connect a client (subscribing to the hub with the first one)."""
@@ -121,9 +126,12 @@ class EventBroker:
     def stream(self, client: Client) -> Iterator[str]:
         """Yield the client's SSE messages: the state now, then one per event."""
         try:
+            seq = self.hub.events.seq  # read first: the state below includes these events
             state = self.hub.state()
+            with client.cond:
+                client.after = seq  # events up to here are in the state: not sent again
             first = json.dumps(
-                {"seq": self.hub.events.seq, "type": "hello", "data": {}, "state": state},
+                {"seq": seq, "type": "hello", "data": {}, "state": state},
                 separators=(",", ":"),
                 default=str,
             )

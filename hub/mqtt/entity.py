@@ -162,6 +162,5 @@ def values_of(enum: type[StrEnum]) -> list[str]:
 
 def device_change(hub: Hub, device_id: str, command: Command) -> Action:
     """Return the call that applies a parsed device command through ``hub.set_device``."""
-    # set_device takes the fields as a dict (it parses them into this same model)
-    changes = command.model_dump(exclude_unset=True)
-    return lambda: hub.set_device(device_id, changes)
+    # parsed once, here at the edge: set_device takes the model as it is
+    return lambda: hub.set_device(device_id, command)
