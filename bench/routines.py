@@ -4,7 +4,7 @@
 
 Makes a hub on simulated pins with the real clock, N one-off routines (default 10) one
 second apart, and records when each run's event arrives against its planned second.
-Also times importing APScheduler and astral, ``next_fire`` and ``hub.state()`` with 50
+Also times importing astral, ``next_fire`` and ``hub.state()`` with 50
 routines. Prints figures; asserts nothing.
 """
 
@@ -27,16 +27,16 @@ RSS = "int([l for l in open('/proc/self/status') if l.startswith('VmRSS')][0].sp
 
 
 def import_cost() -> None:
-    """Time and resident memory of importing APScheduler and astral, in a fresh process."""
+    """Time and resident memory of importing astral, in a fresh process."""
     code = (
         "import time; t=time.perf_counter(); "
-        "import apscheduler.schedulers.background, astral.sun; "
+        "import astral.sun; "
         f"print(time.perf_counter()-t, {RSS})"
     )
     py = sys.executable
     t, rss = map(float, subprocess.check_output([py, "-c", code], text=True).split())
     rss0 = float(subprocess.check_output([py, "-c", f"print({RSS})"], text=True))
-    print(f"import APScheduler + astral: {t * 1000:.0f} ms, +{(rss - rss0) / 1024:.1f} MB RSS")
+    print(f"import astral: {t * 1000:.0f} ms, +{(rss - rss0) / 1024:.1f} MB RSS")
 
 
 def main() -> None:

@@ -231,6 +231,18 @@ class Hub:
         """Run everything due now; return when the next step is due."""
         return self.loop.step()
 
+    def kick(self) -> None:
+        """Step soon: a component changed what is due (a routine's next run)."""
+        self.loop.kick()
+
+    def add_part(self, part: Part) -> None:
+        """Put a component's timed part on the loop (before the last heat check)."""
+        self.loop.add(part, before_last=2)
+
+    def remove_part(self, part: Part) -> None:
+        """Take a component's timed part off the loop."""
+        self.loop.remove(part)
+
     def advance(self, seconds: float) -> None:
         """Move a fake clock forward by ``seconds``, running everything due on the way."""
         self.loop.driver.advance(seconds)
@@ -316,7 +328,7 @@ class Hub:
             if device_id in self.room.heat_pads:
                 self.sessions.pad_taken(device_id)  # the user took it: no longer renewed
             result = self.devices.states(now)[device_id]
-        self.loop.driver.kick()
+        self.loop.kick()
         return result
 
     def release_heat(self, owner: str) -> list[str]:
@@ -325,7 +337,7 @@ class Hub:
             raise InvalidCommand(f"unknown owner {owner!r}; use one of {', '.join(Owner)}")
         with self.lock:
             held = self.devices.release_heat(owner, self.clock.monotonic())
-        self.loop.driver.kick()
+        self.loop.kick()
         return held
 
     def all_off(self, *, reason: str = "all_off") -> None:
@@ -337,7 +349,7 @@ class Hub:
                 self.sessions.end(reason, now)
             self.devices.all_off(now)
             self._emit(EventType.ALL_OFF, {"reason": reason})
-        self.loop.driver.kick()
+        self.loop.kick()
 
     def _speaker_changed(self, state: dict[str, Any]) -> None:
         # Runs on the speaker's thread; close() may hold the lock while it waits for that
@@ -418,7 +430,7 @@ class Hub:
             if owner == Owner.SESSION:
                 self.sessions.scene_applied(asked)
             self._emit(EventType.SCENE, {"scene": scene.id})
-        self.loop.driver.kick()
+        self.loop.kick()
 
     # --- sessions ---------------------------------------------------------------------------
 
@@ -455,7 +467,7 @@ class Hub:
     def _session(self, command: Callable[[float], Any]) -> Any:
         with self.lock:
             result = command(self.clock.monotonic())
-        self.loop.driver.kick()
+        self.loop.kick()
         return result
 
     def _button_press(self) -> None:

@@ -63,7 +63,27 @@ class ControlLoop:
         self.last_step = clock.monotonic()
         self.next_deadline: float | None = None
         self._stall: float = 0.0
+        self._stepping = False
+        self._rerun = False
         self.driver: Driver = clock.drive(self)
+
+    def add(self, part: Part, *, before_last: int = 0) -> None:
+        """Add a part, ``before_last`` places from the end (0: at the end)."""
+        with self.lock:
+            self.parts.insert(len(self.parts) - before_last, part)
+
+    def remove(self, part: Part) -> None:
+        """Remove a part (nothing if it is not there)."""
+        with self.lock:
+            if part in self.parts:
+                self.parts.remove(part)
+
+    def kick(self) -> None:
+        """Step soon: something changed. Inside a step, the step is run again at once."""
+        if self._stepping:
+            self._rerun = True
+        else:
+            self.driver.kick()
 
     @property
     def runs_by_itself(self) -> bool:
@@ -80,7 +100,8 @@ class ControlLoop:
             now = self.clock.monotonic()
             due: list[float] = []
             alive = True
-            for part in self.parts:
+            self._stepping, self._rerun = True, False
+            for part in list(self.parts):
                 try:
                     deadline = part.step(now)
                 except Exception:
@@ -93,6 +114,9 @@ class ControlLoop:
                     deadline = now + RETRY
                 if deadline is not None:
                     due.append(deadline)
+            self._stepping = False
+            if self._rerun:  # a part changed what earlier parts scheduled: look again now
+                due.append(now)
             self.next_deadline = min(due) if due else None
             # a step whose safety check failed does not count as alive for the watchdog
             if alive:
@@ -102,7 +126,7 @@ class ControlLoop:
     def stall_once(self, seconds: float) -> None:
         """Make the next step hang for ``seconds`` holding the lock (test hook, see watchdog)."""
         self._stall = seconds
-        self.driver.kick()
+        self.kick()
 
 
 class ThreadDriver:

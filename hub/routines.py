@@ -1,23 +1,17 @@
 """Routines: scheduled scenes, sessions and wind-downs that survive restarts and DST changes.
 
-One :class:`RoutineController` per hub owns one APScheduler 3.x ``BackgroundScheduler``
-(in the hub's time zone), started and stopped with the service by
-:func:`routines_component`. SQLite (``routines`` and ``routine_runs``) is the source of
-truth; the scheduler only wakes the controller at the right moments:
+One :class:`RoutineController` per hub. SQLite (``routines`` and ``routine_runs``) is the
+source of truth. The controller is one part of the hub's control loop: at each step it
+handles whatever is due by the wall clock (planned runs, the steps of a running routine: a
+wind-down's glides, its diffuser stop, its end) and returns its next wall-clock time as a
+deadline on the loop's timeline. The loop steps at least once a second, so a wall clock
+stepped by NTP, or a machine that slept, is noticed within a second: no heartbeat.
 
-- ``routine:<id>``: a date job at the routine's next planned run;
-- ``routine-run:<id>``: a date job at the next step of a running routine (a wind-down's
-  diffuser stop, its end);
-- ``routines:heartbeat``: every 30 s, in case the wall clock jumped or the machine slept.
-
-Every job calls :meth:`RoutineController.tick`, which handles whatever is due exactly once:
-the last handled planned time is stored with the routine, so a restart, a duplicate wake
-or a clock stepped backwards never runs a planned time twice. The next planned run is
-stored too, so a hub that was down at that time catches up when it starts again: within
-``routines.misfire_grace_minutes`` (default 10) the routine runs, later it is logged as
-missed. Time rules for DST are in :mod:`hub.routine_models`.
-
-With a fake clock no scheduler runs; tests call :meth:`RoutineController.advance`.
+Whatever is due is handled exactly once: the last handled planned time is stored with the
+routine, so a restart, a duplicate step or a clock stepped backwards never runs a planned
+time twice. The next planned run is stored too, so a hub that was down at that time catches
+up when it starts again: within ``routines.misfire_grace_minutes`` (default 10) the routine
+runs, later it is logged as missed. Time rules for DST are in :mod:`hub.routine_models`.
 """
 
 from __future__ import annotations
@@ -32,7 +26,8 @@ from pydantic import ValidationError
 
 from .commands import describe
 from .errors import Conflict, HubError, InvalidCommand, NotFound
-from .facts import MAX_FADE_SECONDS, EventType
+from .facts import MAX_FADE_SECONDS, DeviceKind, EventType, HeatLevel, Owner
+from .loop import Part
 from .routine_models import (
     OnceSchedule,
     RoutineIn,
@@ -52,7 +47,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-HEARTBEAT_SECONDS = 30
 END_FADE_SECONDS = 5.0
 MAX_CATCH_UP = 400  # planned runs handled per routine per tick (a hub down for a year)
 
@@ -156,23 +150,19 @@ class RoutineController:
         self.location = None if loc is None else (loc.latitude, loc.longitude)
         self.routines: dict[str, Routine] = {}
         self.runs: dict[str, ActiveRun] = {}
-        self._scheduler: Any = None
-        self._jobs: dict[str, datetime] = {}
         self._started = False
         self._load()
         hub.routines = self  # type: ignore[attr-defined]
         hub.state_providers["next_routine"] = self.next_routine
         self._unsubscribe = hub.subscribe(self._on_event)
+        self._ticking = False
+        self._part = Part("routines", self.step, lambda now: None)  # each routine logs its own
 
     # --- life cycle ---------------------------------------------------------------------------
 
     def health(self) -> dict[str, Any]:
         """The routines' health: started, and the scheduler running (when time runs itself)."""
-        if not self._started:
-            return {"ok": False}
-        if not self.hub.loop.runs_by_itself:
-            return {"ok": True}
-        return {"ok": bool(self._scheduler is not None and self._scheduler.running)}
+        return {"ok": self._started}
 
     def start(self) -> None:
         """Plan every routine, catch up on what was missed, and start the scheduler."""
@@ -183,57 +173,21 @@ class RoutineController:
                     self._plan(r, now, after=r.last_planned or now)
                     self._save(r)
             self._started = True
-        if self.hub.loop.runs_by_itself:
-            from apscheduler.executors.pool import ThreadPoolExecutor
-            from apscheduler.schedulers.background import BackgroundScheduler
-
-            aps_log = logging.getLogger("apscheduler")
-            if aps_log.level == logging.NOTSET and self.config.log_level != "DEBUG":
-                aps_log.setLevel(logging.WARNING)  # "Running job ..." every 30 s is noise
-            self._scheduler = BackgroundScheduler(
-                timezone=self.zone,
-                executors={"default": ThreadPoolExecutor(2)},
-                job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
-            )
-            self._scheduler.add_job(
-                self.tick,
-                "interval",
-                seconds=HEARTBEAT_SECONDS,
-                id="routines:heartbeat",
-                name="routines heartbeat",
-            )
-            self._scheduler.start()
+        self.hub.add_part(self._part)
         self.tick()
         log.info("routines: %d loaded, next: %s", len(self.routines), self.next_routine())
 
     def stop(self) -> None:
         """Stop the scheduler (running routines end with the hub, which switches all off)."""
         self._started = False
-        scheduler, self._scheduler = self._scheduler, None
-        if scheduler is not None:
-            scheduler.shutdown(wait=True)
+        self.hub.remove_part(self._part)
         with self.hub.lock:
-            self._jobs.clear()
             self.runs.clear()
         self._unsubscribe()
 
     def advance(self, seconds: float) -> None:
         """Move a fake clock forward, running routines and the hub on the way (tests)."""
-        clock = self.hub.clock
-        assert not self.hub.loop.runs_by_itself, "advance() needs a FakeClock"
-        target = clock.now() + timedelta(seconds=seconds)
-        while True:
-            due = self._next_wake()
-            if due is None or due > target:
-                break
-            gap = (due - clock.now()).total_seconds()
-            if gap > 0:
-                self.hub.advance(gap)
-            self.tick()
-        rest = (target - clock.now()).total_seconds()
-        if rest > 0:
-            self.hub.advance(rest)
-        self.tick()
+        self.hub.advance(seconds)
 
     # --- storage --------------------------------------------------------------------------------
 
@@ -285,37 +239,14 @@ class RoutineController:
         times.extend(run.steps[0][0] for run in self.runs.values() if run.steps)
         return min(times) if times else None
 
-    def _sync_jobs(self) -> None:
-        """Make the scheduler's date jobs match the routines and running steps."""
-        if self._scheduler is None:
-            return
-        want: dict[str, datetime] = {}
-        for r in self.routines.values():
-            if r.next_planned is not None:
-                want[f"routine:{r.id}"] = r.next_planned
-        for rid, run in self.runs.items():
-            if run.steps:
-                want[f"routine-run:{rid}"] = run.steps[0][0]
-        for job_id in list(self._jobs):
-            if job_id not in want:
-                try:
-                    self._scheduler.remove_job(job_id)
-                except Exception:  # noqa: BLE001 - a date job removes itself after running
-                    pass
-                del self._jobs[job_id]
-        for job_id, at in want.items():
-            if self._jobs.get(job_id) == at and self._scheduler.get_job(job_id) is not None:
-                continue
-            self._scheduler.add_job(
-                self.tick,
-                "date",
-                run_date=at,
-                id=job_id,
-                name=job_id,
-                replace_existing=True,
-                misfire_grace_time=None,
-            )
-            self._jobs[job_id] = at
+    def step(self, now: float) -> float | None:
+        """Handle what is due by the wall clock; return the next wall time as a loop deadline."""
+        self.tick()
+        due = self._next_wake()
+        if due is None:
+            return None
+        wait = (due - self.hub.clock.now()).total_seconds()
+        return now + max(0.0, wait)
 
     # --- running ----------------------------------------------------------------------------
 
@@ -323,17 +254,21 @@ class RoutineController:
         """Handle everything due now: routine runs (or misses) and steps of running ones."""
         try:
             with self.hub.lock:
-                if not self._started:
+                # a routine's own commands step the loop, which steps us: not again inside
+                if not self._started or self._ticking:
                     return
-                now = self.hub.clock.now()
-                for run in list(self.runs.values()):
-                    self._run_steps(run, now)
-                for r in list(self.routines.values()):
-                    for _ in range(MAX_CATCH_UP):
-                        if r.next_planned is None or r.next_planned > now:
-                            break
-                        self._handle(r, r.next_planned, now)
-                self._sync_jobs()
+                self._ticking = True
+                try:
+                    now = self.hub.clock.now()
+                    for run in list(self.runs.values()):
+                        self._run_steps(run, now)
+                    for r in list(self.routines.values()):
+                        for _ in range(MAX_CATCH_UP):
+                            if r.next_planned is None or r.next_planned > now:
+                                break
+                            self._handle(r, r.next_planned, now)
+                finally:
+                    self._ticking = False
         except Exception:
             log.exception("routines tick failed")
 
@@ -395,10 +330,13 @@ class RoutineController:
             hub.get_scene(action.scene or self.config.session.default_scene)
         elif isinstance(action, SceneAction):
             hub.get_scene(action.scene)
-        elif isinstance(action, WindDownAction) and action.playlist is not None:
-            speaker = hub.room.speaker
-            if speaker is not None and action.playlist not in speaker.playlists():
-                raise InvalidCommand(f"no playlist called {action.playlist!r}")
+        elif (
+            isinstance(action, WindDownAction)
+            and action.playlist is not None
+            and hub.speaker_id is not None
+            and action.playlist not in hub.playlists()
+        ):
+            raise InvalidCommand(f"no playlist called {action.playlist!r}")
 
     def _start_action(self, r: Routine, now: datetime) -> str:
         action = r.spec.action
@@ -423,10 +361,16 @@ class RoutineController:
         hub.apply_scene(scene.id, owner="routine", heat_seconds=seconds)
         run = ActiveRun(rid, now, now + timedelta(seconds=seconds))
         fade = min(scene.fade_out_seconds, MAX_FADE_SECONDS)
-        lights = [lid for lid, lv in scene.light_levels(list(hub.room.lights)).items() if lv > 0]
-        diffuser = hub.room.diffuser is not None and scene.diffuser != "off"
-        pads = [p for p, h in scene.heat_levels(hub.guard.pad_ids).items() if h != "off"]
-        music = bool(scene.playlist and scene.volume > 0 and hub.room.speaker is not None)
+        lights = [
+            lid for lid, lv in scene.light_levels(self._ids(DeviceKind.LIGHT)).items() if lv > 0
+        ]
+        diffuser = bool(self._ids(DeviceKind.DIFFUSER)) and scene.diffuser != "off"
+        pads = [
+            p
+            for p, h in scene.heat_levels(self._ids(DeviceKind.HEAT_PAD)).items()
+            if h != HeatLevel.OFF
+        ]
+        music = bool(scene.playlist and scene.volume > 0 and hub.speaker_id is not None)
 
         def end() -> None:
             if hub.session is not None:  # ran into a session (if_session: run): leave it be
@@ -435,12 +379,11 @@ class RoutineController:
                 hub.set_device(lid, {"level": 0.0, "fade_seconds": fade}, owner="routine")
             if diffuser:
                 hub.set_device("diffuser", {"mode": "off"}, owner="routine")
-            for pid in pads:
-                if hub.guard.states[pid].owner == "routine":
-                    hub.set_device(pid, {"heat": "off"}, owner="routine")
+            if pads:
+                hub.release_heat(Owner.ROUTINE)  # what it still holds; not what a person took
             if music:
                 hub.set_device(
-                    hub.room.speaker_id, {"volume": 0.0, "fade_seconds": fade}, owner="routine"
+                    hub.speaker_id, {"volume": 0.0, "fade_seconds": fade}, owner="routine"
                 )
 
         run.add(run.ends, "end", end)
@@ -449,6 +392,9 @@ class RoutineController:
         self.runs[rid] = run
         return f"scene {scene.name} for {action.minutes:g} min"
 
+    def _ids(self, kind: DeviceKind) -> list[str]:
+        return [d.id for d in self.hub.device_info() if d.kind == kind]
+
     def _end_run(self, rid: str, labels: tuple[str, ...] = FINISH_STEPS) -> None:
         """Stop a run now: its switching-off steps run, and no pad stays on for it."""
         self.runs.pop(rid).finish_now(labels)
@@ -456,15 +402,20 @@ class RoutineController:
 
     def _music_off(self) -> None:
         hub = self.hub
-        if hub.session is None and hub.room.speaker is not None and hub.room.speaker.playing:
-            hub.set_device(hub.room.speaker_id, {"playing": False}, owner="routine")
+        speaker = hub.speaker_id
+        if (
+            hub.session is None
+            and speaker is not None
+            and hub.state()["devices"][speaker]["playing"]
+        ):
+            hub.set_device(speaker, {"playing": False}, owner="routine")
 
     def _start_wind_down(self, rid: str, a: WindDownAction, now: datetime) -> str:
         hub = self.hub
         total = a.minutes * 60
         run = ActiveRun(rid, now, now + timedelta(seconds=total))
-        lights = a.lights or list(hub.room.lights)
-        speaker = hub.room.speaker_id if hub.room.speaker is not None else None
+        lights = a.lights or self._ids(DeviceKind.LIGHT)
+        speaker = hub.speaker_id
         music = a.playlist is not None and speaker is not None
         # the start: lights to light_from, music at volume_from, mist on
         for lid in lights:
@@ -473,7 +424,7 @@ class RoutineController:
             assert speaker is not None
             hub.set_device(speaker, {"volume": a.volume_from}, owner="routine")
             hub.set_device(speaker, {"playlist": a.playlist}, owner="routine")
-        if a.diffuser_minutes > 0 and hub.room.diffuser is not None:
+        if a.diffuser_minutes > 0 and self._ids(DeviceKind.DIFFUSER):
             hub.set_device("diffuser", {"mode": a.diffuser_mode}, owner="routine")
             run.add(
                 now + timedelta(minutes=a.diffuser_minutes),
@@ -511,7 +462,7 @@ class RoutineController:
                 hub.set_device(
                     lid, {"level": 0.0, "fade_seconds": END_FADE_SECONDS}, owner="routine"
                 )
-            if hub.room.diffuser is not None and a.diffuser_minutes > 0:
+            if self._ids(DeviceKind.DIFFUSER) and a.diffuser_minutes > 0:
                 hub.set_device("diffuser", {"mode": "off"}, owner="routine")
             if music:
                 assert speaker is not None
@@ -650,7 +601,7 @@ class RoutineController:
             if a.minutes > top:
                 problems.append(f"action.minutes: a session may last at most {top:g} minutes")
         if isinstance(a, WindDownAction):
-            room = list(hub.room.lights)
+            room = self._ids(DeviceKind.LIGHT)
             for lid in a.lights or []:
                 if lid not in room:
                     problems.append(
@@ -659,14 +610,13 @@ class RoutineController:
             if a.lights is not None and not a.lights:
                 problems.append("action.lights: choose at least one light, or leave it out")
             if a.playlist is not None:
-                speaker = hub.room.speaker
-                have = speaker.playlists() if speaker is not None else []
+                have = hub.playlists()
                 if a.playlist not in have:
                     problems.append(
                         f"action.playlist: no playlist called {a.playlist!r} "
                         f"(playlists: {', '.join(have) or 'none'})"
                     )
-            if a.diffuser_minutes > 0 and hub.room.diffuser is None:
+            if a.diffuser_minutes > 0 and not self._ids(DeviceKind.DIFFUSER):
                 problems.append("action.diffuser_minutes: this room has no diffuser")
         sched = spec.schedule
         if isinstance(sched, SunsetSchedule) and self.location is None:
@@ -750,8 +700,8 @@ class RoutineController:
             del self.routines[rid]
             if rid in self.runs:
                 self._end_run(rid)  # switch off what it switched on
-            self._sync_jobs()
             self.hub.publish(EventType.ROUTINES, {"action": "deleted", "routine": rid})
+        self.hub.kick()
 
     def run_now(self, rid: str) -> dict[str, Any]:
         """Run a routine's action now (its schedule stays as it is)."""
@@ -797,8 +747,8 @@ class RoutineController:
             return self._out(r, now)
 
     def _changed(self, r: Routine, action: str) -> None:
-        self._sync_jobs()
         self.hub.publish(EventType.ROUTINES, {"action": action, "routine": r.id})
+        self.hub.kick()  # the next planned time may have moved: a new deadline
 
 
 OUTPUT_FIELDS = (
