@@ -105,7 +105,7 @@ def main() -> int:
             c.start()
         for c in clients:
             c.connected.wait(10)
-        wait_for(lambda: service.web_app.extensions["massagehub"].broker.client_count == args.sse)
+        wait_for(lambda: service.web.app.extensions["massagehub"].broker.client_count == args.sse)
 
         conn = http.client.HTTPConnection("127.0.0.1", port)
         conn.connect()

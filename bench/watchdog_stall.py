@@ -47,6 +47,7 @@ def main() -> None:
         service = Service(config, pin_factory=factory, speaker=SilentSpeaker())
         dog = watchdog_component(service)
         assert dog is not None
+        service.watchdog = dog
         service.add(dog)
         service.start()
         hub = service.hub

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gpiozero.pins.mock import MockFactory
 
@@ -41,6 +41,9 @@ from .scene_library import SceneLibrary
 from .scenes import Scene, load_builtin_scenes
 from .sessions import Session, SessionController
 from .store import Store
+
+if TYPE_CHECKING:
+    from .routines import RoutineController
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +141,7 @@ class Hub:
         )
         if hasattr(self.room.speaker, "on_change"):
             self.room.speaker.on_change = self._speaker_changed  # next track, from its thread
+        self.routines: RoutineController | None = None  # set by use_routines
         self.state_providers: dict[str, Callable[[], Any]] = {}
         # name -> check for GET /healthz: a bool result decides readiness, others are shown
         self.health_checks: dict[str, Callable[[], Any]] = {}
@@ -231,6 +235,11 @@ class Hub:
         """Run everything due now; return when the next step is due."""
         return self.loop.step()
 
+    def use_routines(self, routines: RoutineController) -> None:
+        """Take ``routines`` as the hub's routine controller (its next run shows in the state)."""
+        self.routines = routines
+        self.state_providers["next_routine"] = routines.next_routine
+
     def kick(self) -> None:
         """Step soon: a component changed what is due (a routine's next run)."""
         self.loop.kick()
@@ -238,6 +247,10 @@ class Hub:
     def add_part(self, part: Part) -> None:
         """Put a component's timed part on the loop (before the last heat check)."""
         self.loop.add(part, before_last=2)
+
+    def has_part(self, part: Part) -> bool:
+        """True while ``part`` is on the loop."""
+        return part in self.loop.parts
 
     def remove_part(self, part: Part) -> None:
         """Take a component's timed part off the loop."""
@@ -270,6 +283,11 @@ class Hub:
     def _emit(self, type_: EventType | str, data: dict[str, Any]) -> None:
         with self.lock:
             self.events.post(type_, data)
+
+    @property
+    def event_seq(self) -> int:
+        """The number of the newest event posted (delivered or about to be)."""
+        return self.events.seq
 
     def publish(self, type_: EventType, data: dict[str, Any]) -> None:
         """Send an event about something a component changed (a routine, the watchdog)."""

@@ -152,8 +152,7 @@ class RoutineController:
         self.runs: dict[str, ActiveRun] = {}
         self._started = False
         self._load()
-        hub.routines = self  # type: ignore[attr-defined]
-        hub.state_providers["next_routine"] = self.next_routine
+        hub.use_routines(self)
         self._unsubscribe = hub.subscribe(self._on_event)
         self._ticking = False
         self._part = Part("routines", self.step, lambda now: None)  # each routine logs its own
@@ -162,7 +161,7 @@ class RoutineController:
 
     def health(self) -> dict[str, Any]:
         """The routines' health: started, and the scheduler running (when time runs itself)."""
-        return {"ok": self._started}
+        return {"ok": self._started and self.hub.has_part(self._part)}
 
     def start(self) -> None:
         """Plan every routine, catch up on what was missed, and start the scheduler."""
@@ -766,6 +765,7 @@ OUTPUT_FIELDS = (
 
 
 def routines_component(service: Any) -> RoutineController | None:
+    # ``service``: anything with ``hub`` and ``config`` (hub/service.py wires it)
     """Make the routines component (None when ``routines.enabled`` is false)."""
     if not service.config.routines.enabled:
         return None

@@ -1,23 +1,28 @@
-"""The running service: the hub plus its components (web, MQTT, routines, watchdog).
+"""The running service: the hub and its components, wired in one place.
 
-A component is any object with ``start()`` and ``stop()``; they start after the hub and
-stop before it, in reverse order, so the hub always switches the room off last.
+This is the entry layer (with :mod:`hub.cli`): the only module that knows every component,
+the web adapter included. Components start after the hub and stop before it, in reverse
+order, so the hub always switches the room off last.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .config import Config
 from .core import Hub
+
+if TYPE_CHECKING:
+    from .routines import RoutineController
+    from .watchdog import Watchdog
 
 log = logging.getLogger(__name__)
 
 
 class Component(Protocol):
-    """Something that runs beside the hub."""
+    """Something that runs beside the hub, and says how it is doing."""
 
     name: str
 
@@ -31,6 +36,10 @@ class Service:
     def __init__(self, config: Config, hub: Hub | None = None, **hub_args: Any) -> None:
         self.config = config
         self.hub = hub or Hub(config, **hub_args)
+        self.routines: RoutineController | None = None
+        self.watchdog: Watchdog | None = None
+        self.mqtt: Any = None  # hub.mqtt.MqttBridge, when mqtt.enabled (paho loads only then)
+        self.web: Any = None  # web.server.WebComponent
         self.components: list[Component] = []
         self.stop_event = threading.Event()
         self.ready = threading.Event()
@@ -69,6 +78,31 @@ class Service:
         finally:
             self.stop()
 
+    def health(self) -> dict[str, Any]:
+        """The /healthz body: each readiness check, ``ready``, and MQTT and the watchdog apart.
+
+        Every check is quick and never waits on the hub lock (a stalled control loop may
+        hold it), so /healthz answers even while the service is in trouble, and says so.
+        """
+        checks = {
+            "hub": lambda: self.hub.health()["ok"],
+            "store": lambda: self.hub.store.health()["ok"],
+            # routines disabled in the config: nothing to wait for
+            "scheduler": lambda: self.routines is None or self.routines.health()["ok"],
+        }
+        out: dict[str, Any] = {}
+        for name, check in checks.items():
+            try:
+                out[name] = bool(check())
+            except Exception:  # noqa: BLE001 - a failing check is a "no"
+                out[name] = False
+        out["ready"] = all(out.values())
+        out["status"] = "ok" if out["ready"] else "unavailable"
+        out["mqtt"] = None if self.mqtt is None else bool(self.mqtt.connected.is_set())
+        if self.watchdog is not None:
+            out["watchdog"] = self.watchdog.health()
+        return out
+
 
 def _quietly_stop(component: Component) -> None:
     try:
@@ -78,24 +112,21 @@ def _quietly_stop(component: Component) -> None:
 
 
 def build_service(config: Config, **hub_args: Any) -> Service:
-    """Make the service with every component the config asks for."""
-    service = Service(config, **hub_args)
-    for factory in component_factories():
-        component = factory(service)
-        if component is not None:
-            service.add(component)
-    return service
-
-
-def component_factories() -> list[Any]:
-    """Return the functions that make components, in start order.
-
-    Each takes the Service and returns a component or None (when disabled).
-    """
-    from web.server import web_component
-
-    from .mqtt import mqtt_component
+    """Make the service with every component the config asks for, in start order."""
     from .routines import routines_component
     from .watchdog import watchdog_component
 
-    return [routines_component, watchdog_component, mqtt_component, web_component]
+    service = Service(config, **hub_args)
+    service.routines = routines_component(service)
+    service.watchdog = watchdog_component(service)
+    if config.mqtt.enabled:
+        from .mqtt import mqtt_component  # paho is imported only when MQTT is on
+
+        service.mqtt = mqtt_component(service)
+    from web.server import web_component
+
+    service.web = web_component(service)
+    for component in (service.routines, service.watchdog, service.mqtt, service.web):
+        if component is not None:
+            service.add(component)
+    return service

@@ -30,14 +30,14 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .facts import EventType
 
 if TYPE_CHECKING:
+    from .config import Config
     from .core import Hub
     from .events import Event
-    from .service import Service
 
 log = logging.getLogger(__name__)
 
@@ -258,7 +258,15 @@ class Watchdog:
         }
 
 
-def watchdog_component(service: Service) -> Watchdog | None:
+class Running(Protocol):
+    """What the watchdog needs of the running service (hub/service.py wires it)."""
+
+    hub: Hub
+    config: Config
+    ready: threading.Event
+
+
+def watchdog_component(service: Running) -> Watchdog | None:
     """Make the watchdog for the running service (none on a fake clock)."""
     hub = service.hub
     if not hub.loop.runs_by_itself:
@@ -274,5 +282,4 @@ def watchdog_component(service: Service) -> Watchdog | None:
         ping_interval=watchdog_ping_interval(),
         stall_file=stall_file,
     )
-    service.watchdog = dog  # type: ignore[attr-defined]
     return dog

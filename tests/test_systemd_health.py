@@ -11,7 +11,6 @@ import pytest
 from hardware import SilentSpeaker
 from hardware.pins import SimFactory
 from hub.config import Config
-from hub.health import health, mqtt_connected
 from hub.service import Service, build_service
 from hub.watchdog import stall_next_step
 
@@ -39,7 +38,7 @@ def make_service(
 
 def test_ready_when_hub_store_and_scheduler_are_up(make_service: Callable[..., Service]) -> None:
     service = make_service()
-    body = health(service)
+    body = service.health()
     assert body["hub"] and body["store"] and body["scheduler"], body
     assert body["ready"] is True and body["status"] == "ok"
     assert body["mqtt"] is None  # not enabled: not part of readiness
@@ -49,10 +48,10 @@ def test_ready_when_hub_store_and_scheduler_are_up(make_service: Callable[..., S
 def test_mqtt_is_a_separate_field(make_service: Callable[..., Service]) -> None:
     # a real paho client towards a port where no broker listens: never connects
     service = make_service({"mqtt": {"enabled": True, "host": "127.0.0.1", "port": free_port()}})
-    body = health(service)
+    body = service.health()
     assert body["mqtt"] is False
     assert body["ready"] is True, "a missing broker does not make the hub unready"
-    assert mqtt_connected(service) is False
+    assert service.health()["mqtt"] is False
 
 
 def test_a_stalled_loop_makes_it_unready_without_blocking(
@@ -60,14 +59,14 @@ def test_a_stalled_loop_makes_it_unready_without_blocking(
 ) -> None:
     service = make_service()
     stall_next_step(service.hub, 3.0)
-    wait_for(lambda: not health(service)["hub"], timeout=3)
+    wait_for(lambda: not service.health()["hub"], timeout=3)
     t0 = time.monotonic()
-    body = health(service)  # the hub lock is held by the hung step
+    body = service.health()  # the hub lock is held by the hung step
     took = time.monotonic() - t0
     assert body["ready"] is False and body["hub"] is False
     assert body["store"] is True
     assert took < 1.0, f"health() waited {took:.2f}s on a lock"
-    wait_for(lambda: health(service)["ready"], timeout=6)
+    wait_for(lambda: service.health()["ready"], timeout=6)
 
 
 def test_store_busy_is_not_ready(make_service: Callable[..., Service]) -> None:
@@ -85,29 +84,28 @@ def test_store_busy_is_not_ready(make_service: Callable[..., Service]) -> None:
     thread.start()
     held.wait(2)
     try:
-        body = health(service)
+        body = service.health()
         assert body["store"] is False and body["ready"] is False
     finally:
         release.set()
         thread.join()
-    assert health(service)["ready"] is True
+    assert service.health()["ready"] is True
 
 
 def test_scheduler_down_is_not_ready(make_service: Callable[..., Service]) -> None:
     service = make_service()
-    routines = service.hub.routines  # type: ignore[attr-defined]
-    scheduler = routines._scheduler
-    scheduler.pause()
-    scheduler.shutdown(wait=False)
-    assert health(service)["scheduler"] is False
-    assert health(service)["ready"] is False
+    routines = service.routines
+    assert routines is not None
+    service.hub.remove_part(routines._part)  # its part of the loop is gone: nothing runs it
+    assert service.health()["scheduler"] is False
+    assert service.health()["ready"] is False
 
 
 def test_a_service_that_has_not_started_is_not_ready(make_config: Callable[..., Config]) -> None:
     config = make_config()
     service = Service(config, pin_factory=SimFactory(), speaker=SilentSpeaker())
     try:
-        assert health(service)["hub"] is False
-        assert health(service)["ready"] is False
+        assert service.health()["hub"] is False
+        assert service.health()["ready"] is False
     finally:
         service.hub.close()

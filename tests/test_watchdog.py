@@ -116,6 +116,7 @@ def running(
         )
         dog = watchdog_component(service)
         assert dog is not None
+        service.watchdog = dog
         service.add(dog)
         service.start()
         services.append(service)

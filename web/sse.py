@@ -126,7 +126,7 @@ class EventBroker:
     def stream(self, client: Client) -> Iterator[str]:
         """Yield the client's SSE messages: the state now, then one per event."""
         try:
-            seq = self.hub.events.seq  # read first: the state below includes these events
+            seq = self.hub.event_seq  # read first: the state below includes these events
             state = self.hub.state()
             with client.cond:
                 client.after = seq  # events up to here are in the state: not sent again
