@@ -6,7 +6,6 @@ The event stream never ends, so it is left out; a bounded number of examples kee
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -24,8 +23,9 @@ from schemathesis.checks import (
 )
 
 from hub.core import Hub
+from hub.routines import RoutineController
 from web import create_app
-from web.auth import hash_token
+from web.credentials import hash_token
 from web.openapi import build_spec
 
 from .web_fixtures import PASSWORD
@@ -53,15 +53,7 @@ def _app(hub: Hub) -> Flask:
 
 
 def _spec() -> dict[str, Any]:
-    from web import OPTIONAL_BLUEPRINTS
-
-    extra = []
-    for module in OPTIONAL_BLUEPRINTS:  # the same extra operations the app registers
-        try:
-            extra.extend(getattr(importlib.import_module(module), "OPENAPI_OPS", []))
-        except ModuleNotFoundError:
-            pass
-    return build_spec(extra)
+    return build_spec()  # the app's routes, described; no hub needed
 
 
 schema = schemathesis.openapi.from_dict(_spec()).exclude(path="/api/v1/events")
@@ -69,18 +61,11 @@ schema = schemathesis.openapi.from_dict(_spec()).exclude(path="/api/v1/events")
 
 @pytest.fixture
 def web_app(hub: Hub) -> Iterator[Flask]:
-    """The app on the fake-clock hub (with routines when they exist), a password, a token."""
-    controller = None
-    try:
-        from hub.routines import RoutineController
-    except ModuleNotFoundError:
-        pass
-    else:
-        controller = RoutineController(hub)
-        controller.start()
+    """The app on the fake-clock hub with routines, a password, a token."""
+    controller = RoutineController(hub)
+    controller.start()
     yield _app(hub)
-    if controller is not None:
-        controller.stop()
+    controller.stop()
 
 
 @schema.parametrize()

@@ -8,10 +8,25 @@ from flask import Blueprint, Response, jsonify, request
 
 from hub.commands import SessionExtend, SessionStart, parse
 from hub.errors import InvalidCommand
+from hub.scenes import Scene
 
 from . import web_state
 from .errors import ApiError, json_body, json_object
-from .models import Empty, HistoryQuery, SceneApply, SceneDuplicate
+from .models import (
+    DeviceCommand,
+    DeviceState,
+    Empty,
+    HistoryPage,
+    HistoryQuery,
+    HubState,
+    Open,
+    SceneApply,
+    SceneDuplicate,
+    SceneInput,
+    SceneList,
+    SessionInfo,
+)
+from .openapi import build_spec, describe
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -27,12 +42,14 @@ def _session_or_none() -> Any:
 
 
 @bp.get("/state")
+@describe(HubState)
 def state() -> Response:
     """Return everything: devices, session, next routine, backend."""
     return jsonify(_hub().state())
 
 
 @bp.post("/session")
+@describe(SessionInfo, status=201, body=SessionStart, errors=(404, 409), tag="session")
 def start_session() -> tuple[Response, int]:
     """Start a session (409 if one runs)."""
     cmd = parse(SessionStart, json_object())
@@ -41,6 +58,7 @@ def start_session() -> tuple[Response, int]:
 
 
 @bp.post("/session/pause")
+@describe(SessionInfo, body=Empty, errors=(409,), tag="session")
 def pause_session() -> Response:
     """Pause the running session."""
     parse(Empty, json_object())
@@ -48,6 +66,7 @@ def pause_session() -> Response:
 
 
 @bp.post("/session/resume")
+@describe(SessionInfo, body=Empty, errors=(409,), tag="session")
 def resume_session() -> Response:
     """Resume the paused session."""
     parse(Empty, json_object())
@@ -55,6 +74,7 @@ def resume_session() -> Response:
 
 
 @bp.post("/session/extend")
+@describe(SessionInfo, body=SessionExtend, errors=(409,), tag="session")
 def extend_session() -> Response:
     """Add minutes to the running session (default 10)."""
     cmd = parse(SessionExtend, json_object())
@@ -62,6 +82,7 @@ def extend_session() -> Response:
 
 
 @bp.delete("/session")
+@describe(Open, errors=(409,), tag="session")
 def stop_session() -> Response:
     """Stop the session with its scene's fade-out (again: end it now)."""
     _hub().stop_session()
@@ -69,6 +90,7 @@ def stop_session() -> Response:
 
 
 @bp.post("/all-off")
+@describe(HubState)
 def all_off() -> Response:
     """Switch everything off now."""
     hub = _hub()
@@ -77,6 +99,7 @@ def all_off() -> Response:
 
 
 @bp.delete("/interrupted")
+@describe(None, status=204, errors=(404,), tag="session")
 def dismiss_interrupted() -> tuple[str, int]:
     """Forget the notice about an interrupted session."""
     _hub().dismiss_interrupted()
@@ -87,30 +110,35 @@ def dismiss_interrupted() -> tuple[str, int]:
 
 
 @bp.get("/scenes")
+@describe(SceneList, tag="scenes")
 def list_scenes() -> Response:
     """List every scene, built-ins first."""
     return jsonify({"scenes": _hub().list_scenes()})
 
 
 @bp.post("/scenes")
+@describe(Scene, status=201, body=SceneInput, body_required=True, errors=(409,), tag="scenes")
 def create_scene() -> tuple[Response, int]:
     """Create a user scene."""
     return jsonify(_hub().create_scene(json_body(required=True))), 201
 
 
 @bp.get("/scenes/<scene_id>")
+@describe(Scene, errors=(404,), tag="scenes")
 def get_scene(scene_id: str) -> Response:
     """Return one scene."""
     return jsonify(_hub().get_scene(scene_id).model_dump())
 
 
 @bp.put("/scenes/<scene_id>")
+@describe(Scene, body=SceneInput, body_required=True, errors=(404, 409), tag="scenes")
 def update_scene(scene_id: str) -> Response:
     """Replace a user scene (built-ins cannot be changed)."""
     return jsonify(_hub().update_scene(scene_id, json_body(required=True)))
 
 
 @bp.delete("/scenes/<scene_id>")
+@describe(None, status=204, errors=(404, 409), tag="scenes")
 def delete_scene(scene_id: str) -> tuple[str, int]:
     """Delete a user scene (built-ins cannot be deleted)."""
     _hub().delete_scene(scene_id)
@@ -118,6 +146,7 @@ def delete_scene(scene_id: str) -> tuple[str, int]:
 
 
 @bp.post("/scenes/<scene_id>/duplicate")
+@describe(Scene, status=201, body=SceneDuplicate, errors=(404, 409), tag="scenes")
 def duplicate_scene(scene_id: str) -> tuple[Response, int]:
     """Copy a scene (built-in or not)."""
     cmd = parse(SceneDuplicate, json_object())
@@ -125,6 +154,7 @@ def duplicate_scene(scene_id: str) -> tuple[Response, int]:
 
 
 @bp.post("/scenes/<scene_id>/apply")
+@describe(HubState, body=SceneApply, errors=(404,), tag="scenes")
 def apply_scene(scene_id: str) -> Response:
     """Set every device as the scene says."""
     cmd = parse(SceneApply, json_object())
@@ -137,12 +167,14 @@ def apply_scene(scene_id: str) -> Response:
 
 
 @bp.put("/devices/<device_id>")
+@describe(DeviceState, body=DeviceCommand, body_required=True, errors=(404, 409), tag="devices")
 def set_device(device_id: str) -> Response:
     """Change one device; return its new state."""
     return jsonify(_hub().set_device(device_id, json_body(required=True)))
 
 
 @bp.get("/history")
+@describe(HistoryPage, query=HistoryQuery, errors=(422,), tag="history")
 def history() -> Response:
     """Return past sessions, newest first (``limit``, ``offset``)."""
     args = request.args.to_dict()
@@ -158,6 +190,7 @@ def history() -> Response:
 
 
 @bp.get("/events")
+@describe(None, errors=(503,), tag="events", stream=True)
 def events() -> Response:
     """Stream server-sent events: ``event: state`` per change, heartbeats in between."""
     state = web_state()
@@ -182,8 +215,7 @@ def events() -> Response:
 
 
 @bp.get("/openapi.json")
+@describe(Open, tag="meta")
 def openapi() -> Response:
-    """Return the OpenAPI description, generated from the models."""
-    from .openapi import build_spec
-
+    """Return the OpenAPI description, generated from the routes and the models."""
     return jsonify(build_spec())

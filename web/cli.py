@@ -15,7 +15,7 @@ from hub.errors import HubError
 def _credentials(args: argparse.Namespace) -> Any:
     from hub.store import Store
 
-    from .auth import Credentials
+    from .credentials import Credentials
 
     config = load_config(args.config)
     return Credentials(Store(config.data_path))

@@ -1,15 +1,22 @@
 """Request and response models of the web API (besides the hub's command models).
 
-They validate requests and, through ``model_json_schema``, make the OpenAPI description.
+They validate requests and, through spectree (web/openapi.py), make the OpenAPI description.
 """
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, RootModel, create_model
 
-from hub.commands import Command
+from hub.commands import (
+    Command,
+    DiffuserCommand,
+    HeatPadCommand,
+    LightCommand,
+    SpeakerCommand,
+)
+from hub.scenes import Scene
 
 
 class Empty(Command):
@@ -57,6 +64,35 @@ class SceneApply(Command):
     """Apply a scene now, optionally with its own ``fade_seconds``."""
 
     fade_seconds: float | None = Field(None, ge=0, le=3600)
+
+
+class DeviceCommand(RootModel[LightCommand | DiffuserCommand | HeatPadCommand | SpeakerCommand]):
+    """A change to one device: the fields of its kind's command."""
+
+
+def _no_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
+def _scene_input() -> type[BaseModel]:
+    """Make the Scene model as a client sends it: ``id`` optional, no ``builtin``."""
+    described = Scene.model_fields["id"].description
+    fields: dict[str, Any] = {  # optional, but never null: no default in the schema
+        "id": (str, Field(None, description=described, json_schema_extra=_no_default))
+    }
+    for name, info in Scene.model_fields.items():
+        if name not in fields and name != "builtin":
+            fields[name] = (info.annotation, info)
+    return create_model(
+        "SceneInput",
+        __config__=Scene.model_config,
+        __doc__="A scene to store; the id is made from the name when left out.",
+        __module__=__name__,
+        **fields,
+    )
+
+
+SceneInput = _scene_input()
 
 
 class HistoryQuery(Command):

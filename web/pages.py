@@ -1,8 +1,8 @@
 """HTML pages: the app shell (one page, client-side routes), login and first-run set-up.
 
-The shell's nav comes from ``web_state().pages``: the core pages below, then any page an
-extra blueprint module declares (``PAGE = {"id", "label", "script"}``); its script, under
-``web/static``, registers the page with ``MH.page(id, {...})`` (see static/app.js).
+The shell's nav lists ``PAGES``; a page with a ``script`` (under ``web/static``) registers
+itself with ``MH.page(id, {...})`` (see static/app.js). The shell also carries the facts
+the scripts show as choices (heat levels, diffuser modes), from :mod:`hub.facts`.
 """
 
 from __future__ import annotations
@@ -11,34 +11,32 @@ from typing import Any
 
 from flask import Blueprint, Response, redirect, render_template, url_for
 
+from hub.facts import DiffuserMode, HeatLevel
+
 from .auth import csrf_token, public
 
 bp = Blueprint("pages", __name__)
 
-CORE_PAGES: list[dict[str, str]] = [
+PAGES: list[dict[str, str]] = [
     {"id": "now", "label": "Now", "script": ""},
     {"id": "room", "label": "Room", "script": ""},
     {"id": "scenes", "label": "Scenes", "script": ""},
-    # extra pages (e.g. Routines) are inserted before History
+    {"id": "routines", "label": "Routines", "script": "routines.js"},
     {"id": "history", "label": "History", "script": ""},
     {"id": "settings", "label": "Settings", "script": ""},
 ]
+
+# the choices the scripts offer, in order (MH.facts in static/app.js)
+FACTS: dict[str, list[str]] = {
+    "heat_levels": [level.value for level in HeatLevel],
+    "diffuser_modes": [mode.value for mode in DiffuserMode],
+}
 
 
 def page(view: Any) -> Any:
     """Mark a view as an HTML page: without auth it redirects to the login page."""
     view.page = True
     return view
-
-
-def nav_pages() -> list[dict[str, str]]:
-    """Return the pages in nav order (extra pages before History and Settings)."""
-    from . import web_state
-
-    pages = web_state().pages
-    core = [p for p in pages if p in CORE_PAGES]
-    extra = [p for p in pages if p not in CORE_PAGES]
-    return core[:3] + extra + core[3:]
 
 
 @bp.get("/")
@@ -50,7 +48,8 @@ def app_shell() -> str:
     state = web_state()
     return render_template(
         "app.html",
-        pages=nav_pages(),
+        pages=PAGES,
+        facts=FACTS,
         csrf=csrf_token() or "",
         backend=state.hub.backend,
     )

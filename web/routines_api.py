@@ -1,7 +1,7 @@
-"""Routines in the REST API (``/api/v1/routines``) and the Routines page.
+"""Routines in the REST API (``/api/v1/routines``); the Routines page is static/routines.js.
 
-Registered by :func:`web.create_app` through ``OPTIONAL_BLUEPRINTS``; the views are thin
-calls to ``hub.routines`` (:class:`hub.routines.RoutineController`), which validates.
+The views are thin calls to ``hub.routines`` (:class:`hub.routines.RoutineController`),
+which validates; without it (``routines.enabled: false``) they answer 503.
 """
 
 from __future__ import annotations
@@ -16,17 +16,13 @@ from hub.routine_models import RoutineIn, RoutineList, RoutineOut, RoutinePatch,
 from . import web_state
 from .errors import ApiError, json_body, json_object
 from .models import Empty
-from .openapi import PARAMS, Op
+from .openapi import describe
 
 bp = Blueprint("routines", __name__, url_prefix="/api/v1/routines")
 
-PAGE = {"id": "routines", "label": "Routines", "script": "routines.js"}
-
-PARAMS.setdefault("routine_id", {"type": "string", "minLength": 1, "maxLength": 100})
-
 
 def _routines() -> Any:
-    rc = getattr(web_state().hub, "routines", None)
+    rc = web_state().hub.routines
     if rc is None:
         raise ApiError(
             503, "unavailable", "routines are not running (routines.enabled is false in the config)"
@@ -35,12 +31,16 @@ def _routines() -> Any:
 
 
 @bp.get("")
+@describe(RoutineList, errors=(503,), tag="routines")
 def list_routines() -> Response:
     """List every routine with its next run (in words too) and its last outcome."""
     return jsonify({"routines": _routines().list_routines()})
 
 
 @bp.post("")
+@describe(
+    RoutineOut, status=201, body=RoutineIn, body_required=True, errors=(409, 503), tag="routines"
+)
 def create_routine() -> tuple[Response, int]:
     """Create a routine (a schedule and an action)."""
     body = json_body(required=True)
@@ -48,12 +48,14 @@ def create_routine() -> tuple[Response, int]:
 
 
 @bp.get("/<routine_id>")
+@describe(RoutineOut, errors=(404, 503), tag="routines")
 def get_routine(routine_id: str) -> Response:
     """Return one routine with its latest runs."""
     return jsonify(_routines().get_routine(routine_id))
 
 
 @bp.put("/<routine_id>")
+@describe(RoutineOut, body=RoutinePatch, body_required=True, errors=(404, 503), tag="routines")
 def update_routine(routine_id: str) -> Response:
     """Change a routine: all of it or some fields (``{"enabled": false}`` disables it)."""
     body = json_body(required=True)
@@ -61,6 +63,7 @@ def update_routine(routine_id: str) -> Response:
 
 
 @bp.delete("/<routine_id>")
+@describe(None, status=204, errors=(404, 503), tag="routines")
 def delete_routine(routine_id: str) -> tuple[str, int]:
     """Delete a routine (its log of runs stays)."""
     _routines().delete_routine(routine_id)
@@ -68,6 +71,7 @@ def delete_routine(routine_id: str) -> tuple[str, int]:
 
 
 @bp.post("/<routine_id>/run")
+@describe(RoutineOut, body=Empty, errors=(404, 409, 503), tag="routines")
 def run_routine(routine_id: str) -> Response:
     """Run a routine's action now; its schedule stays as it is."""
     parse(Empty, json_object())
@@ -75,76 +79,8 @@ def run_routine(routine_id: str) -> Response:
 
 
 @bp.post("/<routine_id>/skip-next")
+@describe(RoutineOut, body=SkipNext, errors=(404, 409, 503), tag="routines")
 def skip_next(routine_id: str) -> Response:
     """Skip the routine's next planned run (``{"skip": false}`` takes the skip back)."""
     cmd = parse(SkipNext, json_object())
     return jsonify(_routines().skip_next(routine_id, cmd.skip))  # type: ignore[attr-defined]
-
-
-_CMD = [400, 401, 403, 422]
-
-OPENAPI_OPS = [
-    Op("get", "/routines", "routines.list_routines", None, 200, RoutineList, [401], tag="routines"),
-    Op(
-        "post",
-        "/routines",
-        "routines.create_routine",
-        RoutineIn,
-        201,
-        RoutineOut,
-        [*_CMD, 409],
-        tag="routines",
-        body_required=True,
-    ),
-    Op(
-        "get",
-        "/routines/{routine_id}",
-        "routines.get_routine",
-        None,
-        200,
-        RoutineOut,
-        [401, 404],
-        tag="routines",
-    ),
-    Op(
-        "put",
-        "/routines/{routine_id}",
-        "routines.update_routine",
-        RoutinePatch,
-        200,
-        RoutineOut,
-        [*_CMD, 404],
-        tag="routines",
-        body_required=True,
-    ),
-    Op(
-        "delete",
-        "/routines/{routine_id}",
-        "routines.delete_routine",
-        None,
-        204,
-        None,
-        [401, 403, 404],
-        tag="routines",
-    ),
-    Op(
-        "post",
-        "/routines/{routine_id}/run",
-        "routines.run_routine",
-        Empty,
-        200,
-        RoutineOut,
-        [*_CMD, 404, 409],
-        tag="routines",
-    ),
-    Op(
-        "post",
-        "/routines/{routine_id}/skip-next",
-        "routines.skip_next",
-        SkipNext,
-        200,
-        RoutineOut,
-        [*_CMD, 404, 409],
-        tag="routines",
-    ),
-]

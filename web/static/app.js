@@ -7,6 +7,9 @@ var MH = (function () {
   "use strict";
   var csrfMeta = document.querySelector('meta[name="csrf-token"]');
   var csrf = csrfMeta ? csrfMeta.content : "";
+  // the choices the hub knows (heat levels, diffuser modes), rendered from hub/facts.py
+  var factsEl = document.getElementById("facts");
+  var facts = factsEl ? JSON.parse(factsEl.textContent) : {heat_levels: [], diffuser_modes: []};
   var pages = {}, mounted = {}, current = null;
   var state = null, stateAt = 0, scenes = [], es = null;
 
@@ -336,13 +339,13 @@ var MH = (function () {
           c.slider.onlive = function (v) { value.textContent = v + " %"; };
           box.appendChild(c.slider);
         } else if (d.kind === "diffuser") {
-          c.seg = seg(["off", "on", "interval"], function (v) { put({mode: v}); });
+          c.seg = seg(facts.diffuser_modes, function (v) { put({mode: v}); });
           box.appendChild(c.seg);
         } else if (d.kind === "heat_pad") {
           c.minutes = h("select", {"aria-label": "minutes"}, [10, 20, 30, 45, 60].map(function (m) {
             return h("option", {value: m, text: "for " + m + " min", selected: m === 20});
           }));
-          c.seg = seg(["off", "low", "medium", "high"], function (v) {
+          c.seg = seg(facts.heat_levels, function (v) {
             put(v === "off" ? {heat: "off"} : {heat: v, minutes: +c.minutes.value});
           });
           box.appendChild(c.seg); box.appendChild(c.minutes);
@@ -429,10 +432,10 @@ var MH = (function () {
           f.lights[id] = field(d.name + " (light %)", h("input", {type: "number", min: 0, max: 100, step: 1, value: Math.round(lv * 100)}));
         } else if (d.kind === "heat_pad") {
           var hv = s.heat[id] || s.heat["*"] || "off";
-          f.heat[id] = field(d.name + " (heat)", h("select", null, ["off", "low", "medium", "high"].map(function (x) { return h("option", {value: x, text: x, selected: x === hv}); })));
+          f.heat[id] = field(d.name + " (heat)", h("select", null, facts.heat_levels.map(function (x) { return h("option", {value: x, text: x, selected: x === hv}); })));
         }
       });
-      f.diffuser = field("Diffuser", h("select", null, ["off", "on", "interval"].map(function (x) { return h("option", {value: x, text: x, selected: x === s.diffuser}); })));
+      f.diffuser = field("Diffuser", h("select", null, facts.diffuser_modes.map(function (x) { return h("option", {value: x, text: x, selected: x === s.diffuser}); })));
       f.playlist = field("Playlist", h("input", {type: "text", maxlength: 80, value: s.playlist || ""}));
       f.volume = field("Volume (0-100)", h("input", {type: "number", min: 0, max: 100, step: 1, value: s.volume}));
       f.fade = field("Fade in (seconds)", h("input", {type: "number", min: 0, max: 3600, step: 1, value: s.fade_seconds}));
@@ -544,5 +547,5 @@ var MH = (function () {
   });
 
   return {page: page, api: api, h: h, toast: toast, start: start, clock: clock, describe: describe,
-    state: function () { return state; }, scenes: function () { return scenes; }, loadScenes: loadScenes};
+    facts: facts, state: function () { return state; }, scenes: function () { return scenes; }, loadScenes: loadScenes};
 })();
