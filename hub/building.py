@@ -6,10 +6,22 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from hardware import Diffuser, DimmableLight, HeatPad, Room, SilentSpeaker, WallButton
+from hardware import (
+    Diffuser,
+    DimmableLight,
+    HeatPad,
+    PinMirror,
+    Room,
+    SilentSpeaker,
+    WallButton,
+    normalize_pin,
+)
+from hardware.pins import SIM_STATE_FILE, SimFactory
 from hardware.speaker import find_playlists
 
+from .clock import Clock
 from .config import Config
+from .safety import HeatGuard, Ledger, PadLimits
 
 log = logging.getLogger(__name__)
 
@@ -95,3 +107,35 @@ def build_room(
     if speaker == "auto":
         speaker = build_speaker(c)
     return Room(lights=lights, diffuser=diffuser, heat_pads=pads, speaker=speaker, button=button)
+
+
+def build_guard(config: Config, room: Room, ledger: Ledger, clock: Clock) -> HeatGuard:
+    """Make the heat guard over the room's pads, with their limits and the ledger."""
+    return HeatGuard(
+        room.heat_pads,
+        {
+            pid: PadLimits(
+                max_on=c.max_on_minutes * 60,
+                cooldown=c.cooldown_minutes * 60,
+                manual_timeout=c.manual_timeout_minutes * 60,
+            )
+            for pid, c in config.heat_pads.items()
+        },
+        ledger=ledger,
+        stamp=lambda: (clock.boot_id(), clock.monotonic(), clock.now().timestamp()),
+    )
+
+
+def build_mirror(
+    config: Config, pin_factory: Any, on_external_off: Callable[[], None]
+) -> PinMirror | None:
+    """Mirror simulated pins to ``data_dir/sim-pins.json`` (None on real pins)."""
+    if not isinstance(pin_factory, SimFactory):
+        return None
+    mirror = PinMirror(
+        config.data_path / SIM_STATE_FILE,
+        [normalize_pin(p) for p in config.pins().values()],
+        on_external_off=on_external_off,
+    )
+    mirror.attach(pin_factory)
+    return mirror

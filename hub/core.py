@@ -22,24 +22,22 @@ from typing import TYPE_CHECKING, Any
 
 from gpiozero.pins.mock import MockFactory
 
-from hardware import PinMirror, make_pin_factory, normalize_pin
-from hardware.pins import SIM_STATE_FILE, SimFactory
+from hardware import make_pin_factory
 
 from . import __version__
-from .building import build_room
+from .building import build_guard, build_mirror, build_room
 from .clock import Clock, RealClock
-from .commands import SessionExtend, SessionStart, parse
 from .config import Config
 from .devices import DeviceController, DeviceInfo, attempt
 from .direct import write_record
-from .errors import InvalidCommand
 from .events import Event, EventBus, HubLock
-from .facts import MAX_FADE_SECONDS, EventType, Owner
+from .facts import EventType
+from .hub_commands import HubCommands
 from .loop import ControlLoop, Part
-from .safety import HeatGuard, PadLimits
 from .scene_library import SceneLibrary
-from .scenes import Scene, load_builtin_scenes
-from .sessions import Session, SessionController
+from .scenes import load_builtin_scenes
+from .session import Session
+from .sessions import SessionController
 from .store import Store
 
 if TYPE_CHECKING:
@@ -50,12 +48,7 @@ log = logging.getLogger(__name__)
 __all__ = ["DeviceInfo", "Hub"]
 
 
-def _real(value: Any) -> bool:
-    """True for a finite int or float (not a bool, string or NaN)."""
-    return isinstance(value, int | float) and not isinstance(value, bool) and value == value
-
-
-class Hub:
+class Hub(HubCommands):
     """Drive the room: sessions, scenes, devices and safety, behind one lock."""
 
     def __init__(
@@ -88,23 +81,7 @@ class Hub:
             on_press=self._button_press,
             on_hold=lambda: self.all_off(reason="button"),
         )
-        self.guard = HeatGuard(
-            self.room.heat_pads,
-            {
-                pid: PadLimits(
-                    max_on=c.max_on_minutes * 60,
-                    cooldown=c.cooldown_minutes * 60,
-                    manual_timeout=c.manual_timeout_minutes * 60,
-                )
-                for pid, c in config.heat_pads.items()
-            },
-            ledger=self.store,
-            stamp=lambda: (
-                self.clock.boot_id(),
-                self.clock.monotonic(),
-                self.clock.now().timestamp(),
-            ),
-        )
+        self.guard = build_guard(config, self.room, self.store, self.clock)
         tick = tick if tick is not None else 1.0 / config.hardware.control_hz
         self.devices = DeviceController(config, self.room, self.guard, self._emit, tick)
         self.fader = self.devices.fader
@@ -147,14 +124,11 @@ class Hub:
         self.health_checks: dict[str, Callable[[], Any]] = {}
         self._started = False
         self._closed = False
-        self.mirror: PinMirror | None = None
-        if mirror and isinstance(pin_factory, SimFactory):
-            self.mirror = PinMirror(
-                config.data_path / SIM_STATE_FILE,
-                [normalize_pin(p) for p in config.pins().values()],
-                on_external_off=lambda: self.all_off(reason="external"),
-            )
-            self.mirror.attach(pin_factory)
+        self.mirror = (
+            build_mirror(config, pin_factory, lambda: self.all_off(reason="external"))
+            if mirror
+            else None
+        )
 
     # --- what tests and components read ---------------------------------------------------
 
@@ -335,158 +309,6 @@ class Hub:
     def history(self, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
         """Return past sessions, newest first."""
         return self.sessions.history(limit, offset)
-
-    # --- device commands ----------------------------------------------------------------------
-
-    def set_device(self, device_id: str, changes: Any, *, owner: str = "manual") -> dict[str, Any]:
-        """Change one device (a dict, or a parsed command model); return its new state."""
-        with self.lock:
-            now = self.clock.monotonic()
-            self.devices.set(device_id, changes, owner, now)
-            if device_id in self.room.heat_pads:
-                self.sessions.pad_taken(device_id)  # the user took it: no longer renewed
-            result = self.devices.states(now)[device_id]
-        self.loop.kick()
-        return result
-
-    def release_heat(self, owner: str) -> list[str]:
-        """Switch off every pad that ``owner`` (a routine, say) holds; return their ids."""
-        if owner not in tuple(Owner):
-            raise InvalidCommand(f"unknown owner {owner!r}; use one of {', '.join(Owner)}")
-        with self.lock:
-            held = self.devices.release_heat(owner, self.clock.monotonic())
-        self.loop.kick()
-        return held
-
-    def all_off(self, *, reason: str = "all_off") -> None:
-        """Switch everything off now; a running session ends."""
-        with self.lock:
-            now = self.clock.monotonic()
-            self.fader.clear()
-            if self.sessions.current is not None:
-                self.sessions.end(reason, now)
-            self.devices.all_off(now)
-            self._emit(EventType.ALL_OFF, {"reason": reason})
-        self.loop.kick()
-
-    def _speaker_changed(self, state: dict[str, Any]) -> None:
-        # Runs on the speaker's thread; close() may hold the lock while it waits for that
-        # thread, so never wait for the lock for long (the next state() shows the change).
-        if not self.lock.acquire(timeout=2.0):
-            return
-        try:
-            self.devices.speaker_moved_on(state)
-        finally:
-            self.lock.release()
-
-    # --- scenes -----------------------------------------------------------------------------
-
-    def list_scenes(self) -> list[dict[str, Any]]:
-        """Return every scene, built-ins first."""
-        with self.lock:
-            return self.scenes.list()
-
-    def get_scene(self, scene_id: str) -> Scene:
-        """Return one scene or raise NotFound."""
-        with self.lock:
-            return self.scenes.get(scene_id)
-
-    def create_scene(self, data: Any) -> dict[str, Any]:
-        """Store a new user scene; return it."""
-        with self.lock:
-            return self.scenes.create(data)
-
-    def update_scene(self, scene_id: str, data: Any) -> dict[str, Any]:
-        """Replace a user scene; built-ins cannot be changed."""
-        with self.lock:
-            return self.scenes.update(scene_id, data)
-
-    def delete_scene(self, scene_id: str) -> None:
-        """Delete a user scene; built-ins cannot be deleted."""
-        with self.lock:
-            self.scenes.delete(scene_id)
-
-    def duplicate_scene(self, scene_id: str, name: str | None = None) -> dict[str, Any]:
-        """Copy a scene (built-in or not) under a new name; return the copy."""
-        with self.lock:
-            return self.scenes.duplicate(scene_id, name)
-
-    def apply_scene(
-        self,
-        scene_id: str,
-        *,
-        fade_seconds: float | None = None,
-        owner: str = "manual",
-        heat_seconds: float | None = None,
-    ) -> None:
-        """Set every device as the scene says, with its fade."""
-        with self.lock:
-            scene = self.scenes.get(scene_id)
-            if fade_seconds is not None and not (
-                _real(fade_seconds) and 0 <= fade_seconds <= MAX_FADE_SECONDS
-            ):
-                raise InvalidCommand(
-                    f"fade_seconds: must be a number from 0 to {MAX_FADE_SECONDS:g}"
-                )
-            if heat_seconds is not None and not (_real(heat_seconds) and heat_seconds > 0):
-                raise InvalidCommand("heat_seconds: must be a number of seconds, more than 0")
-            if owner not in tuple(Owner):
-                raise InvalidCommand(f"unknown owner {owner!r}; use one of {', '.join(Owner)}")
-            now = self.clock.monotonic()
-            # a session in its fade-out no longer owns heat: the scene is then a manual one
-            if self.sessions.running:
-                owner = Owner.SESSION
-                heat_seconds = self.sessions.heat_seconds(now)
-            asked = self.devices.apply_scene(
-                scene,
-                now,
-                fade=scene.fade_seconds if fade_seconds is None else fade_seconds,
-                owner=owner,
-                heat_seconds=heat_seconds,
-                music=True,
-            )
-            if owner == Owner.SESSION:
-                self.sessions.scene_applied(asked)
-            self._emit(EventType.SCENE, {"scene": scene.id})
-        self.loop.kick()
-
-    # --- sessions ---------------------------------------------------------------------------
-
-    def start_session(
-        self, scene: str | None = None, minutes: float | None = None, *, source: str = "api"
-    ) -> dict[str, Any]:
-        """Start a session (pre-warm, then the scene); 409 if one is running."""
-        given = {k: v for k, v in (("scene", scene), ("minutes", minutes)) if v is not None}
-        cmd = parse(SessionStart, given)
-        return self._session(lambda now: self.sessions.start(cmd, source, now))
-
-    def pause_session(self) -> dict[str, Any]:
-        """Pause the countdown and the music (heat stays within its limits)."""
-        return self._session(self.sessions.pause)
-
-    def resume_session(self) -> dict[str, Any]:
-        """Resume a paused session; heat is renewed for the time left."""
-        return self._session(self.sessions.resume)
-
-    def extend_session(self, minutes: float = 10) -> dict[str, Any]:
-        """Add minutes to the session (before its fade-out)."""
-        cmd = parse(SessionExtend, {"minutes": minutes})
-        return self._session(lambda now: self.sessions.extend(cmd, now))
-
-    def stop_session(self) -> None:
-        """Stop with the scene's fade-out; a second stop during the fade-out ends it now."""
-        self._session(self.sessions.stop)
-
-    def dismiss_interrupted(self) -> None:
-        """Forget the notice about a session that a crash or power cut interrupted."""
-        with self.lock:
-            self.sessions.dismiss_interrupted()
-
-    def _session(self, command: Callable[[float], Any]) -> Any:
-        with self.lock:
-            result = command(self.clock.monotonic())
-        self.loop.kick()
-        return result
 
     def _button_press(self) -> None:
         def press() -> None:

@@ -1,14 +1,13 @@
 """Sessions: prepare (pre-warm) -> active -> fade-out -> ended, with pause and extend.
 
-:class:`Session` is one session's timeline; :class:`SessionController` runs them: the
-control loop calls :meth:`SessionController.step` at each phase's end.
+:class:`~hub.session.Session` is one session's timeline; :class:`SessionController` runs
+them: the control loop calls :meth:`SessionController.step` at each phase's end.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -16,71 +15,18 @@ from .commands import SessionExtend, SessionStart
 from .config import Config
 from .devices import DeviceController
 from .errors import Conflict, InvalidCommand, NotFound
-from .facts import EventType, HeatLevel, Owner, Phase, SessionAction
+from .facts import MAX_FADE_SECONDS, EventType, HeatLevel, Owner, Phase, SessionAction
 from .scene_library import SceneLibrary
 from .scenes import Scene
+from .session import Session
 from .store import Store
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class Session:
-    """One running session; times are the clock's monotonic seconds."""
-
-    id: int
-    scene: Scene
-    minutes: float
-    source: str
-    started_wall: datetime
-    phase: Phase
-    phase_end: float
-    paused_at: float | None = None
-    active_started: float | None = None
-    active_seconds: float = 0.0
-    end_reason: str | None = None
-    #: pads this session heats; a pad leaves the set when the user changes it by hand
-    heat_pads: set[str] = field(default_factory=set)
-
-    @property
-    def paused(self) -> bool:
-        """True while paused."""
-        return self.paused_at is not None
-
-    def remaining(self, now: float) -> float:
-        """Seconds of massage left (the pre-warm counts on top while preparing)."""
-        at = self.paused_at if self.paused_at is not None else now
-        left = max(0.0, self.phase_end - at)
-        if self.phase == "prepare":
-            return left + self.minutes * 60
-        if self.phase == "active":
-            return left
-        return 0.0
-
-    def massage_seconds(self, now: float) -> float:
-        """Seconds spent in the active phase so far, pauses excluded."""
-        total = self.active_seconds
-        if self.phase == "active" and self.active_started is not None:
-            at = self.paused_at if self.paused_at is not None else now
-            total += max(0.0, at - self.active_started)
-        return total
-
-    def to_dict(self, now: float, zone: Any) -> dict[str, Any]:
-        """Return the session's state for the API."""
-        at = self.paused_at if self.paused_at is not None else now
-        return {
-            "id": self.id,
-            "scene": self.scene.id,
-            "scene_name": self.scene.name,
-            "phase": self.phase,
-            "paused": self.paused,
-            "minutes": self.minutes,
-            "remaining_seconds": round(self.remaining(now), 1),
-            "phase_remaining_seconds": round(max(0.0, self.phase_end - at), 1),
-            "elapsed_seconds": round(self.massage_seconds(now), 1),
-            "started_at": self.started_wall.astimezone(zone).isoformat(timespec="seconds"),
-            "source": self.source,
-        }
+def _real(value: Any) -> bool:
+    """True for a finite int or float (not a bool, string or NaN)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and value == value
 
 
 class SessionController:
@@ -244,6 +190,34 @@ class SessionController:
             scene = self.current.scene
         scene_data = {"scene": scene.id, "scene_name": scene.name} if scene is not None else {}
         self._emit(EventType.SESSION, {"action": action, **data, **scene_data})
+
+    def apply_scene(
+        self,
+        scene: Scene,
+        now: float,
+        fade_seconds: Any = None,
+        owner: Any = Owner.MANUAL,
+        heat_seconds: Any = None,
+    ) -> None:
+        """Apply ``scene`` now; in a running session its heat belongs to the session."""
+        if fade_seconds is not None and not (
+            _real(fade_seconds) and 0 <= fade_seconds <= MAX_FADE_SECONDS
+        ):
+            raise InvalidCommand(f"fade_seconds: must be a number from 0 to {MAX_FADE_SECONDS:g}")
+        if heat_seconds is not None and not (_real(heat_seconds) and heat_seconds > 0):
+            raise InvalidCommand("heat_seconds: must be a number of seconds, more than 0")
+        if owner not in tuple(Owner):
+            raise InvalidCommand(f"unknown owner {owner!r}; use one of {', '.join(Owner)}")
+        # a session in its fade-out no longer owns heat: the scene is then a manual one
+        if self.running:
+            owner = Owner.SESSION
+            heat_seconds = self.heat_seconds(now)
+        fade = scene.fade_seconds if fade_seconds is None else fade_seconds
+        asked = self._devices.apply_scene(
+            scene, now, fade=fade, owner=owner, heat_seconds=heat_seconds, music=True
+        )
+        if owner == Owner.SESSION:
+            self.scene_applied(asked)
 
     # --- heat ownership ---------------------------------------------------------------------
 

@@ -1,0 +1,171 @@
+"""The hub's commands: devices, heat, scenes and sessions, each under the hub lock.
+
+:class:`~hub.core.Hub` inherits these; construction, the life cycle, events and state are
+in :mod:`hub.core`. Every command takes the lock, lets a controller do the work (raising a
+``HubError`` before anything changed when it refuses), then kicks the control loop so the
+new deadlines are scheduled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from .commands import SessionExtend, SessionStart, parse
+from .errors import InvalidCommand
+from .facts import EventType, Owner
+
+if TYPE_CHECKING:
+    from hardware import Room
+
+    from .clock import Clock
+    from .devices import DeviceController
+    from .events import HubLock
+    from .fader import Fader
+    from .loop import ControlLoop
+    from .scene_library import SceneLibrary
+    from .scenes import Scene
+    from .sessions import SessionController
+
+
+class HubCommands:
+    """The commands every entry point calls (the attributes are the Hub's)."""
+
+    lock: HubLock
+    clock: Clock
+    room: Room
+    devices: DeviceController
+    fader: Fader
+    scenes: SceneLibrary
+    sessions: SessionController
+    loop: ControlLoop
+    _emit: Callable[[EventType | str, dict[str, Any]], None]
+
+    # --- device commands ----------------------------------------------------------------------
+
+    def set_device(self, device_id: str, changes: Any, *, owner: str = "manual") -> dict[str, Any]:
+        """Change one device (a dict, or a parsed command model); return its new state."""
+        with self.lock:
+            now = self.clock.monotonic()
+            self.devices.set(device_id, changes, owner, now)
+            if device_id in self.room.heat_pads:
+                self.sessions.pad_taken(device_id)  # the user took it: no longer renewed
+            result = self.devices.states(now)[device_id]
+        self.loop.kick()
+        return result
+
+    def release_heat(self, owner: str) -> list[str]:
+        """Switch off every pad that ``owner`` (a routine, say) holds; return their ids."""
+        if owner not in tuple(Owner):
+            raise InvalidCommand(f"unknown owner {owner!r}; use one of {', '.join(Owner)}")
+        with self.lock:
+            held = self.devices.release_heat(owner, self.clock.monotonic())
+        self.loop.kick()
+        return held
+
+    def all_off(self, *, reason: str = "all_off") -> None:
+        """Switch everything off now; a running session ends."""
+        with self.lock:
+            now = self.clock.monotonic()
+            self.fader.clear()
+            if self.sessions.current is not None:
+                self.sessions.end(reason, now)
+            self.devices.all_off(now)
+            self._emit(EventType.ALL_OFF, {"reason": reason})
+        self.loop.kick()
+
+    def _speaker_changed(self, state: dict[str, Any]) -> None:
+        # Runs on the speaker's thread; close() may hold the lock while it waits for that
+        # thread, so never wait for the lock for long (the next state() shows the change).
+        if not self.lock.acquire(timeout=2.0):
+            return
+        try:
+            self.devices.speaker_moved_on(state)
+        finally:
+            self.lock.release()
+
+    # --- scenes -----------------------------------------------------------------------------
+
+    def list_scenes(self) -> list[dict[str, Any]]:
+        """Return every scene, built-ins first."""
+        with self.lock:
+            return self.scenes.list()
+
+    def get_scene(self, scene_id: str) -> Scene:
+        """Return one scene or raise NotFound."""
+        with self.lock:
+            return self.scenes.get(scene_id)
+
+    def create_scene(self, data: Any) -> dict[str, Any]:
+        """Store a new user scene; return it."""
+        with self.lock:
+            return self.scenes.create(data)
+
+    def update_scene(self, scene_id: str, data: Any) -> dict[str, Any]:
+        """Replace a user scene; built-ins cannot be changed."""
+        with self.lock:
+            return self.scenes.update(scene_id, data)
+
+    def delete_scene(self, scene_id: str) -> None:
+        """Delete a user scene; built-ins cannot be deleted."""
+        with self.lock:
+            self.scenes.delete(scene_id)
+
+    def duplicate_scene(self, scene_id: str, name: str | None = None) -> dict[str, Any]:
+        """Copy a scene (built-in or not) under a new name; return the copy."""
+        with self.lock:
+            return self.scenes.duplicate(scene_id, name)
+
+    def apply_scene(
+        self,
+        scene_id: str,
+        *,
+        fade_seconds: float | None = None,
+        owner: str = "manual",
+        heat_seconds: float | None = None,
+    ) -> None:
+        """Set every device as the scene says, with its fade."""
+        with self.lock:
+            scene = self.scenes.get(scene_id)
+            now = self.clock.monotonic()
+            self.sessions.apply_scene(scene, now, fade_seconds, owner, heat_seconds)
+            self._emit(EventType.SCENE, {"scene": scene.id})
+        self.loop.kick()
+
+    # --- sessions ---------------------------------------------------------------------------
+
+    def start_session(
+        self, scene: str | None = None, minutes: float | None = None, *, source: str = "api"
+    ) -> dict[str, Any]:
+        """Start a session (pre-warm, then the scene); 409 if one is running."""
+        given = {k: v for k, v in (("scene", scene), ("minutes", minutes)) if v is not None}
+        cmd = parse(SessionStart, given)
+        return self._session(lambda now: self.sessions.start(cmd, source, now))
+
+    def pause_session(self) -> dict[str, Any]:
+        """Pause the countdown and the music (heat stays within its limits)."""
+        return self._session(self.sessions.pause)
+
+    def resume_session(self) -> dict[str, Any]:
+        """Resume a paused session; heat is renewed for the time left."""
+        return self._session(self.sessions.resume)
+
+    def extend_session(self, minutes: float = 10) -> dict[str, Any]:
+        """Add minutes to the session (before its fade-out)."""
+        cmd = parse(SessionExtend, {"minutes": minutes})
+        return self._session(lambda now: self.sessions.extend(cmd, now))
+
+    def stop_session(self) -> None:
+        """Stop with the scene's fade-out; a second stop during the fade-out ends it now."""
+        self._session(self.sessions.stop)
+
+    def dismiss_interrupted(self) -> None:
+        """Forget the notice about a session that a crash or power cut interrupted."""
+        with self.lock:
+            self.sessions.dismiss_interrupted()
+
+    def _session(self, command: Callable[[float], Any]) -> Any:
+        with self.lock:
+            result = command(self.clock.monotonic())
+        self.loop.kick()
+        return result
