@@ -235,9 +235,16 @@ class Hub(HubCommands):
         self.loop.driver.advance(seconds)
 
     def _safety_step(self, now: float) -> float | None:
+        pads = self.room.heat_pads
+        relays = {pid: pad.relay_on for pid, pad in pads.items()}
         tripped, deadline = self.guard.check(now)
         for pid in tripped:
             self._emit(EventType.SAFETY, {"device": pid, "reason": "max_on"})
+        for pid, was in relays.items():  # the duty cycle, as it happens
+            if pads[pid].relay_on != was:
+                self._emit(
+                    EventType.DEVICE, {"device": pid, "changes": {"relay": pads[pid].relay_on}}
+                )
         return deadline
 
     def _heat_off(self, now: float) -> None:

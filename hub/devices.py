@@ -349,5 +349,12 @@ class DeviceController:
             attempt("the end chime", self.room.speaker.chime)
 
     def diffuser_step(self, now: float) -> float | None:
-        """Run the diffuser's interval; return its next switch."""
-        return None if self.room.diffuser is None else self.room.diffuser.update(now)
+        """Run the diffuser's interval (telling listeners when it switches); return the next switch."""
+        diffuser = self.room.diffuser
+        if diffuser is None:
+            return None
+        was = diffuser.is_on
+        deadline = diffuser.update(now)
+        if diffuser.is_on != was:
+            self._emit(EventType.DEVICE, {"device": "diffuser", "changes": {"on": diffuser.is_on}})
+        return deadline
