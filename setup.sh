@@ -70,9 +70,7 @@ say "installing massage-hub and $LOCK into .venv"
 "${PIP[@]}" --no-deps --no-build-isolation -e .
 
 # --- music: a fresh install plays something ---------------------------------------------------
-if .venv/bin/python -c 'import hub.music' 2>/dev/null; then
-  .venv/bin/python -m hub.music --config config/hub.yaml --if-empty || true
-fi
+.venv/bin/massage-hub make-music --config config/hub.yaml --if-empty
 
 case "$MODE" in
   --run)

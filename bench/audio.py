@@ -46,11 +46,11 @@ def main() -> None:
     ok, why = vs.vlc_available()
     print(f"vlc_available(): {ok} ({why}) in {(time.perf_counter() - t) * 1e3:.1f} ms")
 
-    from hub.music import generate
+    from hardware.music import generate
 
     t = time.process_time()
     generate(tmp / "gen")
-    print(f"hub.music generate (3 tracks + chime): {time.process_time() - t:.2f} s CPU")
+    print(f"hardware.music generate (3 tracks + chime): {time.process_time() - t:.2f} s CPU")
     if not ok:
         return
 

@@ -93,6 +93,27 @@ def cmd_all_off(args: argparse.Namespace) -> int:
     return 0 if result.heat_off else 1
 
 
+def cmd_make_music(args: argparse.Namespace) -> int:
+    """Make calm tracks and a chime in the music folder (a fresh install plays something)."""
+    from hardware.music import generate
+
+    if args.music_dir is not None:
+        music_dir = args.music_dir
+    else:
+        try:
+            config = _load(args)
+        except ConfigError as exc:
+            print(f"{exc}", file=sys.stderr)
+            return 1
+        music_dir = config.path(config.speaker.music_dir)
+    written = generate(music_dir, if_empty=args.if_empty)
+    if written:
+        print(f"made {len(written)} file(s) in {music_dir}: " + ", ".join(p.name for p in written))
+    else:
+        print(f"{music_dir} already has music and a chime; nothing made")
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """Run the hub until SIGTERM or SIGINT, then switch everything off."""
     from .service import build_service
@@ -165,6 +186,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="drive the pins directly, without the service (used by systemd after a stop)",
     )
     add("version", cmd_version, "print the version")
+    p = add("make-music", cmd_make_music, "make calm tracks and a chime in the music folder")
+    p.add_argument("--music-dir", type=Path, help="the music folder (instead of the config's)")
+    p.add_argument(
+        "--if-empty", action="store_true", help="only make tracks if no playlist has any"
+    )
     from web.cli import register  # set-password, token (no Flask import)
 
     register(sub, add)

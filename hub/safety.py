@@ -1,6 +1,6 @@
 """The heat-pad safety guard: the only code that switches a heat pad on.
 
-Rules (DESIGN.md, "Safety"):
+Rules (README.md, "Safety"):
 1. A pad is never on for longer than ``max_on_minutes`` in one stretch; then it is
    forced off and locked for ``cooldown_minutes``. Switching off and on again does not
    start a new stretch: on-time adds up until the pad has been off for a whole

@@ -145,10 +145,9 @@ prepare_data() {
   chmod 0750 "$R$DATA_DIR"
   sys chown -R "$NAME:$NAME" "$DATA_DIR"
   local venv="$APP_DIR/venv"
-  if [ -z "$R" ] && [ -x "$venv/bin/python" ] &&
-    "$venv/bin/python" -c 'import hub.music' 2>/dev/null; then
-    runuser -u "$NAME" -- "$venv/bin/python" -m hub.music --config "$CONF_DIR/hub.yaml" \
-      --if-empty || true
+  if [ -z "$R" ] && [ -x "$venv/bin/massage-hub" ]; then
+    runuser -u "$NAME" -- "$venv/bin/massage-hub" make-music --config "$CONF_DIR/hub.yaml" \
+      --if-empty
   fi
 }
 

@@ -13,12 +13,12 @@ import pytest
 
 import hardware.vlc_speaker as vlc_speaker
 from hardware import SilentSpeaker
+from hardware.music import CHIME, PLAYLIST, RATE, generate, has_tracks
 from hardware.pins import SimFactory
+from hub.building import build_speaker
 from hub.clock import FakeClock
 from hub.config import load_config
-from hub.building import build_speaker
 from hub.core import Hub
-from hub.music import CHIME, PLAYLIST, RATE, generate, has_tracks
 
 from .support import ROOT, write_config
 
@@ -137,7 +137,15 @@ def test_generated_music_is_calm_seamless_and_made_once(tmp_path: Path):
 
 def test_music_command_uses_the_config(tmp_path: Path):
     config_path = write_config(tmp_path)
-    cmd = [sys.executable, "-m", "hub.music", "--config", str(config_path), "--if-empty"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "hub.cli",
+        "make-music",
+        "--config",
+        str(config_path),
+        "--if-empty",
+    ]
     first = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert first.returncode == 0, first.stderr
     assert "made 4 file(s)" in first.stdout
@@ -147,7 +155,7 @@ def test_music_command_uses_the_config(tmp_path: Path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("speaker: {music_dri: x}\n")
     err = subprocess.run(
-        [sys.executable, "-m", "hub.music", "--config", str(bad)],
+        [sys.executable, "-m", "hub.cli", "make-music", "--config", str(bad)],
         cwd=ROOT,
         capture_output=True,
         text=True,

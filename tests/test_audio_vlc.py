@@ -22,12 +22,12 @@ from typing import Any
 
 import pytest
 
+from hardware.music import chime_sound, generate, write_wav
 from hardware.vlc_speaker import VlcSpeaker, vlc_available
 from hub.clock import RealClock
 from hub.config import load_config
 from hub.core import Hub
 from hub.errors import InvalidCommand
-from hub.music import chime_sound, generate, write_wav
 
 from .audio_rig import PulseServer, Track, have_pulse, make_tone, runs
 from .live import create_token
@@ -44,7 +44,7 @@ needs_pulse = pytest.mark.skipif(
     not have_pulse(), reason="PulseAudio is not installed (Debian pulseaudio pulseaudio-utils)"
 )
 
-CHIME_HZ = 523.25  # the base of hub.music's chime
+CHIME_HZ = 523.25  # the base of hardware.music's chime
 
 
 @pytest.fixture(scope="module")
@@ -345,7 +345,7 @@ def test_the_service_plays_the_generated_music_and_stops_it_on_sigterm(
 ):
     config_path = write_config(tmp_path, {"speaker": {"output": "pulse", "max_volume": 80}})
     made = subprocess.run(
-        [sys.executable, "-m", "hub.music", "--config", str(config_path), "--if-empty"],
+        [sys.executable, "-m", "hub.cli", "make-music", "--config", str(config_path), "--if-empty"],
         cwd=ROOT,
         capture_output=True,
         text=True,

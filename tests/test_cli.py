@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
+from .service_api import api, create_token
 from .support import ROOT, ServeProcess, sim_pins, wait_for, write_config
 
 SCRIPT = Path(sys.executable).parent / "massage-hub"
@@ -86,18 +87,12 @@ def _healthy(base: str) -> bool:
         return False
 
 
-def _start_session(proc: ServeProcess) -> bool:
-    """Start a session over the API when the web part is there; return whether it did."""
-    if not _healthy(proc.base_url):
-        return False
-    try:
-        from .service_api import api, create_token
-    except ImportError:
-        return False
+def _start_session(proc: ServeProcess) -> None:
+    """Start a session over the API (the service must be ready)."""
+    assert _healthy(proc.base_url), proc.log()
     token = create_token(proc.config_path)
     status, body = api(proc.base_url, "POST", "/api/v1/session", {"scene": "swedish"}, token)
-    assert status in (200, 201), body
-    return True
+    assert status == 201, body
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
@@ -105,18 +100,11 @@ def test_serve_stops_on_a_signal_with_every_pin_off(tmp_path: Path, sig: int) ->
     config = write_config(tmp_path)
     proc = ServeProcess(config).start(wait=False)
     try:
-        # ready when /healthz answers, or (without the web part) when the pin file appears
-        waited(
-            proc,
-            lambda: (
-                proc.proc.poll() is None
-                and (_healthy(proc.base_url) or "hub" in proc.log() and _pin_file(config))
-            ),
-        )
-        if _start_session(proc):
-            # the pad pre-warms and the diffuser mists at once; the mirror shows it
-            waited(proc, lambda: sim_pins(config)["GPIO24"] == 1.0)
-            assert sim_pins(config)["GPIO23"] == 1.0
+        waited(proc, lambda: proc.proc.poll() is None and _healthy(proc.base_url))
+        _start_session(proc)
+        # the pad pre-warms and the diffuser mists at once; the mirror shows it
+        waited(proc, lambda: sim_pins(config)["GPIO24"] == 1.0)
+        assert sim_pins(config)["GPIO23"] == 1.0
         code = proc.stop(sig)
     finally:
         if proc.proc is not None and proc.proc.poll() is None:
@@ -137,20 +125,12 @@ def waited(proc: ServeProcess, check: Any, timeout: float = 30) -> Any:
         raise AssertionError(f"{exc}\n--- service log ---\n{proc.log()}") from None
 
 
-def _pin_file(config: Path) -> Any:
-    try:
-        return sim_pins(config)
-    except (OSError, ValueError):
-        return None
-
-
 def test_all_off_direct_switches_a_running_service_off(tmp_path: Path) -> None:
     config = write_config(tmp_path)
     proc = ServeProcess(config).start(wait=False)
     try:
         waited(proc, lambda: _healthy(proc.base_url))
-        if not _start_session(proc):
-            pytest.skip("the web API is not there to start a session")
+        _start_session(proc)
         waited(proc, lambda: sim_pins(config)["GPIO24"] == 1.0)
         assert cli("all-off", "--direct", "--config", str(config)).returncode == 0
         # the service sees the file change and switches everything off itself

@@ -128,7 +128,7 @@ def test_kill_9_mid_session_then_stop_post_then_restart(
     again = serve(config_path)
     status, history = api(again.base_url, "GET", "/api/v1/history", token=token)
     assert status == 200, history
-    rows = history["sessions"] if isinstance(history, dict) else history
+    rows = history["sessions"]
     assert rows[0]["end_reason"] == "interrupted"
     status, state = api(again.base_url, "GET", "/api/v1/state", token=token)
     assert state["interrupted_session"]["scene"] == "swedish"

@@ -1,6 +1,6 @@
 """Make a few calm tracks and a chime, so a fresh install plays something.
 
-``python -m hub.music --config FILE --if-empty`` writes, in pure Python (nothing is
+``massage-hub make-music --config FILE --if-empty`` writes, in pure Python (nothing is
 downloaded), into ``speaker.music_dir``:
 
 - ``calm/01-rain.wav``: soft rain-like filtered noise;
@@ -15,7 +15,6 @@ has any track yet; the chime is made whenever none exists.
 
 from __future__ import annotations
 
-import argparse
 import math
 import random
 import sys
@@ -149,37 +148,3 @@ def generate(music_dir: Path, *, if_empty: bool = True) -> list[Path]:
         write_wav(music_dir / CHIME, chime_sound())
         written.append(music_dir / CHIME)
     return written
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Run ``python -m hub.music``."""
-    parser = argparse.ArgumentParser(
-        prog="python -m hub.music", description="Make calm tracks and a chime in the music folder."
-    )
-    parser.add_argument("--config", help="config file (its speaker.music_dir is used)")
-    parser.add_argument("--music-dir", help="the music folder (instead of --config)")
-    parser.add_argument(
-        "--if-empty", action="store_true", help="only make tracks if no playlist has any"
-    )
-    args = parser.parse_args(argv)
-    if args.music_dir:
-        music_dir = Path(args.music_dir)
-    else:
-        from .config import ConfigError, default_config_path, load_config
-
-        try:
-            config = load_config(args.config or default_config_path())
-        except ConfigError as exc:
-            print(f"hub.music: {exc}", file=sys.stderr)
-            return 1
-        music_dir = config.path(config.speaker.music_dir)
-    written = generate(music_dir, if_empty=args.if_empty)
-    if written:
-        print(f"made {len(written)} file(s) in {music_dir}: " + ", ".join(p.name for p in written))
-    else:
-        print(f"{music_dir} already has music and a chime; nothing made")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
