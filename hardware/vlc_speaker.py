@@ -283,12 +283,6 @@ class VlcSpeaker:
 
     # --- state -------------------------------------------------------------------------------
 
-    @property
-    def track(self) -> str | None:
-        """The current track's file name (None when stopped)."""
-        with self._lock:
-            return self._tracks[self._index].name if self._active and self._tracks else None
-
     def state(self) -> dict[str, Any]:
         """Return the speaker's state for the API."""
         with self._lock:
