@@ -3,15 +3,22 @@
 First-run setup code, server-side sessions, the Host allow-list and Origin checks (in
 process); then against a real ``massage-hub serve`` (waitress on a free loopback port, real
 threads, real argon2): parallel wrong logins, stalled connections from another client
-address, large and deeply nested bodies. No test here asserts wall-clock speed: the
-latencies are printed by ``bench/stalled_connections.py`` and ``bench/login_burst.py``.
+address, large and deeply nested bodies; then the hostile review after it: clients that
+pipeline requests and never read their answers (with a low file descriptor limit), and
+HTTP/1.1 without Host. No test here asserts wall-clock speed: the latencies are printed by
+``bench/stalled_connections.py`` and ``bench/login_burst.py``.
 """
 # ruff: noqa: F811  (pytest fixtures imported from tests/web_fixtures.py)
 
 from __future__ import annotations
 
+import errno
 import http.client
 import json
+import logging
+import os
+import re
+import resource
 import socket
 import subprocess
 import sys
@@ -27,7 +34,7 @@ from flask.testing import FlaskClient
 
 from hub.core import Hub
 
-from .live import create_token
+from .live import cpu_seconds, create_token
 from .support import ROOT, ServeProcess, wait_for, write_config
 from .web_fixtures import PASSWORD, app, client, logged_in, token  # noqa: F401
 
@@ -604,3 +611,198 @@ def test_stalled_connections_from_many_addresses_make_room(small_server: int) ->
     finally:
         for s in stalled:
             s.close()
+
+
+# --- hostile review: clients that never read their answers ------------------------------------
+
+PIPELINED = b"GET /static/app.js HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" * 160
+
+
+def slow_reader(port: int, source: str) -> socket.socket:
+    """Connect with a 4 KiB receive buffer, pipeline 8000 bytes of requests, never read."""
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.bind((source, 0))
+    s.settimeout(5)
+    s.connect(("127.0.0.1", port))
+    try:
+        s.sendall(PIPELINED[:8000])
+    except OSError:
+        pass  # refused and closed already
+    return s
+
+
+def held_from(pid: int, port: int, peer: str) -> int:
+    """How many connections from ``peer`` to ``port`` the process ``pid`` holds open."""
+    inodes = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            link = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if link.startswith("socket:["):
+            inodes.add(link[8:-1])
+    want = socket.inet_aton(peer)[::-1].hex().upper()  # /proc/net/tcp: little-endian hex
+    held = 0
+    for row in Path(f"/proc/{pid}/net/tcp").read_text().splitlines()[1:]:
+        f = row.split()
+        if f[9] in inodes and int(f[1].split(":")[1], 16) == port and f[2].startswith(want):
+            held += 1
+    return held
+
+
+class LimitedServe(ServeProcess):
+    """``massage-hub serve`` started with a low RLIMIT_NOFILE (soft, hard)."""
+
+    def __init__(self, config_path: Path, nofile: tuple[int, int]) -> None:
+        super().__init__(config_path)
+        self.nofile = nofile
+
+    def start(self, wait: bool = True) -> LimitedServe:
+        limit = self.nofile
+        self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "hub.cli", "serve", "--config", str(self.config_path)],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env=self.env,
+            cwd=str(ROOT),
+            preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, limit),
+        )
+        wait_for(self._ready, timeout=30)
+        return self
+
+
+def test_slow_reading_pipelining_clients_cannot_exhaust_file_descriptors(tmp_path: Path) -> None:
+    # 2 s header timeout: an answer the client does not take is dropped after 3 x 2 s
+    path = write_config(tmp_path, {"web": {"header_timeout_seconds": 2}})
+    served = LimitedServe(path, nofile=(256, 256)).start()
+    try:
+        pid = served.proc.pid  # type: ignore[union-attr]
+        port = served.config["web"]["port"]
+        bearer = {"Authorization": f"Bearer {create_token(path)}"}
+        assert request(port, "GET", "/healthz")[0] == 200
+        # 20 connections, under web.connections_per_client (32); each pinned ~63 fds before
+        attack = [slow_reader(port, "127.0.0.2") for _ in range(20)]
+        try:
+            time.sleep(1.0)
+            assert held_from(pid, port, "127.0.0.2") == 20
+            cpu0, t0 = cpu_seconds(pid, children=False), time.monotonic()
+            answers = []
+            while time.monotonic() - t0 < 5:
+                for method, url, headers in (
+                    ("GET", "/healthz", {}),
+                    ("POST", "/api/v1/all-off", bearer),
+                ):
+                    try:
+                        answers.append(request(port, method, url, headers=headers)[0])
+                    except OSError as exc:
+                        answers.append(f"{url}: {exc!r}")
+                time.sleep(0.5)
+            busy = cpu_seconds(pid, children=False) - cpu0
+            elapsed = time.monotonic() - t0
+            assert answers and all(a == 200 for a in answers), answers
+            print(f"service CPU during the attack: {100 * busy / elapsed:.0f} % of a core")
+            assert busy < 0.5 * elapsed, f"{busy:.1f} s of CPU in {elapsed:.1f} s: a busy loop"
+            # every attacking connection is closed (fds freed) once 6 s pass with no byte taken
+            wait_for(lambda: held_from(pid, port, "127.0.0.2") == 0, timeout=20, interval=0.2)
+        finally:
+            for s in attack:
+                s.close()
+        assert request(port, "GET", "/healthz", source="127.0.0.2")[0] == 200
+    finally:
+        served.stop()
+    log = served.log()
+    assert "Traceback" not in log and "Too many open files" not in log
+    assert "took no byte of its answer" in log  # said once, not per connection
+    assert log.count("took no byte of its answer") == 1
+
+
+def test_connections_not_reading_their_answers_make_room_at_the_limit(small_server: int) -> None:
+    port = small_server
+    attack = [slow_reader(port, f"127.0.0.{10 + i // 4}") for i in range(24)]  # the limit: 24
+    try:
+        time.sleep(3)  # each took its last byte more than a second ago now
+        for _ in range(3):
+            status, body, _ = request(port, "GET", "/healthz", timeout=5)
+            assert status == 200, body
+    finally:
+        for s in attack:
+            s.close()
+
+
+def test_pipelined_requests_are_all_answered_in_order(small_server: int) -> None:
+    port = small_server
+    paths = ["/healthz", "/static/start.js", "/nothing-here", "/healthz"]
+    data = b"".join(f"GET {p} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode() for p in paths)
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(data + b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        out = b""
+        while chunk := s.recv(65536):
+            out += chunk
+    statuses = [int(code) for code in re.findall(rb"HTTP/1\.1 (\d{3}) ", out)]
+    assert statuses == [200, 200, 404, 200, 200], out[:3000]
+
+
+def test_out_of_file_descriptors_pauses_accepting(
+    app: Flask, caplog: pytest.LogCaptureFixture
+) -> None:
+    import web.server
+    from hub.config import WebConfig
+
+    from .support import free_port
+
+    server = web.server.create_server(app, WebConfig(host="127.0.0.1", port=free_port()))
+    try:
+
+        def accept() -> None:
+            raise OSError(errno.EMFILE, "Too many open files")
+
+        server.accept = accept
+        assert server.readable()
+        with caplog.at_level(logging.WARNING, logger="web.server"):
+            for _ in range(50):  # poll() would report the listening socket again at once
+                server.handle_accept()
+        assert not server.readable()  # so the loop waits instead of spinning
+        lines = [r for r in caplog.records if "cannot accept" in r.getMessage()]
+        assert len(lines) == 1 and "Too many open files" in lines[0].getMessage()
+        server.accept_paused_until = time.monotonic() - 0.1
+        assert server.readable()
+    finally:
+        server.task_dispatcher.shutdown(timeout=3)
+        server.close()
+
+
+def test_the_soft_file_limit_is_raised_and_bounds_the_connections(tmp_path: Path) -> None:
+    path = write_config(tmp_path)
+    served = LimitedServe(path, nofile=(256, 1024)).start()
+    try:
+        pid = served.proc.pid  # type: ignore[union-attr]
+        line = next(
+            x
+            for x in Path(f"/proc/{pid}/limits").read_text().splitlines()
+            if x.startswith("Max open files")
+        )
+        assert line.split()[3:5] == ["1024", "1024"]  # soft raised to the hard limit
+    finally:
+        served.stop()
+    # (1024 - 64 for the rest of the hub) / 2 per connection
+    assert "only 1024 file descriptors (RLIMIT_NOFILE): at most 480 web connections" in served.log()
+
+
+# --- hostile review: HTTP/1.1 needs a Host header ---------------------------------------------
+
+
+def test_http11_without_host_is_a_400(fresh_service: ServeProcess) -> None:
+    port = fresh_service.config["web"]["port"]
+    for path in ("/healthz", "/api/v1/state", "/static/app.js"):
+        answer = raw_exchange(port, f"GET {path} HTTP/1.1\r\nConnection: close\r\n\r\n".encode())
+        assert answer.startswith(b"HTTP/1.1 400"), answer[:200]
+        body = json.loads(answer.split(b"\r\n\r\n", 1)[1])
+        assert body["error"]["code"] == "missing_host" and "Host" in body["error"]["message"]
+    answer = raw_exchange(port, b"GET /healthz HTTP/1.0\r\n\r\n")  # HTTP/1.0 may omit it
+    assert answer.startswith(b"HTTP/1.1 200") or answer.startswith(b"HTTP/1.0 200"), answer[:200]
+    answer = raw_exchange(
+        port, b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    assert answer.startswith(b"HTTP/1.1 200"), answer[:200]

@@ -117,7 +117,7 @@ class HostGuard:
 
     def allowed(self, header: str | None) -> bool:
         """True if a request with this Host header may be answered."""
-        if header is None:  # only HTTP/1.0 clients omit it; no browser does
+        if header is None:  # only HTTP/1.0 clients may omit it (RequestGate: 400 for 1.1)
             return True
         parts = split_host(header)
         if parts is None:
@@ -169,7 +169,7 @@ WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 class RequestGate:
-    """Run before every request: known Host (421), same Origin (403), JSON bodies (415)."""
+    """Run before every request: a Host (400) it knows (421), same Origin (403), JSON (415)."""
 
     def __init__(self, config: Any) -> None:
         self.patterns = list(config.web.allowed_hosts)
@@ -183,6 +183,12 @@ class RequestGate:
         from .errors import ApiError
 
         host = request.environ.get("HTTP_HOST")
+        if host is None and request.environ.get("SERVER_PROTOCOL") == "HTTP/1.1":
+            raise ApiError(  # RFC 9112, 3.2: a server must answer 400
+                400,
+                "missing_host",
+                "an HTTP/1.1 request needs a Host header (the name or address of the hub)",
+            )
         if not self.hosts.allowed(host):
             shown = (host or "")[:100]
             raise ApiError(
