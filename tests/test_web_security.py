@@ -790,6 +790,134 @@ def test_the_soft_file_limit_is_raised_and_bounds_the_connections(tmp_path: Path
     assert "only 1024 file descriptors (RLIMIT_NOFILE): at most 480 web connections" in served.log()
 
 
+# --- hostile review: wrong logins from many addresses ----------------------------------------
+
+
+def test_the_owner_gets_in_while_rotating_addresses_send_wrong_passwords(tmp_path: Path) -> None:
+    path = write_config(tmp_path)
+    assert cli(path, "set-password", stdin=PASSWORD + "\n").returncode == 0
+    served = ServeProcess(path).start()
+    stop = threading.Event()
+    codes: list[str] = []
+
+    def attacker(k: int) -> None:
+        i = k
+        while not stop.is_set():
+            source = f"127.0.1.{i % 250 + 1}"  # 6 threads cycling through 250 addresses
+            i += 6
+            try:
+                status, body, _ = request(
+                    port, "POST", "/api/v1/login", {"password": "wrong"}, source=source
+                )
+                codes.append(body.get("error", {}).get("code", str(status)))
+            except OSError:
+                codes.append("no answer")
+
+    try:
+        port = served.config["web"]["port"]
+        threads = [threading.Thread(target=attacker, args=(k,), daemon=True) for k in range(6)]
+        for t in threads:
+            t.start()
+        time.sleep(2.0)  # every attacking thread is in its loop
+        tries = []
+        for _ in range(5):
+            status, body, _ = request(
+                port, "POST", "/api/v1/login", {"password": PASSWORD}, source="127.0.0.9"
+            )
+            tries.append(status if status == 200 else body["error"]["code"])
+            if status == 200:
+                break
+            time.sleep(0.5)
+        stop.set()
+        for t in threads:
+            t.join(10)
+        print(f"owner: {tries}; attackers: {len(codes)} answers, {codes.count('busy')} busy")
+        assert tries[-1] == 200, tries
+        assert codes.count("wrong_password") > 10  # the attack did run and use the checks
+    finally:
+        stop.set()
+        served.stop()
+    assert "Traceback" not in served.log()
+
+
+def test_password_checks_wait_briefly_and_the_fewest_wrong_passwords_go_first() -> None:
+    from web.errors import ApiError
+    from web.limits import PasswordChecks
+
+    checks = PasswordChecks(1, wait=5.0, queue=1)
+    hold = threading.Event()
+    results: dict[str, Any] = {}
+
+    def run(name: str, failures: float, func: Any = lambda: True) -> threading.Thread:
+        def target() -> None:
+            try:
+                results[name] = checks.run(func, failures=failures)
+            except ApiError as exc:
+                results[name] = exc.code
+
+        t = threading.Thread(target=target)
+        t.start()
+        return t
+
+    first = run("first", 0, lambda: hold.wait(10))
+    wait_for(lambda: checks._free == 0)
+    attacker = run("attacker", 3)
+    wait_for(lambda: len(checks._waiting) == 1)
+    run("another attacker", 3).join(5)
+    assert results == {"another attacker": "busy"}  # the queue is full, no fewer failures
+    owner = run("owner", 0)  # fewer wrong passwords: takes the attacker's place in the queue
+    attacker.join(5)
+    assert results["attacker"] == "busy"
+    hold.set()
+    for t in (first, owner):
+        t.join(5)
+    assert results["first"] is True and results["owner"] is True
+
+    quick = PasswordChecks(1, wait=0.2, queue=4)
+    hold.clear()
+    blocker = threading.Thread(target=quick.run, args=(lambda: hold.wait(10),))
+    blocker.start()
+    wait_for(lambda: quick._free == 0)
+    t0 = time.monotonic()
+    with pytest.raises(ApiError) as exc:
+        quick.run(lambda: True)
+    assert exc.value.code == "busy" and 0.15 < time.monotonic() - t0 < 2
+    hold.set()
+    blocker.join(5)
+    assert quick.run(lambda: "free again") == "free again"
+
+
+def test_rate_limit_keys_an_ipv6_client_on_its_64() -> None:
+    from web.limits import client_keys
+
+    assert client_keys("2001:db8:1:2::5") == ("2001:db8:1:2::5", "2001:db8:1:2::/64")
+    assert client_keys("2001:db8:1:2:aaaa::1")[1] == "2001:db8:1:2::/64"
+    assert client_keys("2001:db8:1:3::5")[1] == "2001:db8:1:3::/64"
+    assert client_keys("fe80::1%eth0") == ("fe80::1", "fe80::/64")
+    assert client_keys("::ffff:192.0.2.7") == ("192.0.2.7", None)  # dual-stack IPv4
+    assert client_keys("192.0.2.7") == ("192.0.2.7", None)
+    assert client_keys("::1") == ("::1", None)
+    assert client_keys(None) == ("unknown", None)
+
+
+def test_addresses_of_one_ipv6_64_share_a_login_limit(app: Flask) -> None:
+    app.extensions["massagehub"].auth.set_password(PASSWORD)
+    c = app.test_client()
+
+    def login(addr: str) -> Any:
+        return c.post(
+            "/api/v1/login", json={"password": "wrong password"}, environ_base={"REMOTE_ADDR": addr}
+        )
+
+    for i in range(30):  # 6 x login_attempts_per_minute (5), one from each address
+        assert login(f"2001:db8:0:7::{i + 1:x}").status_code == 401
+    r = login("2001:db8:0:7::ffff")  # a new address of the same /64
+    assert r.status_code == 429 and err(r)["code"] == "rate_limited"
+    assert login("2001:db8:0:8::1").status_code == 401  # another /64
+    for i in range(6):  # IPv4 (mapped into IPv6 or not) is one address each
+        assert login(f"::ffff:192.0.2.{i + 1}").status_code == 401
+
+
 # --- hostile review: HTTP/1.1 needs a Host header ---------------------------------------------
 
 

@@ -11,21 +11,25 @@ The first password needs the one-time setup code that the service logs at start 
 logins are kept on the server (:mod:`web.credentials`): logging out ends one, a new
 password ends them all. Every password check is counted before it runs and runs on one of
 at most ``web.password_checks_at_once`` threads (:mod:`web.limits`; each argon2 check
-takes 19 MiB). The auth API's views are in :mod:`web.auth_api`.
+takes 19 MiB), waiting briefly for one, the fewest recent wrong passwords first; attempts
+are limited per address and per IPv6 /64. The auth API's views are in :mod:`web.auth_api`.
 """
 
 from __future__ import annotations
 
 import hmac
 import secrets
+import threading
 from collections.abc import Callable
 from typing import Any
 
 from flask import Response, g, request, session
 
+from hub.errors import HubError
+
 from .credentials import MAX_SESSIONS, Credentials, hash_token
 from .errors import ApiError
-from .limits import PasswordChecks, RateLimiter
+from .limits import PREFIX_FACTOR, FailureHistory, PasswordChecks, RateLimiter, client_keys
 
 __all__ = [
     "COOKIE_NAME",
@@ -55,31 +59,63 @@ class Auth(Credentials):
     def __init__(self, hub: Any, config: Any) -> None:
         super().__init__(hub.store)
         self.limiter = RateLimiter(config.web.login_attempts_per_minute)
+        self.prefix_limiter = RateLimiter(config.web.login_attempts_per_minute * PREFIX_FACTOR)
         self.checks = PasswordChecks(config.web.password_checks_at_once)
+        self.history = FailureHistory()
+        self._failures = threading.local()  # the client's wrong passwords, for the queue
 
     def _hash(self, password: str) -> str:
-        return str(self.checks.run(super()._hash, password))
+        return str(self.checks.run(super()._hash, password, failures=self._standing()))
 
     def _verify(self, stored: str, password: str) -> bool:
-        return bool(self.checks.run(super()._verify, stored, password))
+        return bool(self.checks.run(super()._verify, stored, password, failures=self._standing()))
+
+    def _standing(self) -> float:
+        return float(getattr(self._failures, "n", 0.0))
 
     def guarded(self, func: Callable[..., Any], *args: Any) -> Any:
         """Run a password check counted against this client's attempts.
 
-        The attempt counts before the check runs; a check refused as busy does not count;
-        a success forgets the client's attempts.
+        The attempt counts before the check runs, for the address and (IPv6) its /64; a
+        check refused as busy does not count; a success forgets the client's attempts.
+        The client's wrong passwords of the last minutes order the wait for a check.
         """
-        client = self.client()
+        client, prefix = client_keys(request.remote_addr)
+        failures = self.history.score(client)
+        if prefix is not None:
+            failures = max(failures, self.history.score(prefix) / PREFIX_FACTOR)
         stamp = self.limiter.attempt(client)
+        prefix_stamp = None
+        if prefix is not None:
+            try:
+                prefix_stamp = self.prefix_limiter.attempt(prefix)
+            except ApiError:
+                self.limiter.forget(client, stamp)
+                raise
+        self._failures.n = failures
         try:
             ok = func(*args)
-        except ApiError as exc:
+        except HubError as exc:
             if exc.code == "busy":
                 self.limiter.forget(client, stamp)
+                if prefix is not None and prefix_stamp is not None:
+                    self.prefix_limiter.forget(prefix, prefix_stamp)
+            elif exc.code == "wrong_setup_code":
+                self._failed(client, prefix)
             raise
+        finally:
+            self._failures.n = 0.0
         if ok:
             self.limiter.reset(client)
+            self.history.forget(client)
+        else:
+            self._failed(client, prefix)
         return ok
+
+    def _failed(self, client: str, prefix: str | None) -> None:
+        self.history.add(client)
+        if prefix is not None:
+            self.history.add(prefix)
 
     # --- the request gate ------------------------------------------------------------------
 
@@ -134,8 +170,8 @@ class Auth(Credentials):
         return str(session["csrf"])
 
     def client(self) -> str:
-        """Return the client's address (the key for rate limits)."""
-        return request.remote_addr or "unknown"
+        """Return the client's address as the rate limits key it (IPv4-mapped: IPv4)."""
+        return client_keys(request.remote_addr)[0]
 
 
 def csrf_token() -> str | None:
