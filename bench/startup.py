@@ -6,7 +6,10 @@ token from ``massage-hub token create``. After the clients connect, the bench wa
 idle window (60 s; ``--quick``: 10 s) and reads VmRSS (/proc/<pid>/status, children
 included) and utime+stime (/proc/<pid>/stat) over the window.
 
-    .venv/bin/python bench/startup.py [--quick] [--window SECONDS] [--runs N]
+    .venv/bin/python bench/startup.py [--quick] [--window SECONDS] [--runs N] [--cpu-quota F]
+
+``--cpu-quota 0.125`` runs the service in a cgroup (v1 ``cpu`` or v2) allowed 12.5 ms of
+CPU per 100 ms, a crude model of a Raspberry Pi Zero 2 W's one slow core (needs root).
 """
 
 from __future__ import annotations
@@ -26,8 +29,28 @@ from tests.broker import Mosquitto, have_mosquitto  # noqa: E402
 from tests.live import LiveHub, cpu_seconds, rss_mb  # noqa: E402
 
 
+def cpu_cgroup(share: float) -> tuple[list[str], Path]:
+    """Make a cgroup allowed ``share`` of one core; return the argv prefix that enters it."""
+    period = 100_000
+    v1 = Path("/sys/fs/cgroup/cpu")
+    if (v1 / "cpu.cfs_quota_us").exists():
+        group = v1 / "massage-hub-bench"
+        group.mkdir(exist_ok=True)
+        (group / "cpu.cfs_period_us").write_text(str(period))
+        (group / "cpu.cfs_quota_us").write_text(str(int(period * share)))
+    else:
+        group = Path("/sys/fs/cgroup/massage-hub-bench")
+        group.mkdir(exist_ok=True)
+        (group / "cpu.max").write_text(f"{int(period * share)} {period}")
+    enter = f'echo $$ > {group}/cgroup.procs && exec "$@"'
+    return ["sh", "-c", enter, "sh"], group
+
+
 def measure(
-    quick: bool = False, window: float | None = None, runs: int | None = None
+    quick: bool = False,
+    window: float | None = None,
+    runs: int | None = None,
+    prefix: list[str] | None = None,
 ) -> dict[str, Any]:
     """Start the service ``runs`` times (ready time), then idle it once; return the figures."""
     window = window if window is not None else (10.0 if quick else 60.0)
@@ -43,6 +66,7 @@ def measure(
     try:
         for i in range(runs):
             hub = LiveHub(folder / f"hub{i}", overrides)
+            hub.serve.argv_prefix = prefix or []
             hub.start()
             assert hub.ready_seconds is not None
             ready.append(hub.ready_seconds)
@@ -73,8 +97,23 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="10 s idle window, 3 starts")
     parser.add_argument("--window", type=float, help="idle window in seconds (default 60)")
     parser.add_argument("--runs", type=int, help="how many starts to time (default 5)")
+    parser.add_argument(
+        "--cpu-quota", type=float, help="share of one core the service may use (e.g. 0.125)"
+    )
     args = parser.parse_args()
-    r = measure(args.quick, args.window, args.runs)
+    prefix: list[str] = []
+    group = None
+    if args.cpu_quota:
+        prefix, group = cpu_cgroup(args.cpu_quota)
+        print(f"service limited to {args.cpu_quota:g} of one core ({group})")
+    try:
+        r = measure(args.quick, args.window, args.runs, prefix)
+    finally:
+        if group is not None:
+            try:
+                group.rmdir()
+            except OSError:
+                pass
     print(f"start-up to /healthz 200: median {r['ready_s']:.2f} s, max {r['ready_max_s']:.2f} s "
           f"over {r['runs']} starts")  # fmt: skip
     print(f"idle after {r['window_s']:g} s{' (--quick: shorter than 60 s)' if args.quick else ''}, "

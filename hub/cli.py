@@ -14,6 +14,7 @@ from .config import Config, ConfigError, default_config_path, load_config
 
 log = logging.getLogger("massage-hub")
 
+SWITCH_INTERVAL = 0.0005  # seconds; see cmd_serve
 EX_CONFIG = 78  # sysexits.h: the unit's RestartPreventExitStatus stops a restart loop
 
 BANNER_SIM = (
@@ -126,6 +127,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
             print(f"  {issue}", file=sys.stderr)
         return EX_CONFIG
     _setup_logging(config.log_level)
+    # Hand the GIL round every 0.5 ms, not 5: a command's thread then waits less behind the
+    # event thread and the SSE streams. bench/http_latency.py, 20 SSE clients: PUT->pin p99
+    # 9.1 ms at 5 ms, 5.9 ms at 1 ms, 4.8 ms at 0.5 ms (0.5 ms with no SSE client).
+    sys.setswitchinterval(SWITCH_INTERVAL)
     try:
         service = build_service(config)
     except ConfigError as exc:

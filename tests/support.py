@@ -118,6 +118,7 @@ class ServeProcess:
         self.log_path = config_path.parent / "serve.log"
         self.env = {**os.environ, **(env or {})}
         self.proc: subprocess.Popen[bytes] | None = None
+        self.argv_prefix: list[str] = []  # run the service under this (a bench's cgroup)
 
     @property
     def base_url(self) -> str:
@@ -128,7 +129,15 @@ class ServeProcess:
         """Start the service and wait until /healthz answers (or the pin file appears)."""
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "hub.cli", "serve", "--config", str(self.config_path)],
+            [
+                *self.argv_prefix,
+                sys.executable,
+                "-m",
+                "hub.cli",
+                "serve",
+                "--config",
+                str(self.config_path),
+            ],
             stdout=self._log,
             stderr=subprocess.STDOUT,
             env=self.env,
