@@ -519,7 +519,6 @@ class WebComponent:
         state = self.app.extensions["massagehub"]
         state.service = service
         state.ready = service.ready.is_set
-        service.web_app = self.app
         self.server: Any = None
         self.thread: threading.Thread | None = None
 
