@@ -584,8 +584,10 @@ def test_the_real_scheduler_fires_a_routine_on_time(tmp_path: Path) -> None:
         )
         # the planned run is a deadline on the loop's timeline (no heartbeat, no job list)
         wait_for(
-            lambda: hub.loop.next_deadline is not None
-            and hub.loop.next_deadline - time.monotonic() <= 2.5,
+            lambda: (
+                hub.loop.next_deadline is not None
+                and hub.loop.next_deadline - time.monotonic() <= 2.5
+            ),
             timeout=2,
         )
         run = wait_for(lambda: rc.runs_log(r["id"]), timeout=10)
