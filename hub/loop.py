@@ -101,20 +101,22 @@ class ControlLoop:
             due: list[float] = []
             alive = True
             self._stepping, self._rerun = True, False
-            for part in list(self.parts):
-                try:
-                    deadline = part.step(now)
-                except Exception:
-                    log.exception("control step: %s failed; made safe, the loop goes on", part.name)
-                    alive = alive and not part.safety
+            try:
+                for part in list(self.parts):
                     try:
-                        part.make_safe(now)
+                        deadline = part.step(now)
                     except Exception:
-                        log.exception("making %s safe failed", part.name)
-                    deadline = now + RETRY
-                if deadline is not None:
-                    due.append(deadline)
-            self._stepping = False
+                        log.exception("control step: %s failed; made safe, loop goes on", part.name)
+                        alive = alive and not part.safety
+                        try:
+                            part.make_safe(now)
+                        except Exception:
+                            log.exception("making %s safe failed", part.name)
+                        deadline = now + RETRY
+                    if deadline is not None:
+                        due.append(deadline)
+            finally:
+                self._stepping = False  # whatever escaped, later kicks must wake the loop
             if self._rerun:  # a part changed what earlier parts scheduled: look again now
                 due.append(now)
             self.next_deadline = min(due) if due else None
