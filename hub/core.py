@@ -72,8 +72,8 @@ class Hub(HubCommands):
         # before any pin is claimed: all-off --direct must find them even if the config breaks
         write_record(config, self.backend)
         self.store = store or Store(config.data_path)
-        self.events = EventBus(self.state)
-        self.lock = HubLock(self.events.flush)
+        self.lock = HubLock(lambda: self.events.flush())
+        self.events = EventBus(self.state, self.lock)
         self.room = build_room(
             config,
             pin_factory,

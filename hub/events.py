@@ -3,8 +3,9 @@
 Commands and control steps *post* events while they hold the hub lock; nothing else
 happens then. When the outermost holder lets the lock go (:class:`HubLock`), the events
 go out: inline on that thread (tests, a manual clock), or on a dispatcher thread of their
-own (the service), so that no listener can slow the control loop. Each event carries the
-state as it is when it is delivered, built once for each batch of events.
+own (the service), so that no listener can slow the control loop. Each batch of events
+carries one state, taken under the hub lock together with the batch: the state includes
+exactly the changes of the events delivered so far, never one whose event is still queued.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,8 +77,11 @@ class EventBus:
     raises is logged and skipped.
     """
 
-    def __init__(self, state: Callable[[], dict[str, Any]]) -> None:
+    def __init__(
+        self, state: Callable[[], dict[str, Any]], lock: AbstractContextManager[Any]
+    ) -> None:
         self._state = state
+        self._hub_lock = lock  # state and batch are taken together under it
         self._listeners: list[Listener] = []
         self._lock = threading.Lock()  # guards listeners, pending and seq
         self._pending: deque[Event] = deque()
@@ -125,16 +130,19 @@ class EventBus:
         """Deliver every queued event, in order, each batch with one fresh state."""
         with self._delivering:
             while True:
-                with self._lock:
-                    if not self._pending:
-                        return
-                    batch = list(self._pending)
-                    self._pending.clear()
-                    listeners = list(self._listeners)
-                try:
-                    self._last_state = self._state()
-                except Exception:
-                    log.exception("building the state for events failed; sending the last one")
+                if not self._pending:
+                    return
+                with self._hub_lock:  # no change can slip between the state and the batch
+                    try:
+                        self._last_state = self._state()
+                    except Exception:
+                        log.exception("building the state for events failed; sending the last one")
+                    with self._lock:
+                        batch = list(self._pending)
+                        self._pending.clear()
+                        listeners = list(self._listeners)
+                if not batch:
+                    return
                 for event in batch:
                     event.state = self._last_state
                     for listener in listeners:

@@ -1,9 +1,11 @@
 """The MQTT client: connection, availability, discovery, the publisher thread, commands.
 
 The bridge talks to the hub only through its public commands and read-only queries.
-The hub listener notes what changed and wakes the publisher thread (a few assignments,
-never a call into the hub); that thread reads ``hub.state()``, turns it into each
-entity's payloads and publishes only those that changed. paho's network thread runs the
+The hub listener notes what changed, and the state that came with the event, and wakes
+the publisher thread (a few assignments, never a call into the hub); that thread turns
+the state into each entity's payloads and publishes the session's moments, then the
+payloads that changed. Publishing the event's own state keeps Home Assistant's view in
+the order things happened: a phase never shows before the event that announced it. paho's network thread runs the
 commands that arrive on ``…/<entity>/set``: the entity parses the payload, once, into a
 hub command, and the bridge runs it.
 """
@@ -73,6 +75,7 @@ class MqttBridge:
         self._unsubscribe: Callable[[], None] | None = None
         # only the publisher thread uses these
         self._state: dict[str, Any] | None = None
+        self._event_state: dict[str, Any] | None = None  # the last delivered event's
         self._state_at = 0.0
         self._published: dict[str, str] = {}
         self._last_fade_publish = 0.0
@@ -293,6 +296,7 @@ class MqttBridge:
         kind, data = event.type, event.data
         fading = kind == EventType.PROGRESS and bool(data.get("fading"))
         with self._lock:
+            self._event_state = event.state
             wake = not fading or not self._fade_dirty  # first fade step: schedule the update
             if fading:
                 self._fade_dirty = True
@@ -365,10 +369,15 @@ class MqttBridge:
             force, self._force = self._force, set()
         for topic in force:
             self._published.pop(topic, None)
+        with self._lock:
+            delivered, self._event_state = self._event_state, None
         state = self._state
-        # a whole minute may pass without a hub event: read the state for that too
-        if dirty or state is None or self._changes_with_time(state):
+        if delivered:
+            state = delivered
+        elif state is None or self._changes_with_time(state):
+            # a whole minute may pass without a hub event: read the state for that too
             state = self.hub.state()
+        if state is not self._state:
             self._state = state
             self._state_at = time.monotonic()
         client = self.client
@@ -377,11 +386,6 @@ class MqttBridge:
             for topic, cfg in self.discovery(state).items():
                 client.publish(topic, json.dumps(cfg, sort_keys=True), qos=QOS, retain=True)
             self.announcements += 1
-        payloads = self._payloads(self.entities.values() if dirty else self._ticking, state)
-        for topic, payload in payloads.items():
-            if self._published.get(topic) != payload:
-                client.publish(topic, payload, qos=STATE_QOS, retain=True)
-                self._published[topic] = payload
         session_event = self._session_event
         for data in moments:
             client.publish(
@@ -390,5 +394,10 @@ class MqttBridge:
                 qos=STATE_QOS,
                 retain=False,
             )
+        payloads = self._payloads(self.entities.values() if dirty else self._ticking, state)
+        for topic, payload in payloads.items():
+            if self._published.get(topic) != payload:
+                client.publish(topic, payload, qos=STATE_QOS, retain=True)
+                self._published[topic] = payload
         if reannounce:
             client.publish(self.availability_topic, "online", qos=QOS, retain=True)
