@@ -82,7 +82,9 @@ class EventBus:
     ) -> None:
         self._state = state
         self._hub_lock = lock  # state and batch are taken together under it
-        self._listeners: list[Listener] = []
+        # each listener with the number of the newest event when it subscribed: it gets
+        # only later ones, even when earlier ones are still being delivered
+        self._listeners: list[tuple[Listener, int]] = []
         self._lock = threading.Lock()  # guards listeners, pending and seq
         self._pending: deque[Event] = deque()
         self._delivering = threading.RLock()  # one delivery at a time keeps the order
@@ -95,12 +97,13 @@ class EventBus:
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         """Add ``listener``; return a function that removes it."""
         with self._lock:
-            self._listeners.append(listener)
+            entry = (listener, self.seq)
+            self._listeners.append(entry)
 
         def unsubscribe() -> None:
             with self._lock:
-                if listener in self._listeners:
-                    self._listeners.remove(listener)
+                if entry in self._listeners:
+                    self._listeners.remove(entry)
 
         return unsubscribe
 
@@ -145,7 +148,9 @@ class EventBus:
                     return
                 for event in batch:
                     event.state = self._last_state
-                    for listener in listeners:
+                    for listener, since in listeners:
+                        if event.seq <= since:
+                            continue
                         try:
                             listener(event)
                         except Exception:
