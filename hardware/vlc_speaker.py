@@ -366,6 +366,10 @@ class VlcSpeaker:
         if paused != self._vlc_paused:
             self._player.set_pause(1 if paused else 0)
             self._vlc_paused = paused
+            if not paused:
+                # the stream comes back when libvlc un-pauses, which on a busy machine may be
+                # after the hub's resume ramp set its last level: give the level again
+                self._apply_volume(force=True)
 
     def _advance(self, what: str, generation: int | None) -> bool:
         """Move to the next track after an end or an error; return True if anything changed."""
