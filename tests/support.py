@@ -179,3 +179,15 @@ class ServeProcess:
                 self.proc.wait()
         self._log.close()
         return int(self.proc.returncode)
+
+
+def run_cli(config: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    """Run ``massage-hub ARGS --config CONFIG`` from the project's folder."""
+    return subprocess.run(
+        [sys.executable, "-m", "hub.cli", *args, "--config", str(config)],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=str(ROOT),
+        timeout=60,
+    )

@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import hashlib
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,7 +14,7 @@ from hub.config import load_config
 from hub.core import Hub
 from hub.store import Store
 
-from .support import ROOT, write_config
+from .support import run_cli, write_config
 from .web_fixtures import PASSWORD, app, client, logged_in, token  # noqa: F401
 
 
@@ -216,15 +214,7 @@ def test_first_load_is_small(logged_in: tuple[FlaskClient, str]) -> None:
     assert total < 150 * 1024, total
 
 
-def _cli(config: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "hub.cli", *args, "--config", str(config)],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        cwd=str(ROOT),
-        timeout=60,
-    )
+_cli = run_cli
 
 
 def test_cli_set_password_and_tokens(tmp_path: Path) -> None:

@@ -35,7 +35,7 @@ from flask.testing import FlaskClient
 from hub.core import Hub
 
 from .live import cpu_seconds, create_token
-from .support import ROOT, ServeProcess, wait_for, write_config
+from .support import ROOT, ServeProcess, run_cli, wait_for, write_config
 from .web_fixtures import PASSWORD, app, client, logged_in, token  # noqa: F401
 
 
@@ -46,16 +46,7 @@ def err(resp: Any) -> dict[str, str]:
     return body["error"]  # type: ignore[no-any-return]
 
 
-def cli(config: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    """Run ``massage-hub ARGS --config CONFIG``."""
-    return subprocess.run(
-        [sys.executable, "-m", "hub.cli", *args, "--config", str(config)],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        cwd=str(ROOT),
-        timeout=60,
-    )
+cli = run_cli
 
 
 # --- 6. the first password needs the setup code ---------------------------------------------
