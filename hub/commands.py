@@ -53,7 +53,7 @@ class SpeakerCommand(Command):
 
 
 class SessionStart(Command):
-    """Start a session of ``scene`` for ``minutes`` (defaults from config)."""
+    """Start a session of ``scene`` for ``minutes`` (default: the scene's default length, then config)."""
 
     scene: str | None = Field(None, min_length=1, max_length=40)
     minutes: float | None = Field(None, ge=1, le=480)

@@ -29,6 +29,9 @@ class Scene(BaseModel):
     fade_seconds: FadeSeconds = 10
     fade_out_seconds: FadeSeconds = 60
     prewarm_minutes: float | None = Field(None, ge=0, le=30)
+    default_minutes: float | None = Field(
+        None, ge=1, le=480, description="session length when none is asked for"
+    )
     builtin: bool = False
 
     @field_validator("id")

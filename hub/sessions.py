@@ -86,7 +86,7 @@ class SessionController:
             raise Conflict("a session is already running; stop it first")
         c = self.config.session
         sc = self._scenes.get(cmd.scene or c.default_scene)
-        total = cmd.minutes if cmd.minutes is not None else c.default_minutes
+        total = next(m for m in (cmd.minutes, sc.default_minutes, c.default_minutes) if m)
         if total > c.max_minutes:
             raise InvalidCommand(f"minutes: must be at most {c.max_minutes:g} (got {total:g})")
         prewarm = 0.0

@@ -324,3 +324,17 @@ def test_heat_switched_on_by_a_phase_change_keeps_its_limit(
     # forced off exactly at its one-minute limit each time, not at the next unrelated step
     assert trips == [T0 + 60, T0 + 120]
     assert hub.state()["devices"]["pad"]["heat"] == "off"
+
+
+def test_a_bare_start_takes_the_scenes_own_length(hub: Hub) -> None:
+    hub.start_session("wind-down")  # the built-in wind-down is 30 minutes
+    assert hub.history()[0]["planned_minutes"] == 30
+    hub.all_off()
+    hub.create_scene({"id": "short", "name": "Short", "default_minutes": 20})
+    hub.start_session("short")
+    assert hub.history()[0]["planned_minutes"] == 20
+    hub.all_off()
+    hub.start_session("short", 45)  # an asked-for length wins
+    assert hub.history()[0]["planned_minutes"] == 45
+    with pytest.raises(InvalidCommand, match="default_minutes"):
+        hub.create_scene({"id": "bad", "name": "Bad", "default_minutes": 0})
