@@ -178,6 +178,48 @@ class MqttConfig(Strict):
         return v
 
 
+class HomeKitConfig(Strict):
+    """Apple Home: the hub as a HomeKit bridge (hub/homekit/)."""
+
+    enabled: bool = False
+    port: int = Field(51826, ge=1, le=65535)
+    name: str = Field("Massage Room", min_length=1, max_length=64)
+    # the IP address the bridge listens on and advertises (default: this machine's address)
+    address: str | None = None
+    # where mDNS (_hap._tcp) is advertised: IP addresses or interface names (default: all)
+    interfaces: list[str] = Field(default_factory=list, max_length=16)
+    fade_seconds: float = Field(1.0, ge=0, le=60)  # how long a brightness change glides
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        # Apple Home takes letters, digits, spaces and a few marks; it must start and end
+        # with a letter or a digit
+        if not re.fullmatch(r"[^\W_](?:[\w '.,-]*[^\W_])?", v) or "_" in v:
+            raise ValueError("use letters, digits, spaces and ' . , - only, starting with a letter")
+        return v
+
+    @field_validator("address")
+    @classmethod
+    def _address(cls, v: str | None) -> str | None:
+        import ipaddress
+
+        if v is not None:
+            try:
+                ipaddress.ip_address(v)
+            except ValueError:
+                raise ValueError(f"{v!r} is not an IP address (like 192.168.1.20)") from None
+        return v
+
+    @field_validator("interfaces")
+    @classmethod
+    def _interfaces(cls, v: list[str]) -> list[str]:
+        for entry in v:
+            if not re.fullmatch(r"[A-Za-z0-9_.:%-]{1,64}", entry):
+                raise ValueError(f"{entry!r} is not an IP address or an interface name (eth0)")
+        return v
+
+
 class RoutinesConfig(Strict):
     """Scheduled routines (hub/routines.py)."""
 
@@ -209,6 +251,7 @@ class Config(Strict):
     session: SessionConfig = SessionConfig()
     web: WebConfig = WebConfig()
     mqtt: MqttConfig = MqttConfig()
+    homekit: HomeKitConfig = HomeKitConfig()
     routines: RoutinesConfig = RoutinesConfig()
 
     #: where the file was loaded from (not a key)
