@@ -39,6 +39,7 @@ class Service:
         self.routines: RoutineController | None = None
         self.watchdog: Watchdog | None = None
         self.mqtt: Any = None  # hub.mqtt.MqttBridge, when mqtt.enabled (paho loads only then)
+        self.homekit: Any = None  # hub.homekit.HomeKitBridge, when homekit.enabled (likewise)
         self.web: Any = None  # web.server.WebComponent
         self.components: list[Component] = []
         self.stop_event = threading.Event()
@@ -123,10 +124,15 @@ def build_service(config: Config, **hub_args: Any) -> Service:
         from .mqtt import mqtt_component  # paho is imported only when MQTT is on
 
         service.mqtt = mqtt_component(service)
+    if config.homekit.enabled:
+        from .homekit import homekit_component  # HAP-python and zeroconf: only when on
+
+        service.homekit = homekit_component(service)
     from web.server import web_component
 
     service.web = web_component(service)
-    for component in (service.routines, service.watchdog, service.mqtt, service.web):
+    parts = (service.routines, service.watchdog, service.mqtt, service.homekit, service.web)
+    for component in parts:
         if component is not None:
             service.add(component)
     return service

@@ -16,9 +16,17 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("hardware", "hub", "web")
 ENTRY = {"hub.cli", "hub.service"}
-ADAPTERS = ("web", "hub.mqtt")
+ADAPTERS = ("web", "hub.mqtt", "hub.homekit")
 RANK = {"hardware": 0, "core": 1, "adapter": 2, "entry": 3}
-ADAPTER_LIBRARIES = ("flask", "werkzeug", "waitress", "paho", "jinja2")
+ADAPTER_LIBRARIES = (
+    "flask",
+    "werkzeug",
+    "waitress",
+    "paho",
+    "jinja2",
+    "pyhap",
+    "zeroconf",
+)
 #: what adapters may not reach through the hub: its parts, its guard, its lock, its internals
 HUB_INSIDES = {"room", "guard", "lock", "loop", "devices", "fader", "sessions", "events"}
 
@@ -184,6 +192,11 @@ def test_adapters_use_only_the_hubs_public_surface(name: str) -> None:
 
 def test_every_module_has_a_layer() -> None:
     assert {layer(n) for n in GRAPH} <= set(RANK)
-    assert {"hub.core", "hub.safety", "hardware.heatpad", "web.api", "hub.mqtt.bridge"} <= set(
-        GRAPH
-    ), "the module walk missed part of the tree"
+    assert {
+        "hub.core",
+        "hub.safety",
+        "hardware.heatpad",
+        "web.api",
+        "hub.mqtt.bridge",
+        "hub.homekit.bridge",
+    } <= set(GRAPH), "the module walk missed part of the tree"

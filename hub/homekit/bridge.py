@@ -1,0 +1,337 @@
+"""The HomeKit bridge component: HAP-python's driver on its own thread, fed by hub events.
+
+The driver runs an asyncio loop on the ``homekit`` thread: the HAP server (pairing and
+encrypted sessions with controllers) and the ``_hap._tcp`` mDNS advertisement (zeroconf).
+Writes from controllers run hub commands on that thread; the hub's events come in on the
+hub's event thread and only set characteristic values, which the driver pushes to the
+controllers subscribed to them.
+
+Kept in ``data_dir/homekit/``: ``accessory.state`` (HAP-python: the bridge's keys and its
+paired controllers) and ``setup.json`` (the setup code and setup id), both readable by the
+service's user only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pyhap.accessory import Bridge
+from pyhap.accessory_driver import AccessoryDriver
+
+from .. import __version__
+from ..errors import HubError
+from ..facts import DeviceKind
+from .accessories import (
+    MANUFACTURER,
+    AllOffSwitch,
+    DiffuserSwitch,
+    HubAccessory,
+    HubLight,
+    SceneSwitch,
+    hap_name,
+    stable_aid,
+)
+from .setup_code import SetupCode, load_or_create, save
+
+if TYPE_CHECKING:
+    from ..config import Config
+    from ..core import Hub
+    from ..events import Event
+
+log = logging.getLogger(__name__)
+
+MAX_ACCESSORIES = 149  # a HomeKit bridge holds at most 150, itself included
+START_SECONDS = 30.0
+STOP_SECONDS = 10.0
+
+
+class RefusalFilter(logging.Filter):
+    """Drop HAP-python's traceback for a command the hub refused (we log it in plain words)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Return False for a record carrying a :class:`HubError`."""
+        exc = record.exc_info[1] if record.exc_info else None
+        return not isinstance(exc, HubError)
+
+
+REFUSALS = RefusalFilter()
+
+
+class HubBridge(Bridge):  # type: ignore[misc]
+    """The bridge accessory; it logs how to pair instead of printing to the console."""
+
+    def __init__(self, driver: AccessoryDriver, name: str, on_unpaired: Callable[[], None]):
+        super().__init__(driver, name)
+        self._on_unpaired = on_unpaired
+        self.set_info_service(
+            firmware_revision=__version__,
+            manufacturer=MANUFACTURER,
+            model="Massage room hub",
+            serial_number=driver.state.mac,
+        )
+
+    def setup_message(self) -> None:
+        """Log the setup code (HAP-python calls this at start while unpaired)."""
+        self._on_unpaired()
+
+
+def mdns_interfaces(entries: list[str]) -> Any:
+    """Return zeroconf's interfaces for ``homekit.interfaces``: every one when empty.
+
+    Entries are IPv4 addresses or interface names (``eth0``, ``wlan0``); a name stands for
+    its IPv4 addresses.
+    """
+    from zeroconf import InterfaceChoice
+
+    if not entries:
+        return InterfaceChoice.All
+    import ifaddr
+
+    adapters = {a.nice_name: a for a in ifaddr.get_adapters()}
+    out: list[str] = []
+    for entry in entries:
+        try:
+            ip = ipaddress.ip_address(entry)
+        except ValueError:
+            adapter = adapters.get(entry)
+            if adapter is None:
+                known = ", ".join(sorted(adapters)) or "none"
+                raise RuntimeError(
+                    f"homekit.interfaces: this machine has no network interface called "
+                    f"{entry!r} (it has: {known})"
+                ) from None
+            out.extend(str(a.ip) for a in adapter.ips if isinstance(a.ip, str))
+            continue
+        if ip.version != 4:
+            raise RuntimeError(
+                f"homekit.interfaces: {entry!r} is IPv6; give an IPv4 address or an interface name"
+            )
+        out.append(entry)
+    if not out:
+        raise RuntimeError(f"homekit.interfaces: {entries} have no IPv4 address to advertise on")
+    return out
+
+
+def local_address() -> str:
+    """Return this machine's address on its network (where its default route goes)."""
+    from pyhap.util import get_local_address
+
+    try:
+        return get_local_address()
+    except OSError:
+        raise RuntimeError(
+            "Apple Home: cannot tell this machine's network address (no network?); "
+            "set homekit.address in the config"
+        ) from None
+
+
+class HomeKitBridge:
+    """Make the hub a HomeKit bridge: its lights, diffuser, scenes and All off."""
+
+    name = "homekit"
+
+    def __init__(self, hub: Hub, config: Config) -> None:
+        self.hub = hub
+        self.config = config
+        self.hc = config.homekit
+        self.folder: Path = config.data_path / "homekit"
+        self.setup: SetupCode | None = None
+        self.driver: AccessoryDriver | None = None
+        self.accessories: list[HubAccessory] = []
+        self._thread: threading.Thread | None = None
+        self._started = threading.Event()
+        self._error: BaseException | None = None
+        self._unsubscribe: Callable[[], None] | None = None
+
+    # --- life cycle -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the HAP server and the mDNS advertisement; raise in plain words if they can't."""
+        self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        logging.getLogger("pyhap.accessory_driver").addFilter(REFUSALS)
+        self.setup = load_or_create(self.folder / "setup.json")
+        interfaces = mdns_interfaces(self.hc.interfaces)
+        address = self.hc.address or (interfaces[0] if isinstance(interfaces, list) else None)
+        driver = AccessoryDriver(
+            port=self.hc.port,
+            address=address or local_address(),
+            persist_file=str(self.folder / "accessory.state"),
+            pincode=self.setup.code.encode(),
+            interface_choice=interfaces,
+        )
+        driver.state.setup_id = self.setup.setup_id  # HAP-python would make a new one
+        self.driver = driver
+        bridge = HubBridge(driver, hap_name(self.hc.name), self._log_setup)
+        for accessory in self._build(driver):
+            bridge.add_accessory(accessory)
+        driver.add_accessory(bridge)  # loads accessory.state (the pairings), or writes it
+        self._unsubscribe = self.hub.subscribe(self._on_event)
+        self.refresh(self.hub.state())
+        self._thread = threading.Thread(target=self._run, name="homekit", daemon=True)
+        self._thread.start()
+        if not self._started.wait(START_SECONDS):
+            self._error = TimeoutError(f"not started after {START_SECONDS:g} s")
+        if self._error is not None:
+            error = self._error
+            self.stop()
+            if isinstance(error, OSError):
+                raise RuntimeError(
+                    f"Apple Home: cannot listen on {driver.state.address} port {self.hc.port} "
+                    f"({error.strerror or error}); choose another homekit.port or homekit.address"
+                ) from None
+            raise RuntimeError(f"Apple Home could not start: {error}") from error
+        log.info(
+            "Apple Home: bridge %r on %s port %d with %d accessories",
+            bridge.display_name,
+            driver.state.address,
+            self.hc.port,
+            len(self.accessories),
+        )
+
+    def _run(self) -> None:
+        assert self.driver is not None
+        driver = self.driver
+        loop = driver.loop
+        asyncio.set_event_loop(loop)
+        driver.tid = threading.current_thread()  # the driver publishes directly from here
+        try:
+            try:
+                loop.run_until_complete(driver.async_start())
+            except BaseException as exc:  # noqa: BLE001 - start() reports it
+                self._error = exc
+                return
+            finally:
+                self._started.set()
+            loop.run_forever()
+        finally:
+            pending = asyncio.all_tasks(loop)  # zeroconf's last announcements, say
+            for task in pending:
+                task.cancel()
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+            if driver.executor is not None:
+                driver.executor.shutdown(wait=False)
+            loop.close()
+
+    def stop(self) -> None:
+        """Stop advertising, close every controller's connection, stop the thread."""
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        driver, thread = self.driver, self._thread
+        if driver is None or thread is None:
+            return
+        if thread.is_alive() and self._error is None and driver.aio_stop_event is not None:
+            # async_stop ends by stopping the loop, so wait for the thread, not for a result
+            driver.loop.call_soon_threadsafe(driver.loop.create_task, driver.async_stop())
+            thread.join(STOP_SECONDS)
+        if thread.is_alive():
+            log.error("Apple Home: the bridge did not stop within %g s", STOP_SECONDS)
+            driver.loop.call_soon_threadsafe(driver.loop.stop)
+            thread.join(STOP_SECONDS)
+        self._thread = None
+
+    # --- accessories and state --------------------------------------------------------------
+
+    def _build(self, driver: AccessoryDriver) -> list[HubAccessory]:
+        taken: set[int] = set()
+        made: list[HubAccessory] = []
+        for info in self.hub.device_info():
+            if info.kind == DeviceKind.LIGHT:
+                aid = stable_aid("light", info.id, taken)
+                made.append(
+                    HubLight(driver, self.hub, info.id, info.name, aid, self.hc.fade_seconds)
+                )
+            elif info.kind == DeviceKind.DIFFUSER:
+                aid = stable_aid("diffuser", info.id, taken)
+                made.append(DiffuserSwitch(driver, self.hub, info.id, info.name, aid))
+            # heat pads: never a bare heater (heat comes only with a session)
+        made.append(AllOffSwitch(driver, self.hub, stable_aid("all_off", "", taken)))
+        for scene in self.hub.list_scenes():
+            if len(made) >= MAX_ACCESSORIES:
+                log.warning(
+                    "Apple Home: a bridge holds at most %d accessories; scene %r and later "
+                    "ones are left out",
+                    MAX_ACCESSORIES,
+                    scene["name"],
+                )
+                break
+            aid = stable_aid("scene", scene["id"], taken)
+            made.append(SceneSwitch(driver, self.hub, scene["id"], scene["name"], aid))
+        self.accessories = made
+        return made
+
+    def refresh(self, state: dict[str, Any]) -> None:
+        """Show ``state`` on every accessory (changed values push to controllers)."""
+        for accessory in self.accessories:
+            try:
+                accessory.refresh(state)
+            except Exception:
+                log.exception("Apple Home: showing the state of %s failed", accessory.display_name)
+
+    def _on_event(self, event: Event) -> None:
+        if event.state:
+            self.refresh(event.state)
+
+    # --- pairing ----------------------------------------------------------------------------
+
+    @property
+    def paired(self) -> bool:
+        """True once a controller (an iPhone's Home app) has paired."""
+        return self.driver is not None and bool(self.driver.state.paired_clients)
+
+    def status(self) -> dict[str, Any]:
+        """Return the bridge's state for Settings: the setup code and URI only while unpaired."""
+        paired = self.paired
+        running = self._thread is not None and self._thread.is_alive()
+        show = self.setup is not None and not paired
+        return {
+            "enabled": True,
+            "running": running,
+            "paired": paired,
+            "name": hap_name(self.hc.name),
+            "port": self.hc.port,
+            "accessories": [a.display_name for a in self.accessories],
+            "setup_code": self.setup.code if show and self.setup else None,
+            "setup_uri": self.setup.uri() if show and self.setup else None,
+        }
+
+    def reset_pairing(self) -> None:
+        """Forget every paired controller, close their connections, make a new setup code."""
+        driver = self.driver
+        if driver is None or self._thread is None or not self._thread.is_alive():
+            raise RuntimeError("Apple Home is not running")
+        fresh = SetupCode.new()
+        save(self.folder / "setup.json", fresh)
+
+        async def reset() -> None:
+            state = driver.state
+            state.paired_clients.clear()
+            state.client_properties.clear()
+            state.uuid_to_bytes.clear()
+            state.pincode = fresh.code.encode()
+            state.setup_id = fresh.setup_id
+            await driver.loop.run_in_executor(None, driver.persist)
+            for connection in list(driver.http_server.connections.values()):
+                connection.close()
+            driver.async_update_advertisement()  # "not paired": the Home app may add it again
+
+        asyncio.run_coroutine_threadsafe(reset(), driver.loop).result(STOP_SECONDS)
+        self.setup = fresh
+        log.warning("Apple Home: every pairing was removed")
+        self._log_setup()
+
+    def _log_setup(self) -> None:
+        if self.setup is None:
+            return
+        log.warning(
+            "Apple Home is not paired yet. In the Home app tap + then Add Accessory, and scan "
+            "the QR code in the hub's Settings or enter the setup code %s (setup URI %s)",
+            self.setup.code,
+            self.setup.uri(),
+        )

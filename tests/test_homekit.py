@@ -1,0 +1,203 @@
+"""Apple Home with a real HomeKit controller (aiohomekit) over loopback: pair, control, unpair.
+
+The hub is a fake-clock hub on simulated pins; its HomeKit bridge is the real HAP-python
+server and zeroconf advertisement, bound to 127.0.0.1 (as is the controller's zeroconf).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import stat
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from hub.config import Config
+from hub.core import Hub
+from hub.homekit import homekit_component
+from hub.homekit.bridge import HomeKitBridge
+
+from .homekit_controller import (
+    BRIGHTNESS,
+    INFORMATION,
+    LIGHTBULB,
+    ON,
+    PROTOCOL_INFORMATION,
+    SWITCH,
+    by_name,
+    char,
+    controller,
+    pair,
+    wait_until,
+)
+from .support import free_port
+
+pytestmark = pytest.mark.timeout(180)
+
+
+def homekit_config(make_config: Callable[..., Config], **extra: Any) -> Config:
+    return make_config(
+        {
+            "homekit": {
+                "enabled": True,
+                "port": free_port(),
+                "address": "127.0.0.1",
+                "interfaces": ["127.0.0.1"],
+                "name": "Test Massage Room",
+                **extra,
+            }
+        }
+    )
+
+
+@pytest.fixture
+def bridges() -> Iterator[Callable[[Hub, Config], HomeKitBridge]]:
+    made: list[HomeKitBridge] = []
+
+    def make(hub: Hub, config: Config) -> HomeKitBridge:
+        bridge = homekit_component(SimpleNamespace(hub=hub, config=config))
+        assert isinstance(bridge, HomeKitBridge)
+        made.append(bridge)
+        bridge.start()
+        return bridge
+
+    yield make
+    for bridge in made:
+        bridge.stop()
+
+
+def test_a_real_controller_pairs_controls_the_room_hears_the_session_end_and_unpairs(
+    make_config: Callable[..., Config],
+    make_hub: Callable[..., Hub],
+    bridges: Callable[[Hub, Config], HomeKitBridge],
+) -> None:
+    config = homekit_config(make_config)
+    hub = make_hub(config)
+    bridge = bridges(hub, config)
+    status = bridge.status()
+    assert status["paired"] is False
+    code = status["setup_code"]
+    assert code and status["setup_uri"].startswith("X-HM://")
+    assert bridge.driver is not None
+    device_id = bridge.driver.state.mac
+
+    async def scenario() -> None:
+        async with controller() as c:
+            pairing = await pair(c, device_id, code)
+            assert bridge.paired and bridge.status()["setup_code"] is None
+
+            accessories = await pairing.list_accessories_and_characteristics()
+            named = by_name(accessories)
+            devices = {d.id: d.name for d in hub.device_info()}
+            assert {devices["main"], devices["accent"], devices["diffuser"], "All off"} <= set(
+                named
+            ), named
+            assert {"Swedish massage", "Deep tissue massage", "Hot stone massage"} <= set(named)
+            # heat is never a bare heater: only lights and switches (and the info services)
+            kinds = {s["type"] for a in accessories for s in a["services"]}
+            assert kinds <= {INFORMATION, PROTOCOL_INFORMATION, LIGHTBULB, SWITCH}, kinds
+            assert devices["pad"] not in named and not any("pad" in n.lower() for n in named)
+
+            # a light to 30 %: the hub's fader takes it there
+            brightness = char(named[devices["main"]], LIGHTBULB, BRIGHTNESS)
+            light_on = char(named[devices["main"]], LIGHTBULB, ON)
+            result = await pairing.put_characteristics([(*light_on, True), (*brightness, 30)])
+            assert not result, result  # an empty answer: every write succeeded
+            assert hub.state()["devices"]["main"]["fading_to"] == {"level": 0.3}
+            hub.advance(2)
+            assert hub.state()["devices"]["main"]["level"] == pytest.approx(0.3, abs=1e-3)
+            got = await pairing.get_characteristics([brightness, light_on])
+            assert got[brightness]["value"] == 30 and got[light_on]["value"] is True
+
+            # "Hey Siri, turn on Swedish massage": a session of its default length
+            swedish = char(named["Swedish massage"], SWITCH, ON)
+            pushed: list[dict[tuple[int, int], dict[str, Any]]] = []
+            pairing.dispatcher_connect(pushed.append)
+            await pairing.subscribe([swedish])
+            assert not await pairing.put_characteristics([(*swedish, True)])
+            session = hub.state()["session"]
+            assert session["scene"] == "swedish" and session["source"] == "homekit"
+            assert session["minutes"] == hub.get_scene("swedish").default_minutes
+
+            # a second scene while Swedish runs: refused with an error, nothing changes
+            deep = char(named["Deep tissue massage"], SWITCH, ON)
+            refused = await pairing.put_characteristics([(*deep, True)])
+            assert refused[deep]["status"] != 0, refused
+            assert hub.state()["session"]["id"] == session["id"]
+            got = await pairing.get_characteristics([deep])
+            assert got[deep]["value"] is False
+
+            # the session runs its course; the controller is told when it ends
+            def run_until(done: Callable[[dict[str, Any] | None], bool]) -> None:
+                for _ in range(2 * 80 * 60):
+                    if done(hub.state()["session"]):
+                        return
+                    hub.advance(0.5)
+                raise AssertionError(f"the session never got there: {hub.state()['session']}")
+
+            run_until(lambda s: s is not None and s["phase"] == "fade_out")
+            await asyncio.sleep(0.2)
+
+            def told_off() -> bool:
+                return any(e.get(swedish, {}).get("value") is False for e in pushed)
+
+            assert not told_off(), pushed  # on while it fades out
+            run_until(lambda s: s is None)
+            assert hub.last_session and hub.last_session["end_reason"] == "completed"
+            await wait_until(told_off)
+
+            await pairing.remove_pairing(pairing.pairing_data["iOSPairingId"])
+            await pairing.close()
+        assert not bridge.paired
+        assert bridge.status()["setup_code"] == code  # shown again, for the next pairing
+
+    asyncio.run(scenario())
+
+
+def test_pairing_survives_a_restart_and_reset_pairing_forgets_it(
+    make_config: Callable[..., Config],
+    make_hub: Callable[..., Hub],
+    bridges: Callable[[Hub, Config], HomeKitBridge],
+) -> None:
+    config = homekit_config(make_config)
+    hub = make_hub(config)
+    first = bridges(hub, config)
+    code = first.status()["setup_code"]
+    assert first.driver is not None
+    device_id = first.driver.state.mac
+    folder = config.data_path / "homekit"
+
+    async def scenario() -> None:
+        nonlocal first
+        async with controller() as c:
+            pairing = await pair(c, device_id, code)
+            await wait_until(lambda: _paired_on_disk(folder / "accessory.state"))
+            first.stop()
+            again = bridges(hub, config)  # a restart: same data_dir
+            assert again.paired and again.status()["setup_code"] is None
+            assert again.driver is not None and again.driver.state.mac == device_id
+            # the controller's keys still work: it reconnects and reads the accessories
+            named = by_name(await pairing.list_accessories_and_characteristics())
+            assert "Swedish massage" in named
+            again.reset_pairing()
+            assert not again.paired
+            fresh = again.status()["setup_code"]
+            assert fresh and fresh != code  # a new code: whoever saw the old one can't pair
+            assert not _paired_on_disk(folder / "accessory.state")
+            await pairing.close()
+
+    asyncio.run(scenario())
+    for name in ("setup.json", "accessory.state"):
+        mode = stat.S_IMODE((folder / name).stat().st_mode)
+        assert mode & 0o077 == 0, f"{name} is readable by others: {oct(mode)}"
+
+
+def _paired_on_disk(path: Path) -> bool:
+    try:
+        return bool(json.loads(path.read_text())["paired_clients"])
+    except (OSError, ValueError):
+        return False
