@@ -16,10 +16,11 @@ def blueprints() -> list[Blueprint]:
     from .api import bp as api_bp
     from .auth_api import bp as auth_bp
     from .health import bp as health_bp
+    from .homekit_api import bp as homekit_bp
     from .pages import bp as pages_bp
     from .routines_api import bp as routines_bp
 
-    return [health_bp, auth_bp, api_bp, routines_bp, pages_bp]
+    return [health_bp, auth_bp, api_bp, routines_bp, homekit_bp, pages_bp]
 
 
 def create_app(hub: Any, config: Any = None) -> Flask:

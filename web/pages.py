@@ -23,7 +23,7 @@ PAGES: list[dict[str, str]] = [
     {"id": "scenes", "label": "Scenes", "script": ""},
     {"id": "routines", "label": "Routines", "script": "routines.js"},
     {"id": "history", "label": "History", "script": ""},
-    {"id": "settings", "label": "Settings", "script": ""},
+    {"id": "settings", "label": "Settings", "script": "homekit.js"},
 ]
 
 # the choices the scripts offer, in order (MH.facts in static/app.js)

@@ -321,7 +321,10 @@ class HomeKitBridge:
                 connection.close()
             driver.async_update_advertisement()  # "not paired": the Home app may add it again
 
-        asyncio.run_coroutine_threadsafe(reset(), driver.loop).result(STOP_SECONDS)
+        try:
+            asyncio.run_coroutine_threadsafe(reset(), driver.loop).result(STOP_SECONDS)
+        except TimeoutError:
+            raise RuntimeError("Apple Home did not answer in time; try again") from None
         self.setup = fresh
         log.warning("Apple Home: every pairing was removed")
         self._log_setup()

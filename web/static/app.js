@@ -487,6 +487,7 @@ var MH = (function () {
   });
 
   // --- Settings -------------------------------------------------------------------------------
+  var settingsCards = [];  // cards other scripts add with MH.settingsCard({mount, show})
   page("settings", {
     mount: function (el) {
       var self = this;
@@ -522,8 +523,9 @@ var MH = (function () {
         h("p", null, h("button", {class: "btn", type: "button", text: "Log out", onclick: function () {
           api("POST", "/logout", {}).then(function () { location.href = "/login"; });
         }}))));
+      settingsCards.forEach(function (c) { c.mount(el); });
     },
-    show: function () { this.loadTokens(); },
+    show: function () { this.loadTokens(); settingsCards.forEach(function (c) { if (c.show) c.show(); }); },
     loadTokens: function () {
       var self = this;
       api("GET", "/tokens").then(function (d) {
@@ -546,6 +548,6 @@ var MH = (function () {
     }
   });
 
-  return {page: page, api: api, h: h, toast: toast, start: start, clock: clock, describe: describe,
+  return {page: page, settingsCard: function (c) { settingsCards.push(c); }, api: api, h: h, toast: toast, start: start, clock: clock, describe: describe,
     facts: facts, state: function () { return state; }, scenes: function () { return scenes; }, loadScenes: loadScenes};
 })();
