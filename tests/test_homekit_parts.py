@@ -1,0 +1,133 @@
+"""Apple Home's parts: the setup code file and URI, names, mDNS interfaces, config and start errors."""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+from collections.abc import Callable
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from hub.config import Config
+from hub.core import Hub
+from hub.homekit import homekit_component
+from hub.homekit.accessories import hap_name, scene_switch_name, stable_aid
+from hub.homekit.bridge import mdns_interfaces
+from hub.homekit.setup_code import FORBIDDEN, SetupCode, load_or_create
+
+from .support import free_port, run_cli, write_config
+
+
+def test_the_setup_uri_carries_the_category_the_ip_flag_the_code_and_the_setup_id() -> None:
+    setup = SetupCode("031-45-154", "7OSX")
+    uri = setup.uri()
+    assert uri.startswith("X-HM://") and uri.endswith("7OSX") and len(uri) == 20
+    payload = int(uri[7:16], 36)  # decoded with Python's own base 36
+    assert payload & 0x7FFFFFF == 3145154  # the code
+    assert (payload >> 27) & 0xF == 2  # paired over IP
+    assert (payload >> 31) & 0xFF == 2  # a bridge
+    assert payload >> 39 == 0  # version 0, reserved bits 0
+
+
+def test_new_codes_are_well_formed_and_never_a_forbidden_one() -> None:
+    codes = {SetupCode.new() for _ in range(300)}
+    assert len(codes) > 290  # random, not one fixed code
+    for setup in codes:
+        assert len(setup.code) == 10 and setup.code[3] == "-" and setup.code[6] == "-"
+        assert setup.code.replace("-", "") not in FORBIDDEN
+        assert len(setup.setup_id) == 4 and setup.setup_id.isalnum()
+
+
+def test_the_setup_code_is_kept_and_a_damaged_file_is_replaced(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "homekit" / "setup.json"
+    first = load_or_create(path)
+    assert load_or_create(path) == first
+    assert path.stat().st_mode & 0o077 == 0
+    path.write_text("{not json")
+    with caplog.at_level(logging.WARNING):
+        second = load_or_create(path)
+    assert "making a new setup code" in caplog.text
+    assert second != first and json.loads(path.read_text())["code"] == second.code
+
+
+def test_names_apple_home_accepts() -> None:
+    assert hap_name("Anna's room, 2nd-floor") == "Anna's room, 2nd-floor"
+    assert hap_name("Hot stone (90')!") == "Hot stone 90"  # ends with a letter or digit
+    assert hap_name("***") == "Massage hub"
+    assert scene_switch_name("Swedish") == "Swedish massage"
+    assert scene_switch_name("Sports massage") == "Sports massage"
+
+
+def test_accessory_ids_are_stable_and_distinct() -> None:
+    taken: set[int] = set()
+    a = stable_aid("scene", "swedish", taken)
+    assert a == stable_aid("scene", "swedish", set())  # the same at every start
+    assert stable_aid("scene", "swedish", taken) != a  # taken: the next free one
+    assert all(2 <= aid < 2**31 for aid in taken)
+
+
+def test_mdns_interfaces_all_by_default_addresses_and_names() -> None:
+    from zeroconf import InterfaceChoice
+
+    assert mdns_interfaces([]) is InterfaceChoice.All
+    assert mdns_interfaces(["127.0.0.1"]) == ["127.0.0.1"]
+    assert mdns_interfaces(["lo"]) == ["127.0.0.1"]
+    with pytest.raises(RuntimeError, match="no network interface called 'wlan9'.*lo"):
+        mdns_interfaces(["wlan9"])
+    with pytest.raises(RuntimeError, match="IPv6"):
+        mdns_interfaces(["::1"])
+
+
+def test_a_port_in_use_is_said_in_plain_words(
+    make_config: Callable[..., Config], make_hub: Callable[..., Hub]
+) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        config = make_config(
+            {
+                "homekit": {
+                    "enabled": True,
+                    "port": port,
+                    "address": "127.0.0.1",
+                    "interfaces": ["127.0.0.1"],
+                }
+            }
+        )
+        bridge = homekit_component(SimpleNamespace(hub=make_hub(config), config=config))
+        assert bridge is not None
+        with pytest.raises(RuntimeError, match=f"cannot listen on 127.0.0.1 port {port}"):
+            bridge.start()
+        assert bridge.status()["running"] is False
+
+
+@pytest.mark.parametrize(
+    ("homekit", "words"),
+    [
+        ({"port": 0}, "homekit.port"),
+        ({"name": "Room_1!"}, "use letters, digits, spaces"),
+        ({"address": "my-pi.local"}, "is not an IP address"),
+        ({"interfaces": ["eth0; rm -rf"]}, "is not an IP address or an interface name"),
+        ({"enable": True}, "enabled"),  # a typo: "did you mean"
+        ({"fade_seconds": 600}, "homekit.fade_seconds"),
+    ],
+)
+def test_bad_homekit_config_is_refused_with_the_key_and_plain_words(
+    tmp_path: Path, homekit: dict[str, object], words: str
+) -> None:
+    path = write_config(tmp_path / "c", {"homekit": homekit})
+    out = run_cli(path, "check-config")
+    assert out.returncode != 0
+    text = out.stdout + out.stderr
+    assert "homekit" in text and words in text, text
+
+
+def test_the_shipped_config_keeps_apple_home_off(tmp_path: Path) -> None:
+    out = run_cli(write_config(tmp_path / "c", {"homekit": {"port": free_port()}}), "check-config")
+    assert out.returncode == 0, out.stdout + out.stderr
