@@ -201,3 +201,51 @@ def _paired_on_disk(path: Path) -> bool:
         return bool(json.loads(path.read_text())["paired_clients"])
     except (OSError, ValueError):
         return False
+
+
+def test_the_diffuser_all_off_and_changes_made_elsewhere_reach_the_controller(
+    make_config: Callable[..., Config],
+    make_hub: Callable[..., Hub],
+    bridges: Callable[[Hub, Config], HomeKitBridge],
+) -> None:
+    config = homekit_config(make_config)
+    hub = make_hub(config)
+    bridge = bridges(hub, config)
+    assert bridge.driver is not None
+    device_id, code = bridge.driver.state.mac, bridge.status()["setup_code"]
+    devices = {d.id: d.name for d in hub.device_info()}
+
+    async def scenario() -> None:
+        async with controller() as c:
+            pairing = await pair(c, device_id, code)
+            named = by_name(await pairing.list_accessories_and_characteristics())
+            accent_on = char(named[devices["accent"]], LIGHTBULB, ON)
+            accent_level = char(named[devices["accent"]], LIGHTBULB, BRIGHTNESS)
+            diffuser = char(named[devices["diffuser"]], SWITCH, ON)
+            all_off = char(named["All off"], SWITCH, ON)
+            pushed: list[dict[tuple[int, int], dict[str, Any]]] = []
+            pairing.dispatcher_connect(pushed.append)
+            await pairing.subscribe([accent_on, accent_level, diffuser, all_off])
+
+            def heard(key: tuple[int, int], value: Any) -> bool:
+                return any(e.get(key, {}).get("value") == value for e in pushed)
+
+            # the web (or a routine, or MQTT) dims a light: the controller is told
+            hub.set_device("accent", {"level": 0.5, "fade_seconds": 4})
+            await wait_until(lambda: heard(accent_level, 50) and heard(accent_on, True))
+
+            assert not await pairing.put_characteristics([(*diffuser, True)])
+            assert hub.state()["devices"]["diffuser"]["mode"] != "off"
+
+            # All off: everything off, and the switch springs back by itself
+            assert not await pairing.put_characteristics([(*all_off, True)])
+            room = hub.state()["devices"]
+            assert room["accent"]["level"] == 0 and room["main"]["level"] == 0
+            assert room["diffuser"]["mode"] == "off"
+            await wait_until(lambda: heard(accent_on, False) and heard(diffuser, False))
+            await wait_until(lambda: heard(all_off, False), timeout=5)
+            got = await pairing.get_characteristics([all_off])
+            assert got[all_off]["value"] is False
+            await pairing.close()
+
+    asyncio.run(scenario())
