@@ -18,6 +18,7 @@ import ipaddress
 import logging
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_ACCESSORIES = 149  # a HomeKit bridge holds at most 150, itself included
+WORKERS = 2  # threads for HAP-python's blocking jobs
 START_SECONDS = 30.0
 STOP_SECONDS = 10.0
 
@@ -158,7 +160,12 @@ class HomeKitBridge:
         self.setup = load_or_create(self.folder / "setup.json")
         interfaces = mdns_interfaces(self.hc.interfaces)
         address = self.hc.address or (interfaces[0] if isinstance(interfaces, list) else None)
+        # our own loop and a small pool for HAP-python's blocking jobs (writing its state
+        # file): its default pool may grow to 32 threads
+        loop = asyncio.new_event_loop()
+        loop.set_default_executor(ThreadPoolExecutor(WORKERS, thread_name_prefix="homekit"))
         driver = AccessoryDriver(
+            loop=loop,
             port=self.hc.port,
             address=address or local_address(),
             persist_file=str(self.folder / "accessory.state"),
@@ -214,8 +221,7 @@ class HomeKitBridge:
             for task in pending:
                 task.cancel()
             loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-            if driver.executor is not None:
-                driver.executor.shutdown(wait=False)
+            loop.run_until_complete(loop.shutdown_default_executor())
             loop.close()
 
     def stop(self) -> None:
@@ -227,8 +233,13 @@ class HomeKitBridge:
         if driver is None or thread is None:
             return
         if thread.is_alive() and self._error is None and driver.aio_stop_event is not None:
-            # async_stop ends by stopping the loop, so wait for the thread, not for a result
-            driver.loop.call_soon_threadsafe(driver.loop.create_task, driver.async_stop())
+            try:
+                asyncio.run_coroutine_threadsafe(driver.async_stop(), driver.loop).result(
+                    STOP_SECONDS
+                )
+            except Exception:
+                log.exception("Apple Home: stopping the bridge failed")
+            driver.loop.call_soon_threadsafe(driver.loop.stop)
             thread.join(STOP_SECONDS)
         if thread.is_alive():
             log.error("Apple Home: the bridge did not stop within %g s", STOP_SECONDS)
