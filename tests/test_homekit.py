@@ -97,6 +97,7 @@ def test_a_real_controller_pairs_controls_the_room_hears_the_session_end_and_unp
                 named
             ), named
             assert {"Swedish massage", "Deep tissue massage", "Hot stone massage"} <= set(named)
+            assert {"Cleaning", "Wind-down"} <= set(named)  # not massages: their own names
             # heat is never a bare heater: only lights and switches (and the info services)
             kinds = {s["type"] for a in accessories for s in a["services"]}
             assert kinds <= {INFORMATION, PROTOCOL_INFORMATION, LIGHTBULB, SWITCH}, kinds

@@ -14,7 +14,7 @@ import pytest
 from hub.config import Config
 from hub.core import Hub
 from hub.homekit import homekit_component
-from hub.homekit.accessories import hap_name, scene_switch_name, stable_aid
+from hub.homekit.accessories import hap_name, is_massage, scene_switch_name, stable_aid
 from hub.homekit.bridge import mdns_interfaces
 from hub.homekit.setup_code import FORBIDDEN, SetupCode, load_or_create
 
@@ -61,6 +61,8 @@ def test_names_apple_home_accepts() -> None:
     assert hap_name("***") == "Massage hub"
     assert scene_switch_name("Swedish") == "Swedish massage"
     assert scene_switch_name("Sports massage") == "Sports massage"
+    assert scene_switch_name("Cleaning", massage=False) == "Cleaning"
+    assert is_massage({"heat": {"*": "medium"}}) and not is_massage({"heat": {"*": "off"}})
 
 
 def test_accessory_ids_are_stable_and_distinct() -> None:

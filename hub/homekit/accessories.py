@@ -150,9 +150,20 @@ class DiffuserSwitch(HubAccessory):
         self.on.set_value(mode != DiffuserMode.OFF)
 
 
-def scene_switch_name(scene_name: str) -> str:
-    """Return what Siri calls a scene's switch: "Swedish" is "Swedish massage"."""
-    return scene_name if "massage" in scene_name.lower() else f"{scene_name} massage"
+def scene_switch_name(scene_name: str, massage: bool = True) -> str:
+    """Return what Siri calls a scene's switch: "Swedish" is "Swedish massage".
+
+    ``massage`` is false for a scene that is not a massage (one that warms no pad, such as
+    "Cleaning" or "Wind-down"): it keeps its own name.
+    """
+    if not massage or "massage" in scene_name.lower():
+        return scene_name
+    return f"{scene_name} massage"
+
+
+def is_massage(scene: dict[str, Any]) -> bool:
+    """True if the scene warms a pad: a massage scene, rather than "Cleaning" say."""
+    return any(level != "off" for level in (scene.get("heat") or {}).values())
 
 
 class SceneSwitch(HubAccessory):
@@ -164,11 +175,10 @@ class SceneSwitch(HubAccessory):
 
     category = CATEGORY_SWITCH
 
-    def __init__(
-        self, driver: AccessoryDriver, hub: Hub, scene_id: str, name: str, aid: int
-    ) -> None:
-        super().__init__(driver, hub, scene_switch_name(name), aid, f"scene-{scene_id}")
-        self.scene_id = scene_id
+    def __init__(self, driver: AccessoryDriver, hub: Hub, scene: dict[str, Any], aid: int) -> None:
+        name = scene_switch_name(scene["name"], is_massage(scene))
+        super().__init__(driver, hub, name, aid, f"scene-{scene['id']}")
+        self.scene_id = str(scene["id"])
         service = self.add_preload_service("Switch")
         self.on = service.configure_char("On", value=False)
         service.setter_callback = self._written

@@ -240,11 +240,9 @@ class HomeKitBridge:
             except Exception:
                 log.exception("Apple Home: stopping the bridge failed")
             driver.loop.call_soon_threadsafe(driver.loop.stop)
-            thread.join(STOP_SECONDS)
+        thread.join(STOP_SECONDS)  # after a failed start the thread ends by itself
         if thread.is_alive():
             log.error("Apple Home: the bridge did not stop within %g s", STOP_SECONDS)
-            driver.loop.call_soon_threadsafe(driver.loop.stop)
-            thread.join(STOP_SECONDS)
         self._thread = None
 
     # --- accessories and state --------------------------------------------------------------
@@ -273,7 +271,7 @@ class HomeKitBridge:
                 )
                 break
             aid = stable_aid("scene", scene["id"], taken)
-            made.append(SceneSwitch(driver, self.hub, scene["id"], scene["name"], aid))
+            made.append(SceneSwitch(driver, self.hub, scene, aid))
         self.accessories = made
         return made
 
