@@ -50,8 +50,8 @@ def test_off_by_default_the_api_says_so_in_plain_words(api: Api) -> None:
     assert r.json["enabled"] is False and r.json["setup_code"] is None
     assert "homekit.enabled: true" in r.json["message"]
     r = api.delete("/homekit/pairing")
-    assert r.status_code == 503
-    assert r.json["error"]["code"] == "unavailable"
+    assert r.status_code == 409
+    assert r.json["error"]["code"] == "conflict"
     assert "Apple Home is off" in r.json["error"]["message"]
 
 
@@ -64,7 +64,7 @@ def test_the_routes_need_a_login_and_writes_need_the_csrf_token(
     assert cookie_client.get("/api/v1/homekit").status_code == 200
     assert cookie_client.delete("/api/v1/homekit/pairing").status_code == 403
     r = cookie_client.delete("/api/v1/homekit/pairing", headers={"X-CSRF-Token": csrf})
-    assert r.status_code == 503  # past the CSRF check: Apple Home is off here
+    assert r.status_code == 409  # past the CSRF check: Apple Home is off here
 
 
 def test_building_the_service_with_homekit_off_imports_no_hap_or_zeroconf(tmp_path: Path) -> None:

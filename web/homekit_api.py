@@ -87,14 +87,14 @@ def status() -> Response:
 
 
 @bp.delete("/pairing")
-@describe(HomeKitStatus, errors=(503,), tag="homekit")
+@describe(HomeKitStatus, errors=(409, 503), tag="homekit")
 def reset_pairing() -> Response:
     """Forget every paired iPhone and Home; a new setup code is made for the next pairing."""
     bridge = _bridge()
-    if bridge is None:
-        raise ApiError(503, "unavailable", OFF_MESSAGE)
+    if bridge is None:  # the hub is fine; there is just nothing to reset
+        raise ApiError(409, "conflict", OFF_MESSAGE)
     try:
         bridge.reset_pairing()
-    except RuntimeError as exc:
+    except RuntimeError as exc:  # the bridge stopped, or did not answer in time
         raise ApiError(503, "unavailable", str(exc)) from None
     return jsonify(_status(bridge))
