@@ -18,7 +18,7 @@ from hub.homekit.accessories import hap_name, is_massage, scene_switch_name, sta
 from hub.homekit.bridge import mdns_interfaces
 from hub.homekit.setup_code import FORBIDDEN, SetupCode, load_or_create
 
-from .support import free_port, run_cli, write_config
+from .support import free_port, run_cli, wait_for, write_config
 
 
 def test_the_setup_uri_carries_the_category_the_ip_flag_the_code_and_the_setup_id() -> None:
@@ -133,3 +133,52 @@ def test_bad_homekit_config_is_refused_with_the_key_and_plain_words(
 def test_the_shipped_config_keeps_apple_home_off(tmp_path: Path) -> None:
     out = run_cli(write_config(tmp_path / "c", {"homekit": {"port": free_port()}}), "check-config")
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_connections_from_the_lan_are_bounded(
+    make_config: Callable[..., Config],
+    make_hub: Callable[..., Hub],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from hub.homekit import server
+
+    monkeypatch.setattr(server, "MAX_CONNECTIONS", 3)
+    port = free_port()
+    config = make_config(
+        {
+            "homekit": {
+                "enabled": True,
+                "port": port,
+                "address": "127.0.0.1",
+                "interfaces": ["127.0.0.1"],
+            }
+        }
+    )
+    bridge = homekit_component(SimpleNamespace(hub=make_hub(config), config=config))
+    assert bridge is not None
+    bridge.start()
+    held: list[socket.socket] = []
+    try:
+        for _ in range(3):
+            held.append(socket.create_connection(("127.0.0.1", port), timeout=5))
+        wait_for(lambda: len(bridge.driver.http_server.connections) == 3)  # type: ignore[union-attr]
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as extra:
+            assert _closed_by_peer(extra), "a 4th connection was kept"
+        held.pop().close()
+        wait_for(lambda: len(bridge.driver.http_server.connections) == 2)  # type: ignore[union-attr]
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as again:
+            again.settimeout(0.5)
+            with pytest.raises(TimeoutError):
+                again.recv(1)  # kept open: waiting for a request
+    finally:
+        for s in held:
+            s.close()
+        bridge.stop()
+
+
+def _closed_by_peer(s: socket.socket) -> bool:
+    s.settimeout(5)
+    try:
+        return s.recv(1) == b""
+    except ConnectionResetError:
+        return True

@@ -38,6 +38,7 @@ from .accessories import (
     hap_name,
     stable_aid,
 )
+from .server import BoundedHAPServer
 from .setup_code import SetupCode, load_or_create, save
 
 if TYPE_CHECKING:
@@ -160,6 +161,7 @@ class HomeKitBridge:
         self.setup = load_or_create(self.folder / "setup.json")
         interfaces = mdns_interfaces(self.hc.interfaces)
         address = self.hc.address or (interfaces[0] if isinstance(interfaces, list) else None)
+        address = address or local_address()
         # our own loop and a small pool for HAP-python's blocking jobs (writing its state
         # file): its default pool may grow to 32 threads
         loop = asyncio.new_event_loop()
@@ -167,12 +169,13 @@ class HomeKitBridge:
         driver = AccessoryDriver(
             loop=loop,
             port=self.hc.port,
-            address=address or local_address(),
+            address=address,
             persist_file=str(self.folder / "accessory.state"),
             pincode=self.setup.code.encode(),
             interface_choice=interfaces,
         )
         driver.state.setup_id = self.setup.setup_id  # HAP-python would make a new one
+        driver.http_server = BoundedHAPServer((address, self.hc.port), driver)
         self.driver = driver
         bridge = HubBridge(driver, hap_name(self.hc.name), self._log_setup)
         for accessory in self._build(driver):
