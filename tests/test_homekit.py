@@ -250,3 +250,29 @@ def test_the_diffuser_all_off_and_changes_made_elsewhere_reach_the_controller(
             await pairing.close()
 
     asyncio.run(scenario())
+
+
+def test_guessing_the_setup_code_is_locked_out_after_five_wrong_tries(
+    make_config: Callable[..., Config],
+    make_hub: Callable[..., Hub],
+    bridges: Callable[[Hub, Config], HomeKitBridge],
+) -> None:
+    from aiohomekit.exceptions import AuthenticationError, BusyError
+
+    config = homekit_config(make_config)
+    hub = make_hub(config)
+    bridge = bridges(hub, config)
+    assert bridge.driver is not None
+    device_id, code = bridge.driver.state.mac, bridge.status()["setup_code"]
+    wrong = "111-22-333" if code != "111-22-333" else "111-22-334"
+
+    async def scenario() -> None:
+        async with controller() as c:
+            for _ in range(5):
+                with pytest.raises(AuthenticationError):
+                    await pair(c, device_id, wrong)
+            with pytest.raises(BusyError):  # the right code, too late: locked out for now
+                await pair(c, device_id, code)
+        assert not bridge.paired
+
+    asyncio.run(scenario())
