@@ -276,3 +276,47 @@ def test_guessing_the_setup_code_is_locked_out_after_five_wrong_tries(
         assert not bridge.paired
 
     asyncio.run(scenario())
+
+
+def test_a_scene_made_in_the_web_ui_gets_its_switch_and_loses_it_when_deleted(
+    make_config: Callable[..., Config],
+    make_hub: Callable[..., Hub],
+    bridges: Callable[[Hub, Config], HomeKitBridge],
+) -> None:
+    config = homekit_config(make_config)
+    hub = make_hub(config)
+    bridge = bridges(hub, config)
+    assert bridge.driver is not None
+    device_id, code = bridge.driver.state.mac, bridge.status()["setup_code"]
+    version = bridge.driver.state.config_version
+
+    async def scenario() -> None:
+        async with controller() as c:
+            pairing = await pair(c, device_id, code)
+            assert "Sports massage" not in by_name(
+                await pairing.list_accessories_and_characteristics()
+            )
+            scene = hub.create_scene(
+                {
+                    "name": "Sports",
+                    "lights": {"*": 0.6},
+                    "heat": {"*": "low"},
+                    "default_minutes": 30,
+                }
+            )
+            await wait_until(lambda: "Sports massage" in bridge.status()["accessories"])
+            assert bridge.driver is not None and bridge.driver.state.config_version > version
+            named = by_name(await pairing.list_accessories_and_characteristics())
+            sports = char(named["Sports massage"], SWITCH, ON)
+            assert not await pairing.put_characteristics([(*sports, True)])
+            session = hub.state()["session"]
+            assert session["scene"] == scene["id"] and session["minutes"] == 30
+            hub.all_off()
+
+            hub.delete_scene(scene["id"])
+            await wait_until(lambda: "Sports massage" not in bridge.status()["accessories"])
+            named = by_name(await pairing.list_accessories_and_characteristics())
+            assert "Sports massage" not in named and "Swedish massage" in named
+            await pairing.close()
+
+    asyncio.run(scenario())

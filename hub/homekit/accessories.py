@@ -176,12 +176,16 @@ class SceneSwitch(HubAccessory):
     category = CATEGORY_SWITCH
 
     def __init__(self, driver: AccessoryDriver, hub: Hub, scene: dict[str, Any], aid: int) -> None:
-        name = scene_switch_name(scene["name"], is_massage(scene))
-        super().__init__(driver, hub, name, aid, f"scene-{scene['id']}")
+        super().__init__(driver, hub, self.name_for(scene), aid, f"scene-{scene['id']}")
         self.scene_id = str(scene["id"])
         service = self.add_preload_service("Switch")
         self.on = service.configure_char("On", value=False)
         service.setter_callback = self._written
+
+    @staticmethod
+    def name_for(scene: dict[str, Any]) -> str:
+        """Return the name the switch of ``scene`` shows (and Siri hears)."""
+        return hap_name(scene_switch_name(scene["name"], is_massage(scene)))
 
     def _running(self, state: dict[str, Any]) -> bool:
         session = state.get("session")

@@ -27,7 +27,7 @@ from pyhap.accessory_driver import AccessoryDriver
 
 from .. import __version__
 from ..errors import HubError
-from ..facts import DeviceKind
+from ..facts import DeviceKind, EventType
 from .accessories import (
     MANUFACTURER,
     AllOffSwitch,
@@ -147,6 +147,9 @@ class HomeKitBridge:
         self.setup: SetupCode | None = None
         self.driver: AccessoryDriver | None = None
         self.accessories: list[HubAccessory] = []
+        self.bridge: HubBridge | None = None
+        self._taken: set[int] = set()  # accessory ids given out
+        self._scene_aids: dict[str, int] = {}  # a scene keeps its id when renamed
         self._thread: threading.Thread | None = None
         self._started = threading.Event()
         self._error: BaseException | None = None
@@ -178,8 +181,10 @@ class HomeKitBridge:
         driver.http_server = BoundedHAPServer((address, self.hc.port), driver)
         self.driver = driver
         bridge = HubBridge(driver, hap_name(self.hc.name), self._log_setup)
+        self.bridge = bridge
         for accessory in self._build(driver):
             bridge.add_accessory(accessory)
+        self._sync_scenes()
         driver.add_accessory(bridge)  # loads accessory.state (the pairings), or writes it
         self._unsubscribe = self.hub.subscribe(self._on_event)
         self.refresh(self.hub.state())
@@ -251,7 +256,7 @@ class HomeKitBridge:
     # --- accessories and state --------------------------------------------------------------
 
     def _build(self, driver: AccessoryDriver) -> list[HubAccessory]:
-        taken: set[int] = set()
+        taken = self._taken
         made: list[HubAccessory] = []
         for info in self.hub.device_info():
             if info.kind == DeviceKind.LIGHT:
@@ -264,8 +269,29 @@ class HomeKitBridge:
                 made.append(DiffuserSwitch(driver, self.hub, info.id, info.name, aid))
             # heat pads: never a bare heater (heat comes only with a session)
         made.append(AllOffSwitch(driver, self.hub, stable_aid("all_off", "", taken)))
-        for scene in self.hub.list_scenes():
-            if len(made) >= MAX_ACCESSORIES:
+        self.accessories = list(made)
+        return made
+
+    def _sync_scenes(self) -> bool:
+        """Give every scene a switch, and only those; return True if any changed.
+
+        At start, and on the driver's thread whenever the scenes change (one is added in the
+        web UI, renamed or deleted): controllers then fetch the new list.
+        """
+        assert self.driver is not None and self.bridge is not None
+        scenes = {str(s["id"]): s for s in self.hub.list_scenes()}
+        changed = False
+        for switch in [a for a in self.accessories if isinstance(a, SceneSwitch)]:
+            scene = scenes.get(switch.scene_id)
+            if scene is None or switch.display_name != SceneSwitch.name_for(scene):
+                del self.bridge.accessories[switch.aid]
+                self.accessories.remove(switch)
+                changed = True
+        have = {a.scene_id for a in self.accessories if isinstance(a, SceneSwitch)}
+        for scene_id, scene in scenes.items():
+            if scene_id in have:
+                continue
+            if len(self.accessories) >= MAX_ACCESSORIES:
                 log.warning(
                     "Apple Home: a bridge holds at most %d accessories; scene %r and later "
                     "ones are left out",
@@ -273,10 +299,22 @@ class HomeKitBridge:
                     scene["name"],
                 )
                 break
-            aid = stable_aid("scene", scene["id"], taken)
-            made.append(SceneSwitch(driver, self.hub, scene, aid))
-        self.accessories = made
-        return made
+            aid = self._scene_aids.get(scene_id) or stable_aid("scene", scene_id, self._taken)
+            self._scene_aids[scene_id] = aid
+            switch = SceneSwitch(self.driver, self.hub, scene, aid)
+            self.bridge.add_accessory(switch)
+            self.accessories.append(switch)
+            changed = True
+        return changed
+
+    def _scenes_changed(self) -> None:
+        try:
+            if self._sync_scenes():
+                assert self.driver is not None
+                self.refresh(self.hub.state())
+                self.driver.config_changed()  # a new configuration number: controllers re-read
+        except Exception:
+            log.exception("Apple Home: updating the scene switches failed")
 
     def refresh(self, state: dict[str, Any]) -> None:
         """Show ``state`` on every accessory (changed values push to controllers)."""
@@ -287,6 +325,8 @@ class HomeKitBridge:
                 log.exception("Apple Home: showing the state of %s failed", accessory.display_name)
 
     def _on_event(self, event: Event) -> None:
+        if event.type == EventType.SCENES and self.driver is not None:
+            self.driver.loop.call_soon_threadsafe(self._scenes_changed)
         if event.state:
             self.refresh(event.state)
 
