@@ -15,7 +15,7 @@ from hub.config import Config
 from hub.core import Hub
 from hub.homekit import homekit_component
 from hub.homekit.accessories import hap_name, is_massage, scene_switch_name, stable_aid
-from hub.homekit.bridge import mdns_interfaces
+from hub.homekit.network import mdns_interfaces
 from hub.homekit.setup_code import FORBIDDEN, SetupCode, load_or_create
 
 from .support import free_port, run_cli, wait_for, write_config
