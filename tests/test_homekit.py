@@ -177,8 +177,12 @@ def test_pairing_survives_a_restart_and_reset_pairing_forgets_it(
         async with controller() as c:
             pairing = await pair(c, device_id, code)
             await wait_until(lambda: _paired_on_disk(folder / "accessory.state"))
+            assert first.driver is not None
+            version = first.driver.state.config_version
             first.stop()
             again = bridges(hub, config)  # a restart: same data_dir
+            assert again.driver is not None
+            assert again.driver.state.config_version == version  # nothing new to fetch
             assert again.paired and again.status()["setup_code"] is None
             assert again.driver is not None and again.driver.state.mac == device_id
             # the controller's keys still work: it reconnects and reads the accessories

@@ -69,7 +69,7 @@ REFUSALS = RefusalFilter()
 class HubBridge(Bridge):  # type: ignore[misc]
     """The bridge accessory; it logs how to pair instead of printing to the console."""
 
-    def __init__(self, driver: AccessoryDriver, name: str, on_unpaired: Callable[[], None]):
+    def __init__(self, driver: AccessoryDriver, name: str, on_unpaired: Callable[[], None]) -> None:
         super().__init__(driver, name)
         self._on_unpaired = on_unpaired
         self.set_info_service(
