@@ -182,3 +182,27 @@ def _closed_by_peer(s: socket.socket) -> bool:
         return s.recv(1) == b""
     except ConnectionResetError:
         return True
+
+
+def test_without_a_default_route_the_first_lan_address_is_used(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import ifaddr
+    import pyhap.util
+
+    from hub.homekit.network import local_address
+
+    def no_route() -> str:
+        raise OSError(101, "Network is unreachable")
+
+    monkeypatch.setattr(pyhap.util, "get_local_address", no_route)
+    adapters = [
+        ifaddr.Adapter("lo", "lo", [ifaddr.IP("127.0.0.1", 8, "lo")]),
+        ifaddr.Adapter("eth0", "eth0", [ifaddr.IP(("fe80::1", 0, 2), 64, "eth0")]),
+        ifaddr.Adapter("wlan0", "wlan0", [ifaddr.IP("192.168.1.20", 24, "wlan0")]),
+    ]
+    monkeypatch.setattr(ifaddr, "get_adapters", lambda: adapters)
+    assert local_address() == "192.168.1.20"
+    monkeypatch.setattr(ifaddr, "get_adapters", lambda: adapters[:2])
+    with pytest.raises(RuntimeError, match="set homekit.address"):
+        local_address()

@@ -44,13 +44,21 @@ def mdns_interfaces(entries: list[str]) -> Any:
 
 
 def local_address() -> str:
-    """Return this machine's address on its network (where its default route goes)."""
+    """Return this machine's address on its network: where its default route goes, else the
+    first IPv4 address that is not loopback (a LAN without a router to the internet)."""
     from pyhap.util import get_local_address
 
     try:
-        return get_local_address()
+        return str(get_local_address())  # a UDP "connect": no packet is sent
     except OSError:
-        raise RuntimeError(
-            "Apple Home: cannot tell this machine's network address (no network?); "
-            "set homekit.address in the config"
-        ) from None
+        pass
+    import ifaddr
+
+    for adapter in ifaddr.get_adapters():
+        for a in adapter.ips:
+            if isinstance(a.ip, str) and not ipaddress.ip_address(a.ip).is_loopback:
+                return a.ip
+    raise RuntimeError(
+        "Apple Home: this machine has no network address to be found at (no network?); "
+        "connect it, or set homekit.address in the config"
+    )
