@@ -32,6 +32,7 @@ from .devices import DeviceController, DeviceInfo, attempt
 from .direct import write_record
 from .events import Event, EventBus, HubLock
 from .facts import EventType
+from .guests import GuestCommands
 from .hub_commands import HubCommands
 from .loop import ControlLoop, Part
 from .scene_library import SceneLibrary
@@ -48,7 +49,7 @@ log = logging.getLogger(__name__)
 __all__ = ["DeviceInfo", "Hub"]
 
 
-class Hub(HubCommands):
+class Hub(GuestCommands, HubCommands):
     """Drive the room: sessions, scenes, devices and safety, behind one lock."""
 
     def __init__(
@@ -314,8 +315,8 @@ class Hub(HubCommands):
         return self.devices.speaker_id
 
     def history(self, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
-        """Return past sessions, newest first."""
-        return self.sessions.history(limit, offset)
+        """Return past sessions, newest first (``by`` and ``actions`` name a guest's doing)."""
+        return self.guest_history(self.sessions.history(limit, offset))
 
     def _button_press(self) -> None:
         def press() -> None:
