@@ -28,6 +28,7 @@ from . import __version__
 from .building import build_guard, build_mirror, build_room
 from .clock import Clock, RealClock
 from .config import Config
+from .cues import CueController
 from .devices import DeviceController, DeviceInfo, attempt
 from .direct import write_record
 from .events import Event, EventBus, HubLock
@@ -104,6 +105,9 @@ class Hub(GuestCommands, HubCommands):
             zone=self.zone,
             emit=self._emit,
         )
+        self.cues = CueController(
+            self.sessions, self.room, self.fader, self._emit, self.clock.monotonic
+        )
         safety = Part("safety", self._safety_step, self._heat_off, safety=True)
         self.loop = ControlLoop(
             self.lock,
@@ -113,6 +117,7 @@ class Hub(GuestCommands, HubCommands):
                 Part("fades", lambda now: self.fader.step(now), lambda now: self.fader.clear()),
                 Part("diffuser", self.devices.diffuser_step, self._diffuser_off),
                 Part("session", lambda now: self.sessions.step(now), self.sessions.make_safe),
+                Part("cues", self.cues.step, self.cues.make_safe),
                 safety,  # a phase change may have just switched heat on: schedule its limits
                 Part("fade ticks", self.fader.deadline, lambda now: self.fader.clear()),
             ],
@@ -120,7 +125,7 @@ class Hub(GuestCommands, HubCommands):
         if hasattr(self.room.speaker, "on_change"):
             self.room.speaker.on_change = self._speaker_changed  # next track, from its thread
         self.routines: RoutineController | None = None  # set by use_routines
-        self.state_providers: dict[str, Callable[[], Any]] = {}
+        self.state_providers: dict[str, Callable[[], Any]] = {"cues": self.cues.state}
         # name -> check for GET /healthz: a bool result decides readiness, others are shown
         self.health_checks: dict[str, Callable[[], Any]] = {}
         self._started = False
