@@ -25,6 +25,7 @@ from gpiozero.pins.mock import MockFactory
 from hardware import make_pin_factory
 
 from . import __version__
+from .backup import BackupCommands
 from .building import build_guard, build_mirror, build_room
 from .clock import Clock, RealClock
 from .config import Config
@@ -50,7 +51,7 @@ log = logging.getLogger(__name__)
 __all__ = ["DeviceInfo", "Hub"]
 
 
-class Hub(GuestCommands, HubCommands):
+class Hub(GuestCommands, BackupCommands, HubCommands):
     """Drive the room: sessions, scenes, devices and safety, behind one lock."""
 
     def __init__(

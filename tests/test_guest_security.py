@@ -86,6 +86,8 @@ def test_every_owner_only_operation_refuses_a_guest(
         "routines_list_routines",
         "api_create_scene",
         "api_openapi",
+        "backup_download_backup",
+        "backup_restore_backup",
     ):
         assert must in ids, must
     before_scenes = api.get("/scenes").json

@@ -15,12 +15,13 @@ def blueprints() -> list[Blueprint]:
     """Return every blueprint of the app, in the order they are registered."""
     from .api import bp as api_bp
     from .auth_api import bp as auth_bp
+    from .backup_api import bp as backup_bp
     from .guests_api import bp as guests_bp
     from .health import bp as health_bp
     from .pages import bp as pages_bp
     from .routines_api import bp as routines_bp
 
-    return [health_bp, auth_bp, api_bp, routines_bp, guests_bp, pages_bp]
+    return [health_bp, auth_bp, api_bp, routines_bp, guests_bp, backup_bp, pages_bp]
 
 
 def create_app(hub: Any, config: Any = None) -> Flask:
