@@ -40,7 +40,8 @@
         if (!r.ok) { var m = d && d.error ? d.error.message : "error " + r.status; toast(m); throw new Error(m); }
         return d;
       });
-    }, function (e) { toast("The hub does not answer."); throw e; });
+    }, function (e) { toast("The hub does not answer."); throw e; })
+      .catch(function () { return new Promise(function () {}); });  // shown already: stop here
   }
 
   function clock(seconds) {
@@ -105,6 +106,13 @@
   function setState(s) {
     state = s; stateAt = Date.now();
     if (!built) buildRoom();
+    document.querySelectorAll("#t-devices [data-device]").forEach(function (el) {
+      var d = s.devices[el.dataset.device];
+      if (!d || el === document.activeElement) return;  // never under a finger
+      if (d.kind === "light") el.value = Math.round(100 * (d.fading_to && d.fading_to.level !== undefined ? d.fading_to.level : d.level));
+      else if (d.kind === "speaker") el.value = Math.round(d.fading_to && d.fading_to.volume !== undefined ? d.fading_to.volume : d.volume);
+      else if (d.kind === "diffuser") el.value = d.mode;
+    });
     showSession();
   }
 
@@ -146,7 +154,7 @@
     api("GET", "/guest").then(function (g) {
       $("visit").textContent = "Hello " + g.name + " — this link works until " + g.expires_at.slice(11, 16) + ".";
       showClients(g.clients);
-    }, function () { $("visit").textContent = ""; });
+    });
     api("GET", "/scenes").then(function (d) {
       scenes = d.scenes;
       var sel = $("t-scene");
