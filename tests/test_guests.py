@@ -173,3 +173,21 @@ def test_a_wrong_link_is_refused(client: FlaskClient) -> None:
 def test_owner_has_no_guest_panel(api: Api) -> None:
     r = api.get("/guest")
     assert r.status_code == 404 and r.json["error"]["code"] == "not_guest"
+
+
+def test_a_live_view_ends_with_the_link(api: Api, app: Flask, client: FlaskClient) -> None:
+    made = make_guest(api)
+    app.extensions["massagehub"].broker.heartbeat = 0.05  # a heartbeat at once, not in 15 s
+    guest = as_guest(client, made)
+    resp = guest.get("/events", buffered=False)
+    assert resp.status_code == 200
+    chunks = iter(resp.response)
+    assert b"hello" in next(chunks)
+    next(chunks)  # a heartbeat: the stream goes on while the link works
+    assert api.delete(f"/guests/{made['id']}").status_code == 204
+    rest = []
+    for chunk in chunks:  # ends by itself at the next heartbeat
+        rest.append(chunk)
+        assert len(rest) < 3, rest
+    resp.close()
+    assert guest.get("/events").status_code == 401
