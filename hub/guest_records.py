@@ -12,6 +12,7 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 MAX_GUESTS_KEPT = 200  # the oldest ended links are forgotten beyond this (their actions stay)
+MAX_ACTIONS_KEPT = 20_000  # the oldest guest actions are forgotten beyond this
 
 
 class GuestRecords:
@@ -76,7 +77,7 @@ class GuestRecords:
     ) -> int:
         """Log one action taken through a guest link; return its id."""
         with self.transaction() as db:
-            return int(
+            action_id = int(
                 db.execute(
                     "INSERT INTO guest_actions(guest_id, guest_name, at, action, session_id) "
                     "VALUES (?, ?, ?, ?, ?)",
@@ -84,6 +85,8 @@ class GuestRecords:
                 ).lastrowid
                 or 0
             )
+            db.execute("DELETE FROM guest_actions WHERE id <= ?", (action_id - MAX_ACTIONS_KEPT,))
+        return action_id
 
     def guest_actions(
         self, *, session_ids: list[int] | None = None, guest_id: int | None = None, limit: int = 500

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from pydantic import Field, StringConstraints
 
 from .commands import Command, parse
-from .errors import InvalidCommand, NotFound
+from .errors import Conflict, InvalidCommand, NotFound
 
 if TYPE_CHECKING:
     from .clock import Clock
@@ -28,6 +28,8 @@ GUEST_PREFIX = "mhg_"
 DEFAULT_MINUTES = 180
 MAX_MINUTES = 24 * 60
 MAX_PROFILES = 20
+MAX_OPEN_LINKS = 20  # links working at once; end one to make another
+SHOWN_ACTIONS = 50  # the latest actions of each link in the list
 
 ProfileId = (
     Annotated[int, Field(ge=1, lt=2**63)]
@@ -88,6 +90,8 @@ class GuestCommands:
         for pid in cmd.profiles:  # type: ignore[attr-defined]
             if pid not in seen:
                 seen.append(pid)
+        if sum(1 for g in self.list_guests() if g["active"]) >= MAX_OPEN_LINKS:
+            raise Conflict(f"{MAX_OPEN_LINKS} visit links work already; end one first")
         token = GUEST_PREFIX + secrets.token_urlsafe(32)
         now = self.clock.now()
         expires = now + timedelta(minutes=cmd.minutes)  # type: ignore[attr-defined]
@@ -122,7 +126,13 @@ class GuestCommands:
     def list_guests(self) -> list[dict[str, Any]]:
         """Return every guest link (never its token), newest first, with whether it still works."""
         now = self._wall_epoch()
-        return [self._shown(r, now) for r in self.store.guests()]
+        out = []
+        for row in self.store.guests():
+            shown = self._shown(row, now)
+            actions = self.store.guest_actions(guest_id=int(row["id"]), limit=SHOWN_ACTIONS)
+            shown["actions"] = [{"at": a["at"], "action": a["action"]} for a in actions]
+            out.append(shown)
+        return out
 
     def end_guest(self, guest_id: int) -> None:
         """End a guest link now (it stops working at once); NotFound if there is none."""

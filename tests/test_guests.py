@@ -86,6 +86,21 @@ def test_guest_runs_a_session_and_history_says_by_whom(api: Api, client: FlaskCl
         "set main (level)",
     ]
     assert {a["by"] for a in row["actions"]} == {"Ana (guest)"}
+    listed = api.get("/guests").json["guests"][0]["actions"]
+    assert [a["action"] for a in listed][:2] == [
+        "started a session (swedish)",
+        "paused the session",
+    ]
+
+
+def test_open_links_are_bounded(api: Api) -> None:
+    for i in range(20):
+        make_guest(api, name=f"T{i}")
+    r = api.post("/guests", json={"name": "One more"})
+    assert r.status_code == 409 and "end one first" in r.json["error"]["message"]
+    first = api.get("/guests").json["guests"][-1]
+    assert api.delete(f"/guests/{first['id']}").status_code == 204
+    make_guest(api, name="Now it fits")
 
 
 def test_owner_sessions_are_by_nobody(api: Api) -> None:

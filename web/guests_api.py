@@ -52,6 +52,7 @@ class GuestInfo(BaseModel):
     expires_at: str
     ended_at: str | None
     active: bool
+    actions: list[dict[str, Any]] = []
 
 
 class GuestList(BaseModel):
@@ -78,7 +79,9 @@ def qr_svg(text: str) -> str:
 
 
 @bp.post("/api/v1/guests")
-@describe(GuestCreated, status=201, body=GuestCreate, body_required=True, tag="guests")
+@describe(
+    GuestCreated, status=201, body=GuestCreate, body_required=True, errors=(409,), tag="guests"
+)
 def create_guest() -> tuple[Response, int]:
     """Make a link for a visiting therapist (default 3 h); shown only in this answer."""
     made = web_state().hub.create_guest(json_body(required=True))
