@@ -276,14 +276,9 @@ class VlcSpeaker:
         self._queue.put("chime")
 
     def cue_chime(self) -> None:
-        """Sound the soft cue chime: the chime's sound, quieter (the hub ducks the music)."""
+        """Sound the soft cue chime: the chime at CUE_CHIME_FACTOR of its level."""
         self.cue_chimes += 1
         self._queue.put("cue")
-
-    @property
-    def cue_chime_volume(self) -> float:
-        """The cue chime's level: a fraction of the end chime's, so always quieter."""
-        return self.chime_volume * CUE_CHIME_FACTOR
 
     def chime_file(self) -> Path | None:
         """The chime's sound file: ``chime_path``, or chime.wav (.ogg…) in the music folder."""
@@ -345,10 +340,8 @@ class VlcSpeaker:
             try:
                 if item == "sync":
                     self._sync()
-                elif item == "chime":
-                    self._play_chime(self.chime_volume)
-                elif item == "cue":
-                    self._play_chime(self.cue_chime_volume)
+                elif item in ("chime", "cue"):
+                    self._play_chime(self.chime_volume * (CUE_CHIME_FACTOR if item == "cue" else 1))
                 else:
                     what, generation = item
                     if self._advance(what, generation):

@@ -1,4 +1,4 @@
-"""The cue chime through real libvlc: the chime's sound, at a level below the end chime's."""
+"""The cue chime through real libvlc."""
 
 from __future__ import annotations
 
@@ -22,12 +22,12 @@ pytestmark = [
 ]
 
 
-def test_cue_chime_plays_the_chime_softer(tmp_path: Path) -> None:
-    """Through libvlc's file output (decoded samples, no volume): the cue sounds the chime.
+def test_cue_chime_plays_the_chime(tmp_path: Path) -> None:
+    """Through libvlc's file output (decoded samples): a cue sounds the chime, not the end's.
 
-    Its level is set below the end chime's; measuring it through PulseAudio gave levels
-    that vary several-fold from run to run for the same chime, so the level is checked on
-    the speaker, and the sound through libvlc.
+    Its level (CUE_CHIME_FACTOR of the end chime's) is not measured here: the file output
+    has no volume, and through PulseAudio the same chime's level varied several-fold from
+    run to run.
     """
     write_wav(tmp_path / "music" / "chime.wav", chime_sound(1.0))
     out = tmp_path / "out.wav"
@@ -40,6 +40,5 @@ def test_cue_chime_plays_the_chime_softer(tmp_path: Path) -> None:
     finally:
         speaker.close()
     assert speaker.cue_chimes == 1 and speaker.chimes == 0
-    assert 0 < speaker.cue_chime_volume < speaker.chime_volume
     chime = Track.load(tmp_path / "out.chime.wav")
     assert chime.dominant([600, CHIME_HZ], 0.05, 0.3, floor=500) == CHIME_HZ
