@@ -217,3 +217,10 @@ def test_no_restore_during_a_session(rooms: tuple[Room, Room]) -> None:
 def test_every_backed_up_table_exists() -> None:
     store_tables = {spec.name for spec in TABLES}
     assert {"scenes", "routines", "sessions", "settings", "tokens"} <= store_tables
+
+
+def test_cli_backup_to_a_folder_that_is_not_there(tmp_path: Path) -> None:
+    room = Room(tmp_path / "room")
+    out = run_cli(room.config_path, "backup", str(tmp_path / "no" / "such" / "dir" / "b.json"))
+    assert out.returncode == 1 and "cannot write" in out.stderr
+    assert not (tmp_path / "no").exists()
