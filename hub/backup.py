@@ -110,7 +110,7 @@ def read_backup(raw: bytes | str) -> dict[str, Any]:
         raise BackupError(f"the file is larger than {MAX_BYTES // 2**20} MiB; not a backup")
     try:
         doc = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise BackupError(
             "this file is not a massage-hub backup (it is not JSON); choose the file that "
             "Settings → Download backup or 'massage-hub backup' made"

@@ -224,3 +224,38 @@ def test_cli_backup_to_a_folder_that_is_not_there(tmp_path: Path) -> None:
     out = run_cli(room.config_path, "backup", str(tmp_path / "no" / "such" / "dir" / "b.json"))
     assert out.returncode == 1 and "cannot write" in out.stderr
     assert not (tmp_path / "no").exists()
+
+
+def test_web_restore_takes_a_gzip_body_past_the_body_limit(rooms: tuple[Room, Room]) -> None:
+    import gzip
+
+    old, new = rooms
+    fill(old)
+    assert old.hub is not None
+    for i in range(600):  # a year of sessions: the file outgrows the 64 KiB body limit
+        old.hub.store.session_started(
+            "swedish", "Swedish", 60, f"2026-01-01T10:{i % 60:02d}", "web"
+        )
+    raw = json.dumps(make_backup(old.hub.store)).encode()
+    assert len(raw) > 64 * 1024
+    new.start(START)
+    assert new.hub is not None
+    app = create_app(new.hub)
+    token = web_state(app).auth.create_token("new")["token"]
+    client = app.test_client()
+    h = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    assert client.post("/api/v1/restore", data=raw, headers=h).status_code == 413
+    bomb = gzip.compress(b" " * (40 * 2**20))
+    r = client.post("/api/v1/restore", data=bomb, headers={**h, "Content-Encoding": "gzip"})
+    assert r.status_code == 422 and "larger than" in r.json["error"]["message"]
+    r = client.post("/api/v1/restore", data=b"not gzip", headers={**h, "Content-Encoding": "gzip"})
+    assert r.status_code == 422 and "gzip" in r.json["error"]["message"]
+    r = client.post("/api/v1/restore", data=raw, headers={**h, "Content-Encoding": "br"})
+    assert r.status_code == 415
+    assert new.hub.history() == []
+    packed = gzip.compress(raw)
+    assert len(packed) < 64 * 1024
+    r = client.post("/api/v1/restore", data=packed, headers={**h, "Content-Encoding": "gzip"})
+    assert r.status_code == 200, r.json
+    assert r.json["restored"]["sessions"] == 601
+    assert tables(new.hub.store, secrets=False) == tables(old.hub.store, secrets=False)

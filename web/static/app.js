@@ -553,6 +553,6 @@ var MH = (function () {
   // other scripts add to the scene editor and to Settings: MH.extend("settings", fn(el))
   function extend(where, fn) { extensions[where].push(fn); }
 
-  return {page: page, api: api, extend: extend, h: h, toast: toast, start: start, clock: clock, describe: describe,
+  return {page: page, api: api, extend: extend, csrf: function () { return csrf; }, h: h, toast: toast, start: start, clock: clock, describe: describe,
     facts: facts, state: function () { return state; }, scenes: function () { return scenes; }, loadScenes: loadScenes};
 })();

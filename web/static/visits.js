@@ -57,11 +57,18 @@
         var f = file.files && file.files[0];
         if (!f) { toast("Choose a backup file first."); return; }
         if (!confirm("Replace this hub's scenes, routines, history and settings with " + f.name + "?")) return;
-        f.text().then(function (text) {
-          var doc;
-          try { doc = JSON.parse(text); } catch (e) { toast("That file is not a massage-hub backup (not JSON)."); return; }
-          api("POST", "/restore", doc).then(function () { toast("Restored.", true); MH.loadScenes(); });
-        });
+        // sent gzip-compressed: the hub takes request bodies up to 64 KiB, backups grow
+        new Response(f.stream().pipeThrough(new CompressionStream("gzip"))).arrayBuffer().then(function (body) {
+          return fetch("/api/v1/restore", {method: "POST", credentials: "same-origin", body: body,
+            headers: {"Content-Type": "application/json", "Content-Encoding": "gzip",
+              "X-CSRF-Token": MH.csrf()}});
+        }).then(function (r) {
+          return r.json().catch(function () { return null; }).then(function (d) {
+            if (!r.ok) { toast(d && d.error ? d.error.message : "error " + r.status); return; }
+            toast("Restored: " + Object.keys(d.restored).map(function (k) { return d.restored[k] + " " + k; }).join(", ") + ".", true);
+            MH.loadScenes();
+          });
+        }, function () { toast("The hub does not answer."); });
       }}))));
   });
 
