@@ -5,6 +5,7 @@ ends. Screenshots go to ``test-artifacts/``.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -133,3 +134,38 @@ def test_visiting_therapist_flow(served: ServeProcess, browser: Any) -> None:
     expect(guest.locator("#guest-ended")).to_contain_text("ended")
     assert guest.request.get(served.base_url + "/api/v1/state").status == 401
     assert owner.errors == [] and guest.errors == []
+
+
+def test_settings_download_and_restore_a_backup(
+    served: ServeProcess, browser: Any, tmp_path: Path
+) -> None:
+    expect = pytest.importorskip("playwright.sync_api").expect
+    owner = phone(browser)
+    owner.goto(served.base_url + "/login")
+    owner.fill("#password", PASSWORD)
+    owner.click("#submit")
+    owner.wait_for_url(re.compile(r"/#now$"))
+    owner.evaluate('MH.api("POST", "/scenes", {name: "Kept", lights: {"*": 0.3}})')
+    owner.click("#tabs a[data-page=settings]")
+    with owner.expect_download() as got:
+        owner.click("#download-backup")
+    file = tmp_path / "backup.json"
+    got.value.save_as(str(file))
+    doc = json.loads(file.read_text())
+    assert doc["format"] == "massage-hub-backup" and doc["secrets"] is False
+    assert "kept" in [r["id"] for r in doc["tables"]["scenes"]]
+    # the scene goes; the restore brings it back
+    owner.evaluate('MH.api("DELETE", "/scenes/kept")')
+    owner.on("dialog", lambda d: d.accept())
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"format": "something-else"}')
+    owner.set_input_files("#restore-file", str(bad))
+    owner.click("#restore-backup")
+    expect(owner.locator("#toast")).to_contain_text("not a massage-hub backup")
+    owner.set_input_files("#restore-file", str(file))
+    owner.click("#restore-backup")
+    expect(owner.locator("#toast")).to_contain_text("Restored")
+    scenes = owner.evaluate('MH.api("GET", "/scenes").then(function (d) { return d.scenes; })')
+    assert "kept" in [s["id"] for s in scenes]
+    shot(owner, "4-backup-restored")
+    assert owner.errors == []
