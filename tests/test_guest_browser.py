@@ -136,7 +136,7 @@ def test_visiting_therapist_flow(served: ServeProcess, browser: Any) -> None:
     assert owner.errors == [] and guest.errors == []
 
 
-def test_settings_download_and_restore_a_backup(
+def test_settings_backup_restore_and_scene_cues(
     served: ServeProcess, browser: Any, tmp_path: Path
 ) -> None:
     expect = pytest.importorskip("playwright.sync_api").expect
@@ -168,4 +168,23 @@ def test_settings_download_and_restore_a_backup(
     scenes = owner.evaluate('MH.api("GET", "/scenes").then(function (d) { return d.scenes; })')
     assert "kept" in [s["id"] for s in scenes]
     shot(owner, "4-backup-restored")
+
+    # the scene editor changes a copy's cues
+    owner.click("#tabs a[data-page=scenes]")
+    owner.locator("[data-scene=swedish]").get_by_role("button", name="Copy").click()
+    copy = owner.locator(".scene", has_text="Swedish").last
+    expect(copy.get_by_role("button", name="Edit")).to_be_visible()
+    copy.get_by_role("button", name="Edit").click()
+    cues = owner.locator("#scene-cues")
+    expect(cues).to_have_value("1/2 | Turn over\n-5 min | Five minutes left")
+    cues.fill("1/3 | Legs\n2/3 | Arms\n-2 min | Nearly done")
+    owner.click("#save-scene")
+    expect(owner.locator("#toast")).to_contain_text("Scene saved")
+    scenes = owner.evaluate('MH.api("GET", "/scenes").then(function (d) { return d.scenes; })')
+    mine = [s for s in scenes if not s["builtin"] and s["name"].startswith("Swedish")]
+    assert mine and mine[0]["timeline"]["cues"] == [
+        {"at": "1/3", "text": "Legs"},
+        {"at": "2/3", "text": "Arms"},
+        {"at": "-2 min", "text": "Nearly done"},
+    ]
     assert owner.errors == []
