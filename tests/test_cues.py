@@ -283,3 +283,20 @@ def test_every_cue_within_a_second(config_dir: Path, minutes: int, plan: list[An
     finally:
         hub.close()
         data.cleanup()
+
+
+def test_a_bad_timeline_in_the_scenes_file_names_file_key_and_line(tmp_path: Path) -> None:
+    from hub.config import ConfigError
+    from hub.scenes import load_builtin_scenes
+
+    scenes = tmp_path / "scenes.yaml"
+    scenes.write_text(
+        "scenes:\n  calm:\n    name: Calm\n    timeline:\n      cues:\n"
+        "        - {at: half, text: Turn over}\n"
+    )
+    with pytest.raises(ConfigError) as info:
+        load_builtin_scenes(scenes)
+    lines = [str(i) for i in info.value.issues]
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(f"{scenes}:6: scenes.calm.timeline.cues.0.at: ")
+    assert "1/2" in lines[0] and "-5 min" in lines[0]  # it says what to write instead
