@@ -36,6 +36,7 @@ class Speaker(Protocol):
     def stop(self) -> None: ...
     def next_track(self) -> None: ...
     def chime(self) -> None: ...
+    def cue_chime(self) -> None: ...
     def state(self) -> dict[str, Any]: ...
     def close(self) -> None: ...
 
@@ -54,6 +55,7 @@ class SilentSpeaker:
         self._paused = False
         self._playlist: str | None = None
         self.chimes = 0
+        self.cue_chimes = 0
 
     @property
     def volume(self) -> float:
@@ -100,6 +102,10 @@ class SilentSpeaker:
     def chime(self) -> None:
         """Sound the end-of-session chime (counted, not heard)."""
         self.chimes += 1
+
+    def cue_chime(self) -> None:
+        """Sound the soft cue chime (counted, not heard)."""
+        self.cue_chimes += 1
 
     def state(self) -> dict[str, Any]:
         """Return the speaker's state for the API."""

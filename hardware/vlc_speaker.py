@@ -29,6 +29,9 @@ log = logging.getLogger(__name__)
 AUDIO_EXTENSIONS = (".mp3", ".ogg", ".oga", ".flac", ".wav")
 OUTPUTS = ("auto", "alsa", "pulse", "afile", "none")
 CHIME_NAMES = ("chime.wav", "chime.ogg", "chime.flac", "chime.mp3")
+CUE_CHIME_FACTOR = (
+    0.7  # a cue chime at 70 % of the end chime's level (libvlc: about a third as loud)
+)
 DISABLE_ENV = "MASSAGE_HUB_NO_VLC"
 
 
@@ -128,6 +131,7 @@ class VlcSpeaker:
         self.chime_path = Path(chime_path) if chime_path is not None else None
         self.on_change: Callable[[dict[str, Any]], None] | None = None
         self.chimes = 0
+        self.cue_chimes = 0
         vlc = _load_vlc()
         self._instance = vlc.Instance(instance_args(output, device, self.afile_path))
         if self._instance is None:
@@ -271,6 +275,11 @@ class VlcSpeaker:
         self.chimes += 1
         self._queue.put("chime")
 
+    def cue_chime(self) -> None:
+        """Sound the soft cue chime: the chime at CUE_CHIME_FACTOR of its level."""
+        self.cue_chimes += 1
+        self._queue.put("cue")
+
     def chime_file(self) -> Path | None:
         """The chime's sound file: ``chime_path``, or chime.wav (.ogg…) in the music folder."""
         if self.chime_path is not None:
@@ -331,8 +340,8 @@ class VlcSpeaker:
             try:
                 if item == "sync":
                     self._sync()
-                elif item == "chime":
-                    self._play_chime()
+                elif item in ("chime", "cue"):
+                    self._play_chime(self.chime_volume * (CUE_CHIME_FACTOR if item == "cue" else 1))
                 else:
                     what, generation = item
                     if self._advance(what, generation):
@@ -389,7 +398,7 @@ class VlcSpeaker:
             self._generation += 1
             return True
 
-    def _play_chime(self) -> None:
+    def _play_chime(self, volume: float) -> None:
         path = self.chime_file()
         if path is None:
             log.info("no chime file (chime.wav in %s): the session ends silently", self.music_dir)
@@ -397,7 +406,7 @@ class VlcSpeaker:
         media = self._chime_instance.media_new_path(str(path))
         self._chime_player.set_media(media)
         media.release()
-        self._chime_player.audio_set_volume(int(self.chime_volume + 0.5))
+        self._chime_player.audio_set_volume(int(volume + 0.5))
         self._chime_player.play()
 
     def _changed(self) -> None:

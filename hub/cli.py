@@ -115,6 +115,67 @@ def cmd_make_music(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    """Write a backup of the room's data to FILE (secrets only with --secrets)."""
+    from datetime import datetime
+
+    from .backup import make_backup, write_backup
+    from .store import Store
+
+    try:
+        config = _load(args)
+    except ConfigError as exc:
+        print(f"{exc}", file=sys.stderr)
+        return 1
+    store = Store(config.data_path)
+    try:
+        now = datetime.now(config.zone()).isoformat(timespec="seconds")
+        doc = make_backup(store, secrets=args.secrets, created_at=now)
+    finally:
+        store.close()
+    try:
+        write_backup(doc, args.file)
+    except OSError as exc:
+        print(f"cannot write {args.file}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    rows = ", ".join(f"{len(v)} {k}" for k, v in doc["tables"].items())
+    kind = "with secrets (password hash, API tokens)" if args.secrets else "without secrets"
+    print(f"backup written to {args.file} {kind}: {rows}")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    """Check FILE whole, then replace the room's data with it in one transaction."""
+    from .backup import BackupError, restore_store
+    from .store import Store
+
+    try:
+        config = _load(args)
+    except ConfigError as exc:
+        print(f"{exc}", file=sys.stderr)
+        return 1
+    try:
+        raw = args.file.read_bytes()
+    except OSError as exc:
+        print(f"cannot read {args.file}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    store = Store(config.data_path)
+    try:
+        counts = restore_store(store, raw)
+    except BackupError as exc:
+        print(f"{args.file}: not restored, nothing changed: {exc.message}", file=sys.stderr)
+        return 1
+    finally:
+        store.close()
+    rows = ", ".join(f"{n} {k}" for k, n in counts.items())
+    print(f"restored from {args.file}: {rows}")
+    print(
+        "if the service is running, restart it to load the routines "
+        "(sudo systemctl restart massage-hub); Settings → Restore does it live"
+    )
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """Run the hub until SIGTERM or SIGINT, then switch everything off."""
     from .service import build_service
@@ -191,6 +252,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="drive the pins directly, without the service (used by systemd after a stop)",
     )
     add("version", cmd_version, "print the version")
+    p = add(
+        "backup",
+        cmd_backup,
+        "write the room's data (scenes, routines, history, settings) to a file",
+    )
+    p.add_argument("file", type=Path, metavar="FILE", help="the backup file to write")
+    p.add_argument(
+        "--secrets",
+        action="store_true",
+        help="also the password hash and API tokens (keep such a file private)",
+    )
+    p = add("restore", cmd_restore, "replace the room's data with a backup file")
+    p.add_argument("file", type=Path, metavar="FILE", help="a file that 'backup' made")
     p = add("make-music", cmd_make_music, "make calm tracks and a chime in the music folder")
     p.add_argument("--music-dir", type=Path, help="the music folder (instead of the config's)")
     p.add_argument(

@@ -25,13 +25,16 @@ from gpiozero.pins.mock import MockFactory
 from hardware import make_pin_factory
 
 from . import __version__
+from .backup import BackupCommands
 from .building import build_guard, build_mirror, build_room
 from .clock import Clock, RealClock
 from .config import Config
+from .cues import CueController
 from .devices import DeviceController, DeviceInfo, attempt
 from .direct import write_record
 from .events import Event, EventBus, HubLock
 from .facts import EventType
+from .guests import GuestCommands
 from .hub_commands import HubCommands
 from .loop import ControlLoop, Part
 from .scene_library import SceneLibrary
@@ -48,7 +51,7 @@ log = logging.getLogger(__name__)
 __all__ = ["DeviceInfo", "Hub"]
 
 
-class Hub(HubCommands):
+class Hub(GuestCommands, BackupCommands, HubCommands):
     """Drive the room: sessions, scenes, devices and safety, behind one lock."""
 
     def __init__(
@@ -103,6 +106,9 @@ class Hub(HubCommands):
             zone=self.zone,
             emit=self._emit,
         )
+        self.cues = CueController(
+            self.sessions, self.room, self.fader, self._emit, self.clock.monotonic
+        )
         safety = Part("safety", self._safety_step, self._heat_off, safety=True)
         self.loop = ControlLoop(
             self.lock,
@@ -112,6 +118,7 @@ class Hub(HubCommands):
                 Part("fades", lambda now: self.fader.step(now), lambda now: self.fader.clear()),
                 Part("diffuser", self.devices.diffuser_step, self._diffuser_off),
                 Part("session", lambda now: self.sessions.step(now), self.sessions.make_safe),
+                Part("cues", self.cues.step, self.cues.make_safe),
                 safety,  # a phase change may have just switched heat on: schedule its limits
                 Part("fade ticks", self.fader.deadline, lambda now: self.fader.clear()),
             ],
@@ -119,7 +126,7 @@ class Hub(HubCommands):
         if hasattr(self.room.speaker, "on_change"):
             self.room.speaker.on_change = self._speaker_changed  # next track, from its thread
         self.routines: RoutineController | None = None  # set by use_routines
-        self.state_providers: dict[str, Callable[[], Any]] = {}
+        self.state_providers: dict[str, Callable[[], Any]] = {"cues": self.cues.state}
         # name -> check for GET /healthz: a bool result decides readiness, others are shown
         self.health_checks: dict[str, Callable[[], Any]] = {}
         self._started = False
@@ -314,8 +321,8 @@ class Hub(HubCommands):
         return self.devices.speaker_id
 
     def history(self, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
-        """Return past sessions, newest first."""
-        return self.sessions.history(limit, offset)
+        """Return past sessions, newest first (``by`` and ``actions`` name a guest's doing)."""
+        return self.guest_history(self.sessions.history(limit, offset))
 
     def _button_press(self) -> None:
         def press() -> None:

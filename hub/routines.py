@@ -87,6 +87,17 @@ class RoutineController:
             self.runs.clear()
         self._unsubscribe()
 
+    def reload(self) -> None:
+        """Read every routine from the store again (after a restore) and plan them."""
+        with self.hub.lock:
+            self.routines.clear()
+            self._load()
+            now = self.hub.clock.now()
+            for r in self.routines.values():
+                if r.spec.enabled and r.next_planned is None:
+                    self._plan(r, now, after=r.last_planned or now)
+        self.hub.kick()
+
     def advance(self, seconds: float) -> None:
         """Move a fake clock forward, running routines and the hub on the way (tests)."""
         self.hub.advance(seconds)

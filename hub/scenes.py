@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .config import ConfigError, ConfigIssue, issues_from, line_of, load_yaml
 from .facts import DiffuserMode, FadeSeconds, HeatLevel, Volume
+from .timeline import Timeline, timeline_errors
 
 SCENE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 
@@ -31,6 +32,9 @@ class Scene(BaseModel):
     prewarm_minutes: float | None = Field(None, ge=0, le=30)
     default_minutes: float | None = Field(
         None, ge=1, le=480, description="session length when none is asked for"
+    )
+    timeline: Timeline = Field(
+        default_factory=Timeline, description="cues and light steps during the session"
     )
     builtin: bool = False
 
@@ -105,7 +109,7 @@ def scene_errors(scene: Scene, light_ids: list[str], pad_ids: list[str]) -> list
         if key != "*" and key not in pad_ids:
             have = ", ".join(pad_ids) or "none"
             problems.append(f"heat.{key}: no heat pad called {key!r} (heat pads: {have})")
-    return problems
+    return problems + timeline_errors(scene.timeline, light_ids)
 
 
 def free_id(base: str, taken: set[str] | dict[str, object], width: int = 36) -> str:

@@ -1,4 +1,4 @@
-"""SQLite storage in ``data_dir``: scenes, routines, history, settings, tokens, heat ledger.
+"""SQLite storage in ``data_dir``: scenes, routines, history, settings, tokens, heat ledger, guests.
 
 WAL journal, full sync, one writer at a time; the schema is versioned by
 ``PRAGMA user_version`` and upgraded by the migrations below, in order.
@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .access_records import AccessRecords
+from .guest_records import GuestRecords
 
 DB_FILE = "massage-hub.sqlite3"
 
@@ -70,10 +71,33 @@ MIGRATIONS: list[str] = [
         updated_at REAL NOT NULL
     );
     """,
+    # 3: profiles and journal (issue 15) — replaced at merge
+    "",
+    # 4: guests: a visiting therapist's time-limited link (only its token's hash), and
+    # what was done through it
+    """
+    CREATE TABLE guests (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        name TEXT NOT NULL,
+        token_hash TEXT NOT NULL UNIQUE,
+        profiles TEXT NOT NULL DEFAULT '[]',
+        created_at TEXT NOT NULL,
+        expires_at REAL NOT NULL,
+        ended_at TEXT
+    );
+    CREATE TABLE guest_actions (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        guest_id INTEGER NOT NULL,
+        guest_name TEXT NOT NULL,
+        at TEXT NOT NULL,
+        action TEXT NOT NULL,
+        session_id INTEGER
+    );
+    """,
 ]
 
 
-class Store(AccessRecords):
+class Store(AccessRecords, GuestRecords):
     """The hub's database; every method is a complete transaction."""
 
     def __init__(self, data_dir: Path) -> None:

@@ -15,12 +15,14 @@ def blueprints() -> list[Blueprint]:
     """Return every blueprint of the app, in the order they are registered."""
     from .api import bp as api_bp
     from .auth_api import bp as auth_bp
+    from .backup_api import bp as backup_bp
+    from .guests_api import bp as guests_bp
     from .health import bp as health_bp
     from .homekit_api import bp as homekit_bp
     from .pages import bp as pages_bp
     from .routines_api import bp as routines_bp
 
-    return [health_bp, auth_bp, api_bp, routines_bp, homekit_bp, pages_bp]
+    return [health_bp, auth_bp, api_bp, routines_bp, homekit_bp, guests_bp, backup_bp, pages_bp]
 
 
 def create_app(hub: Any, config: Any = None) -> Flask:
@@ -29,6 +31,7 @@ def create_app(hub: Any, config: Any = None) -> Flask:
 
     from .auth import COOKIE_NAME, Auth
     from .errors import MAX_BODY_BYTES, register_error_handlers
+    from .guests import record as record_guest_action
     from .hosts import RequestGate
     from .sse import EventBroker
 
@@ -51,6 +54,7 @@ def create_app(hub: Any, config: Any = None) -> Flask:
     app.before_request(auth.before_request)
     for bp in blueprints():
         app.register_blueprint(bp)
+    app.after_request(lambda resp: record_guest_action(hub, resp))
     app.after_request(_security_headers)
     return app
 

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, g, jsonify, request
 
 from hub.commands import SessionExtend, SessionStart, parse
 from hub.errors import InvalidCommand
+from hub.guests import source_for_guest
 from hub.scenes import Scene
 
 from . import web_state
 from .errors import ApiError, json_body, json_object
+from .guests import while_guest_valid
 from .models import (
     DeviceCommand,
     DeviceState,
@@ -53,7 +55,8 @@ def state() -> Response:
 def start_session() -> tuple[Response, int]:
     """Start a session (409 if one runs)."""
     cmd = parse(SessionStart, json_object())
-    result = _hub().start_session(cmd.scene, cmd.minutes, source="web")  # type: ignore[attr-defined]
+    source = source_for_guest(g.guest["name"]) if g.get("guest") else "web"
+    result = _hub().start_session(cmd.scene, cmd.minutes, source=source)  # type: ignore[attr-defined]
     return jsonify(result), 201
 
 
@@ -206,7 +209,7 @@ def events() -> Response:
         )
     client = broker.add()
     resp = Response(
-        broker.stream(client),
+        while_guest_valid(_hub(), broker.stream(client)),
         mimetype="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

@@ -29,6 +29,7 @@ from hub.errors import HubError
 
 from .credentials import MAX_SESSIONS, Credentials, hash_token
 from .errors import ApiError
+from .guests import bearer_guest_token, check_guest_request, identify_guest
 from .limits import PREFIX_FACTOR, FailureHistory, PasswordChecks, RateLimiter, client_keys
 
 __all__ = [
@@ -58,6 +59,7 @@ class Auth(Credentials):
 
     def __init__(self, hub: Any, config: Any) -> None:
         super().__init__(hub.store)
+        self.hub = hub
         self.limiter = RateLimiter(config.web.login_attempts_per_minute)
         self.prefix_limiter = RateLimiter(config.web.login_attempts_per_minute * PREFIX_FACTOR)
         self.checks = PasswordChecks(config.web.password_checks_at_once)
@@ -120,7 +122,10 @@ class Auth(Credentials):
     # --- the request gate ------------------------------------------------------------------
 
     def identify(self) -> str | None:
-        """Return how the request is authenticated: "token", "cookie" or None."""
+        """Return how the request is authenticated: "token", "cookie", "guest" or None."""
+        g.guest = None
+        if self.hub is not None and identify_guest(self.hub):
+            return "guest"
         header = request.headers.get("Authorization", "")
         if header:
             scheme, _, value = header.partition(" ")
@@ -140,11 +145,16 @@ class Auth(Credentials):
         view = current_app.view_functions.get(request.endpoint or "")
         if view is None or request.endpoint == "static" or getattr(view, "public", False):
             g.auth = None
+            g.guest = None
+            if bearer_guest_token() is not None and view is not None:
+                self.identify()  # an ended guest link is refused everywhere (401)
             return None
         try:
             g.auth = self.identify()
-        except ApiError:
+        except ApiError as exc:
             if getattr(view, "page", False):
+                if exc.code == "guest_ended":
+                    return redirect(url_for("guests.guest_ended"))
                 return redirect(url_for("pages.login"))
             raise
         if g.auth is None:
@@ -154,7 +164,12 @@ class Auth(Credentials):
             if not self.password_set():
                 raise ApiError(401, "unauthorized", "set a password first (open the web UI)")
             raise ApiError(401, "unauthorized", "log in, or send 'Authorization: Bearer <token>'")
-        if g.auth == "cookie" and request.method not in SAFE_METHODS:
+        if g.auth == "guest":
+            if request.endpoint == "pages.app_shell":
+                return redirect(url_for("guests.therapist"))
+            check_guest_request(self.hub, request.endpoint or "", request.view_args)
+        cookie = g.auth == "cookie" or (g.auth == "guest" and g.get("guest_cookie"))
+        if cookie and request.method not in SAFE_METHODS:
             sent = request.headers.get("X-CSRF-Token", "")
             if not sent or not hmac.compare_digest(sent, str(session.get("csrf", ""))):
                 raise ApiError(403, "csrf", "missing or wrong X-CSRF-Token header; reload the page")
@@ -175,5 +190,5 @@ class Auth(Credentials):
 
 
 def csrf_token() -> str | None:
-    """Return the cookie session's CSRF token, if logged in with the cookie."""
-    return session.get("csrf") if session.get("auth") else None
+    """Return the cookie session's CSRF token, if logged in with the cookie (owner or guest)."""
+    return session.get("csrf") if session.get("auth") or session.get("guest_token") else None

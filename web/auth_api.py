@@ -50,7 +50,7 @@ def auth_status() -> Response:
             "password_set": auth.password_set(),
             "authenticated": via is not None,
             "via": via,
-            "csrf_token": csrf_token() if via == "cookie" else None,
+            "csrf_token": csrf_token() if via in ("cookie", "guest") else None,
         }
     )
 

@@ -144,7 +144,7 @@ class AuthStatus(BaseModel):
 
     password_set: bool
     authenticated: bool
-    via: Literal["cookie", "token"] | None
+    via: Literal["cookie", "token", "guest"] | None
     csrf_token: str | None
 
 

@@ -5,6 +5,7 @@
  * Extra pages (e.g. routines.js) call MH.page before start.js runs MH.start(). */
 var MH = (function () {
   "use strict";
+  var extensions = {sceneEditor: [], settings: []};
   var csrfMeta = document.querySelector('meta[name="csrf-token"]');
   var csrf = csrfMeta ? csrfMeta.content : "";
   // the choices the hub knows (heat levels, diffuser modes), rendered from hub/facts.py
@@ -440,12 +441,14 @@ var MH = (function () {
       f.volume = field("Volume (0-100)", h("input", {type: "number", min: 0, max: 100, step: 1, value: s.volume}));
       f.fade = field("Fade in (seconds)", h("input", {type: "number", min: 0, max: 3600, step: 1, value: s.fade_seconds}));
       f.fadeOut = field("Fade out (seconds)", h("input", {type: "number", min: 0, max: 3600, step: 1, value: s.fade_out_seconds}));
+      var extra = extensions.sceneEditor.map(function (fn) { return fn(ed, s); });  // e.g. visits.js: cues
       ed.appendChild(h("div", {class: "row"},
         h("button", {class: "btn primary", type: "button", id: "save-scene", text: "Save", onclick: function () {
           var body = {name: f.name.value.trim(), description: f.description.value, lights: {}, heat: {}, diffuser: f.diffuser.value,
             playlist: f.playlist.value.trim() || null, volume: +f.volume.value, fade_seconds: +f.fade.value, fade_out_seconds: +f.fadeOut.value};
           Object.keys(f.lights).forEach(function (id) { body.lights[id] = (+f.lights[id].value) / 100; });
           Object.keys(f.heat).forEach(function (id) { body.heat[id] = f.heat[id].value; });
+          extra.forEach(function (add) { if (add) add(body); });
           var req = scene ? api("PUT", "/scenes/" + scene.id, Object.assign({id: scene.id}, body)) : api("POST", "/scenes", body);
           req.then(function () { ed.hidden = true; toast("Scene saved.", true); loadScenes(); });
         }}),
@@ -475,7 +478,7 @@ var MH = (function () {
           var when = new Date(r.started_at);
           self.body.appendChild(h("tr", null,
             h("td", {text: when.toLocaleDateString([], {month: "short", day: "numeric"}) + " " + when.toLocaleTimeString([], {hour: "2-digit", minute: "2-digit"})}),
-            h("td", {text: r.scene_name}),
+            h("td", {text: r.scene_name + (r.by ? " · by " + r.by : "")}),
             h("td", {text: (r.actual_minutes !== null ? Math.round(r.actual_minutes) : "…") + " / " + Math.round(r.planned_minutes)}),
             h("td", {text: r.end_reason || "running"})));
         });
@@ -518,6 +521,7 @@ var MH = (function () {
             self.loadTokens();
           });
         }})), self.newToken));
+      extensions.settings.forEach(function (fn) { fn(el); });  // e.g. visits.js: visits, backup
       self.about = h("ul", {class: "dev-list"});
       el.appendChild(h("div", {class: "card"}, h("h2", {text: "This hub"}), self.about,
         h("p", null, h("button", {class: "btn", type: "button", text: "Log out", onclick: function () {
@@ -548,6 +552,9 @@ var MH = (function () {
     }
   });
 
-  return {page: page, settingsCard: function (c) { settingsCards.push(c); }, api: api, h: h, toast: toast, start: start, clock: clock, describe: describe,
+  // other scripts add to the scene editor and to Settings: MH.extend("settings", fn(el))
+  function extend(where, fn) { extensions[where].push(fn); }
+
+  return {page: page, settingsCard: function (c) { settingsCards.push(c); }, api: api, extend: extend, csrf: function () { return csrf; }, h: h, toast: toast, start: start, clock: clock, describe: describe,
     facts: facts, state: function () { return state; }, scenes: function () { return scenes; }, loadScenes: loadScenes};
 })();

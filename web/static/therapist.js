@@ -1,0 +1,184 @@
+/* The therapist's page (a guest link's view): the session, the room, cues, the client panel.
+ * Stands alone (no app.js): it reaches only what a guest may (web/guests.py). */
+(function () {
+  "use strict";
+  var csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
+  var state = null, stateAt = 0, scenes = [], built = false;
+  function $(id) { return document.getElementById(id); }
+
+  function h(tag, attrs) {
+    var el = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) {
+      var v = attrs[k];
+      if (k === "text") el.textContent = v;
+      else if (k.slice(0, 2) === "on") el.addEventListener(k.slice(2), v);
+      else if (v !== false && v !== null && v !== undefined) el.setAttribute(k, v === true ? "" : v);
+    });
+    for (var i = 2; i < arguments.length; i++) {
+      var c = arguments[i];
+      if (c) el.appendChild(typeof c === "string" ? document.createTextNode(c) : c);
+    }
+    return el;
+  }
+
+  function toast(msg, ok) {
+    var t = $("toast");
+    t.textContent = msg; t.className = "toast" + (ok ? " ok" : ""); t.hidden = false;
+    clearTimeout(toast.timer);
+    toast.timer = setTimeout(function () { t.hidden = true; }, ok ? 2500 : 6000);
+  }
+
+  function ended() { location.href = "/guest-ended"; }
+
+  function api(method, path, body) {
+    var opts = {method: method, credentials: "same-origin", headers: {"X-CSRF-Token": csrf}};
+    if (body !== undefined) { opts.headers["Content-Type"] = "application/json"; opts.body = JSON.stringify(body); }
+    return fetch("/api/v1" + path, opts).then(function (r) {
+      if (r.status === 401) { ended(); throw new Error("ended"); }
+      if (r.status === 204) return null;
+      return r.json().catch(function () { return null; }).then(function (d) {
+        if (!r.ok) { var m = d && d.error ? d.error.message : "error " + r.status; toast(m); throw new Error(m); }
+        return d;
+      });
+    }, function (e) { toast("The hub does not answer."); throw e; })
+      .catch(function () { return new Promise(function () {}); });  // shown already: stop here
+  }
+
+  function clock(seconds) {
+    seconds = Math.max(0, Math.round(seconds));
+    var m = Math.floor(seconds / 60), s = seconds % 60;
+    return m + ":" + (s < 10 ? "0" : "") + s;
+  }
+
+  function cue(text) {
+    var el = $("cue");
+    el.textContent = text; el.hidden = false;
+    el.classList.remove("flash"); void el.offsetWidth; el.classList.add("flash");
+    if (navigator.vibrate) { try { navigator.vibrate([200, 100, 200]); } catch (e) { /* not allowed */ } }
+    clearTimeout(cue.timer);
+    cue.timer = setTimeout(function () { el.hidden = true; }, 20000);
+  }
+
+  function showSession() {
+    var s = state && state.session;
+    var running = !!s && (s.phase === "prepare" || s.phase === "active");
+    $("t-start").hidden = !!s;
+    $("t-running").hidden = !running;
+    if (!s) { $("t-status").textContent = "No session running."; $("t-countdown").textContent = ""; }
+    else {
+      var left = s.paused ? s.remaining_seconds : Math.max(0, s.remaining_seconds - (Date.now() - stateAt) / 1000);
+      $("t-status").textContent = s.scene_name + " · " + (s.paused ? "paused" : s.phase.replace("_", " "));
+      $("t-countdown").textContent = clock(left) + " left";
+      $("t-pause").textContent = s.paused ? "Resume" : "Pause";
+    }
+    var list = $("t-cues"); list.textContent = "";
+    var cues = state && state.cues;
+    if (cues && cues.upcoming) cues.upcoming.forEach(function (c) {
+      list.appendChild(h("li", {text: c.text + " at " + clock(c.at_minutes * 60)}));
+    });
+  }
+
+  function buildRoom() {
+    var box = $("t-devices"); box.textContent = "";
+    Object.keys(state.devices).forEach(function (id) {
+      var d = state.devices[id];
+      var put = function (body) { return api("PUT", "/devices/" + encodeURIComponent(id), body); };
+      if (d.kind === "light") {
+        var r = h("input", {type: "range", min: 0, max: 100, step: 1, value: Math.round(d.level * 100), "data-device": id,
+          onchange: function () { put({level: r.value / 100, fade_seconds: 1}); }});
+        box.appendChild(h("label", null, d.name + " (light)", r));
+      } else if (d.kind === "diffuser") {
+        var sel = h("select", {"data-device": id, onchange: function () { put({mode: sel.value}); }});
+        ["off", "on", "interval"].forEach(function (m) { sel.appendChild(h("option", {value: m, text: m, selected: d.mode === m})); });
+        box.appendChild(h("label", null, d.name + " (diffuser)", sel));
+      } else if (d.kind === "speaker") {
+        var v = h("input", {type: "range", min: 0, max: 100, step: 1, value: Math.round(d.volume), "data-device": id,
+          onchange: function () { put({volume: +v.value, fade_seconds: 1}); }});
+        box.appendChild(h("label", null, d.name + " (music volume)", v));
+        box.appendChild(h("button", {class: "btn small", type: "button", text: "Play / pause music", onclick: function () {
+          put({playing: !state.devices[id].playing});
+        }}));
+      }
+    });
+    built = true;
+  }
+
+  function setState(s) {
+    state = s; stateAt = Date.now();
+    if (!built) buildRoom();
+    document.querySelectorAll("#t-devices [data-device]").forEach(function (el) {
+      var d = s.devices[el.dataset.device];
+      if (!d || el === document.activeElement) return;  // never under a finger
+      if (d.kind === "light") el.value = Math.round(100 * (d.fading_to && d.fading_to.level !== undefined ? d.fading_to.level : d.level));
+      else if (d.kind === "speaker") el.value = Math.round(d.fading_to && d.fading_to.volume !== undefined ? d.fading_to.volume : d.volume);
+      else if (d.kind === "diffuser") el.value = d.mode;
+    });
+    showSession();
+  }
+
+  function showClients(list) {
+    var box = $("t-client-list");
+    if (!list.length) return;
+    box.textContent = "";
+    list.forEach(function (p) {
+      var limits = [];
+      if (p.heat_max) limits.push("heat at most " + p.heat_max);
+      if (p.aroma === false) limits.push("no aroma");
+      if (p.volume_max !== undefined && p.volume_max !== null) limits.push("volume at most " + p.volume_max);
+      box.appendChild(h("div", {class: "client", "data-profile": p.id},
+        h("strong", {text: p.name}),
+        p.areas && p.areas.length ? h("p", {text: "Areas of concern: " + p.areas.join(", ")}) : null,
+        limits.length ? h("p", {text: "Limits: " + limits.join("; ")}) : null,
+        p.notes ? h("p", {class: "muted", text: p.notes}) : null));
+    });
+  }
+
+  function connect() {
+    var conn = $("conn");
+    var es = new EventSource("/api/v1/events");
+    es.addEventListener("state", function (e) {
+      var ev = JSON.parse(e.data);
+      if (ev.type === "cue") cue(ev.data.text);
+      setState(ev.state);
+    });
+    es.onopen = function () { conn.classList.add("live"); };
+    es.onerror = function () {
+      conn.classList.remove("live");
+      fetch("/api/v1/auth", {credentials: "same-origin"}).then(function (r) { return r.json(); }).then(function (a) {
+        if (!a.authenticated) ended(); else if (es.readyState === 2) setTimeout(connect, 3000);
+      }, function () { if (es.readyState === 2) setTimeout(connect, 3000); });
+    };
+  }
+
+  function start() {
+    api("GET", "/guest").then(function (g) {
+      $("visit").textContent = "Hello " + g.name + " — this link works until " + g.expires_at.slice(11, 16) + ".";
+      showClients(g.clients);
+    });
+    api("GET", "/scenes").then(function (d) {
+      scenes = d.scenes;
+      var sel = $("t-scene");
+      scenes.forEach(function (s) { sel.appendChild(h("option", {value: s.id, text: s.name, selected: s.id === "swedish"})); });
+      var pick = function () {
+        var s = scenes.filter(function (x) { return x.id === sel.value; })[0];
+        $("t-minutes").value = (s && s.default_minutes) || 60;
+      };
+      sel.addEventListener("change", pick); pick();
+    });
+    $("t-go").addEventListener("click", function () {
+      api("POST", "/session", {scene: $("t-scene").value, minutes: +$("t-minutes").value}).then(function () { toast("Session started.", true); });
+    });
+    $("t-pause").addEventListener("click", function () {
+      var s = state && state.session;
+      api("POST", s && s.paused ? "/session/resume" : "/session/pause", {});
+    });
+    $("t-extend").addEventListener("click", function () { api("POST", "/session/extend", {minutes: 10}).then(function () { toast("10 minutes added.", true); }); });
+    $("t-stop").addEventListener("click", function () { api("DELETE", "/session"); });
+    $("all-off").addEventListener("click", function () { api("POST", "/all-off").then(function (s) { setState(s); toast("Everything is off.", true); }); });
+    api("GET", "/state").then(setState);
+    connect();
+    setInterval(function () { if (state) showSession(); }, 1000);
+  }
+
+  start();
+})();
