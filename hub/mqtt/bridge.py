@@ -26,6 +26,8 @@ from ..facts import EventType
 from .device import ORIGIN, build_entities, device_block
 from .entity import BadPayload, Choices, Entity, Node
 from .event import SessionEvent
+from .scene import SceneEntity, scene_entities
+from .trigger import SESSION_ACTIONS, action_topic
 
 if TYPE_CHECKING:
     from ..config import Config
@@ -85,10 +87,14 @@ class MqttBridge:
             changed=self._changed,
         )
         self.entities = build_entities(hub, config, self.choices)
+        self.entities.update(self._scene_entities())
+        self._announced: set[str] = set()  # discovery topics sent last (publisher thread)
         session_event = self.entities["session_event"]
         assert isinstance(session_event, SessionEvent)
         self._session_event = session_event
         self._ticking = [e for e in self.entities.values() if e.ticks]
+        self._told_interrupted = False  # the last crash's sessions go out once, on first connect
+        self._closing = False  # the service is stopping: no more commands
 
     # --- discovery and state ----------------------------------------------------------------
 
@@ -104,6 +110,15 @@ class MqttBridge:
             self.node.discovery_topic(e.component, e.object_id): e.discovery(self.node, shared)
             for e in self.entities.values()
         }
+
+    def _scene_entities(self) -> dict[str, Entity]:
+        return {e.object_id: e for e in scene_entities(self.hub)}
+
+    def refresh_scenes(self) -> None:
+        """Make the scene entities again from the hub's scenes (one was added, renamed, removed)."""
+        others = {k: e for k, e in self.entities.items() if not isinstance(e, SceneEntity)}
+        # one assignment: paho's thread, reading commands, sees the old or the new dict
+        self.entities = {**others, **self._scene_entities()}
 
     def state_payloads(self, state: dict[str, Any]) -> dict[str, str]:
         """Return the retained state payload of every entity, by topic."""
@@ -159,8 +174,16 @@ class MqttBridge:
         client.connect_async(mc.host, mc.port, keepalive=mc.keepalive)
         client.loop_start()
 
+    #: the service stops this after the hub, so the hub's last events go out (see quiesce)
+    outlives_hub = True
+
+    def quiesce(self) -> None:
+        """Take no more commands: the service is stopping (the hub closes next)."""
+        self._closing = True
+
     def stop(self) -> None:
-        """Say ``offline``, disconnect and stop the threads."""
+        """Send the last states and moments (a session ``ended``), say ``offline``, disconnect."""
+        self._closing = True
         if self._unsubscribe is not None:
             self._unsubscribe()
         self._stop.set()
@@ -171,6 +194,11 @@ class MqttBridge:
         if client is None:
             return
         if self.connected.is_set():
+            try:
+                # the hub's last events (the room off, ``ended`` reason shutdown), then offline
+                self._publish_pending(final=True)
+            except Exception:  # noqa: BLE001 - best effort on the way out
+                log.warning("MQTT: could not send the last states", exc_info=True)
             try:
                 info = client.publish(self.availability_topic, "offline", qos=QOS, retain=True)
                 info.wait_for_publish(timeout=2)
@@ -265,6 +293,9 @@ class MqttBridge:
 
     def handle_command(self, topic: str, payload: str) -> bool:
         """Run the command ``payload`` sent to ``topic``; return True if the hub accepted it."""
+        if self._closing:
+            log.warning("MQTT: %s: the hub is stopping; ignored", topic)
+            return False
         parts = topic.split("/")
         if topic.count("/") != self.base.count("/") + 2 or not topic.startswith(self.base + "/"):
             return False
@@ -348,7 +379,15 @@ class MqttBridge:
     def _changes_with_time(self, state: dict[str, Any]) -> bool:
         return any(e.next_change(state) is not None for e in self._ticking)
 
-    def _publish_pending(self) -> None:
+    def _interrupted_moments(self) -> list[dict[str, Any]]:
+        """Return an ``interrupted`` moment per session the last crash ended (once)."""
+        if self._told_interrupted:
+            return []
+        self._told_interrupted = True
+        rows = self.hub.interrupted
+        return [{"action": "interrupted", "scene": r.get("scene"), "reason": "crash"} for r in rows]
+
+    def _publish_pending(self, final: bool = False) -> None:
         now = time.monotonic()
         with self._lock:
             if not self.connected.is_set():
@@ -374,18 +413,28 @@ class MqttBridge:
         state = self._state
         if delivered:
             state = delivered
-        elif state is None or self._changes_with_time(state):
+        elif not final and (state is None or self._changes_with_time(state)):
             # a whole minute may pass without a hub event: read the state for that too
             state = self.hub.state()
+        if state is None:
+            return
         if state is not self._state:
             self._state = state
             self._state_at = time.monotonic()
         client = self.client
         if reannounce:
             self._published.clear()
-            for topic, cfg in self.discovery(state).items():
+            self.refresh_scenes()
+            configs = self.discovery(state)
+            for topic in sorted(self._announced - set(configs)):
+                # an empty retained config removes the entity (a deleted scene)
+                client.publish(topic, "", qos=QOS, retain=True)
+            for topic, cfg in configs.items():
                 client.publish(topic, json.dumps(cfg, sort_keys=True), qos=QOS, retain=True)
+            self._announced = set(configs)
             self.announcements += 1
+        if reannounce and not final:
+            moments = self._interrupted_moments() + moments
         session_event = self._session_event
         for data in moments:
             client.publish(
@@ -394,6 +443,9 @@ class MqttBridge:
                 qos=STATE_QOS,
                 retain=False,
             )
+            if data.get("action") in SESSION_ACTIONS:  # the device trigger's plain payload
+                topic = action_topic(self.node, "session")
+                client.publish(topic, str(data["action"]), qos=STATE_QOS, retain=False)
         payloads = self._payloads(self.entities.values() if dirty else self._ticking, state)
         for topic, payload in payloads.items():
             if self._published.get(topic) != payload:

@@ -78,6 +78,7 @@ class Light(Entity):
             "schema": "json",
             "supported_color_modes": ["brightness"],
             "brightness_scale": BRIGHTNESS_SCALE,
+            "flash": False,  # the hub does not flash: Home Assistant must not offer it
         }
 
     def state(self, state: dict[str, Any]) -> str:
