@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-NO_PLAYLIST = "none"  # the playlist select's option for "no music"
+NO_PLAYLIST = "no music"  # the playlist select's option for no music ("none" reads as unknown in HA)
 
 
 class Select(Entity):
@@ -117,11 +117,11 @@ class PlaylistSelect(Select):
         self.device_id = device_id
 
     def options(self) -> list[str]:
-        """Return ``none`` (no music) and the playlists."""
+        """Return ``no music`` and the playlists."""
         return [NO_PLAYLIST, *(p for p in self.hub.playlists() if p != NO_PLAYLIST)]
 
     def state(self, state: dict[str, Any]) -> str:
-        """Return the playlist playing, or ``none``: always one of the options."""
+        """Return the playlist playing, or ``no music``: always one of the options."""
         speaker = state.get("devices", {}).get(self.device_id, {})
         playlist = speaker.get("playlist")
         known = speaker.get("playlists") or []
@@ -130,7 +130,7 @@ class PlaylistSelect(Select):
         return str(playlist)
 
     def command(self, payload: str) -> Action:
-        """Parse a playlist name into playing it (``none`` pauses the music)."""
+        """Parse a playlist name into playing it (``no music`` pauses it)."""
         playlist = parse_choice(payload, self.options())
         if playlist == NO_PLAYLIST:
             cmd = SpeakerCommand.model_construct(playing=False)
