@@ -91,7 +91,10 @@ class Backends(Sensor):
 
     def config(self, node: Node) -> dict[str, Any]:
         """Return a sensor with an attributes topic."""
-        return {**super().config(node), "json_attributes_topic": node.topic(self.object_id, "attributes")}
+        return {
+            **super().config(node),
+            "json_attributes_topic": node.topic(self.object_id, "attributes"),
+        }
 
     def state(self, state: dict[str, Any]) -> str:
         """Return ``hardware / audio``."""

@@ -29,6 +29,9 @@ def light_command(payload: str) -> LightCommand:
         raise BadPayload("not JSON") from None
     if not isinstance(data, dict):
         raise BadPayload("expected a JSON object")
+    if "flash" in data:
+        # declared ``flash: false``; Home Assistant 2025.4's JSON light offers it regardless
+        raise BadPayload("this light cannot flash")
     unknown = set(data) - KEYS
     if unknown:
         raise BadPayload(f"unsupported keys: {', '.join(sorted(map(str, unknown)))}")

@@ -26,7 +26,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-NO_PLAYLIST = "no music"  # the playlist select's option for no music ("none" reads as unknown in HA)
+NO_PLAYLIST = (
+    "no music"  # the playlist select's option for no music ("none" reads as unknown in HA)
+)
 
 
 class Select(Entity):
@@ -83,14 +85,20 @@ class HeatSelect(Select):
 
     def config(self, node: Node) -> dict[str, Any]:
         """Return the select's fields and its attributes topic."""
-        return {**super().config(node), "json_attributes_topic": node.topic(self.object_id, "attributes")}
+        return {
+            **super().config(node),
+            "json_attributes_topic": node.topic(self.object_id, "attributes"),
+        }
 
     def payloads(self, node: Node, state: dict[str, Any]) -> dict[str, str]:
         """Return the level and the attributes: owner, auto-off time, locked-until."""
         from .diagnostics import at
 
         pad = state.get("devices", {}).get(self.device_id, {})
-        off_at, locked = at(state, pad.get("off_in_seconds")), at(state, pad.get("locked_for_seconds"))
+        off_at, locked = (
+            at(state, pad.get("off_in_seconds")),
+            at(state, pad.get("locked_for_seconds")),
+        )
         attrs = {
             "owner": pad.get("owner"),
             "auto_off_at": None if off_at == "None" else off_at,
