@@ -7,6 +7,7 @@ and ``massage-hub serve`` process. Home Assistant's venv is built once and cache
 from __future__ import annotations
 
 import json
+import signal
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -240,3 +241,133 @@ def test_lights_do_not_flash(room: Room) -> None:
     state = ha.state(light)
     assert state is not None and state["state"] == "off"  # a flash request switches nothing on
     assert "this light cannot flash" in hub.log()
+
+
+def our_device(ha: HomeAssistant) -> str:
+    """Return the device id HA gave the hub."""
+    devices = ha.ws({"type": "config/device_registry/list"})[0]
+    return next(d["id"] for d in devices if ["mqtt", f"massagehub_{NODE}"] in d["identifiers"])
+
+
+def mqtt_triggers(ha: HomeAssistant, device_id: str) -> list[dict[str, Any]]:
+    """Return the device's MQTT device triggers (not its entities' own triggers)."""
+    found = ha.ws({"type": "device_automation/trigger/list", "device_id": device_id})[0]
+    return [t for t in found if t["domain"] == "mqtt"]
+
+
+def automate(room: Room, triggers: list[dict[str, Any]]) -> None:
+    """Make one automation per device trigger (``automation.when_<type>``) and load them.
+
+    A probe automation on a plain MQTT topic is loaded with them: once it fires, Home
+    Assistant's subscriptions of that reload have reached the broker.
+    """
+    import yaml
+
+    ha = room.ha
+    automations = [
+        {
+            "id": f"when_{t['type']}",
+            "alias": f"When {t['type']}",
+            "triggers": [{"trigger": "device", **{k: v for k, v in t.items() if k != "platform"}}],
+            "actions": [{"event": "massage_test", "event_data": {"type": t["type"]}}],
+        }
+        for t in triggers
+    ]
+    automations.append(
+        {
+            "id": "when_probe",
+            "alias": "When probe",
+            "triggers": [{"trigger": "mqtt", "topic": "test/probe"}],
+            "actions": [{"event": "massage_probe"}],
+        }
+    )
+    (ha.folder / "automations.yaml").write_text(yaml.safe_dump(automations))
+    ha.call("automation", "reload")
+    wait_for(lambda: all(is_on(ha.state(f"automation.when_{t['type']}")) for t in triggers))
+    probe = room.observe(["test/none"])
+
+    def probed() -> bool:
+        probe.publish("test/probe", "1")
+        time.sleep(0.1)
+        return fired(ha, "probe")
+
+    wait_for(probed, timeout=20)
+
+
+def is_on(state: dict[str, Any] | None) -> bool:
+    return bool(state and state["state"] == "on")
+
+
+def fired(ha: HomeAssistant, kind: str) -> bool:
+    state = ha.state(f"automation.when_{kind}")
+    return bool(state and state["attributes"].get("last_triggered"))
+
+
+def test_device_triggers_for_the_session_fire_automations(room: Room) -> None:
+    room.serve()
+    ha = room.ha
+    device_id = our_device(ha)
+    triggers = mqtt_triggers(ha, device_id)
+    kinds = {(t["type"], t["subtype"]) for t in triggers}
+    for kind in ("started", "paused", "resumed", "extended", "ended", "interrupted"):
+        assert (kind, "session") in kinds
+    session_triggers = [t for t in triggers if t["subtype"] == "session"]
+    automate(room, session_triggers)
+    assert not any(fired(ha, t["type"]) for t in session_triggers)
+    ha.call("scene", "turn_on", entity_id="scene.massage_room_scene_cleaning")
+    wait_for(lambda: fired(ha, "started"))
+    ha.call("button", "press", entity_id="button.massage_room_session_pause")
+    wait_for(lambda: fired(ha, "paused"))
+    ha.call("button", "press", entity_id="button.massage_room_session_resume")
+    wait_for(lambda: fired(ha, "resumed"))
+    ha.call("button", "press", entity_id="button.massage_room_session_extend")
+    wait_for(lambda: fired(ha, "extended"))
+    assert not fired(ha, "ended")
+    ha.call("button", "press", entity_id="button.massage_room_all_off")
+    wait_for(lambda: fired(ha, "ended"))
+    assert not fired(ha, "interrupted")
+
+
+def test_a_clean_stop_sends_final_states_and_ended_before_offline(room: Room) -> None:
+    hub = room.serve()
+    ha = room.ha
+    triggers = mqtt_triggers(ha, our_device(ha))
+    automate(room, [t for t in triggers if t["type"] == "ended"])
+    obs = room.observe([f"massagehub/{NODE}/#"])
+    ha.call("scene", "turn_on", entity_id="scene.massage_room_scene_swedish")
+    wait_state(ha, "sensor.massage_room_session_phase", lambda s: s["state"] == "prepare")
+    ha.call("light", "turn_on", entity_id="light.massage_room_light_main", brightness=255)
+    wait_state(ha, "light.massage_room_light_main", lambda s: s["state"] == "on")
+    assert hub.stop(signal.SIGTERM) == 0
+    wait_for(lambda: fired(ha, "ended"))
+    base = f"massagehub/{NODE}"
+    obs.wait_last(f"{base}/availability", "offline")
+    seen = [(topic, payload) for _, topic, payload, _ in obs.snapshot()]
+    offline = seen.index((f"{base}/availability", "offline"))
+    ended = seen.index((f"{base}/session/action", "ended"))
+    assert ended < offline
+    moment = json.loads(next(p for t, p in seen if t == f"{base}/session_event/state"))
+    assert moment  # the event entity heard the session's moments
+    ends = [json.loads(p) for t, p in seen[:offline] if t == f"{base}/session_event/state"]
+    assert {"event_type": "ended", "scene": "swedish", "reason": "shutdown"} in ends
+    # the retained states say the room is off: HA shows the truth after the hub went away
+    last = {t: p for t, p in seen[:offline]}
+    assert last[f"{base}/light_main/state"] == '{"state": "OFF"}'
+    assert last[f"{base}/heat_pad/state"] == "off"
+    assert last[f"{base}/session_phase/state"] == "idle"
+    wait_state(ha, "light.massage_room_light_main", lambda s: s["state"] == "unavailable")
+
+
+def test_after_a_crash_the_next_start_says_interrupted(room: Room) -> None:
+    hub = room.serve()
+    ha = room.ha
+    triggers = mqtt_triggers(ha, our_device(ha))
+    automate(room, [t for t in triggers if t["type"] in ("interrupted", "ended")])
+    ha.call("scene", "turn_on", entity_id="scene.massage_room_scene_swedish")
+    wait_state(ha, "sensor.massage_room_session_phase", lambda s: s["state"] == "prepare")
+    hub.stop(signal.SIGKILL)
+    wait_state(ha, "light.massage_room_light_main", lambda s: s["state"] == "unavailable")
+    assert not fired(ha, "interrupted")
+    hub.start()
+    wait_for(lambda: fired(ha, "interrupted"), timeout=30)
+    assert not fired(ha, "ended")
