@@ -1,10 +1,9 @@
-"""Device triggers (``device_automation``): the wall button and the session's moments.
+"""Device triggers (``device_automation``): the session's moments.
 
 Home Assistant lists them under the device's automations ("When Session started"), so an
 automation needs no template. Each kind of trigger has a plain topic whose payload names
 what happened (never retained: a moment is not a state):
 
-- ``base/button/action``: ``press``, ``hold``;
 - ``base/session/action``: ``started``, ``paused``, ``resumed``, ``extended``, ``ended``,
   ``interrupted`` (a crash or power cut ended the last session; sent on the next start).
 """
@@ -15,7 +14,6 @@ from typing import Any
 
 from .entity import Entity, Node
 
-BUTTON_ACTIONS = {"press": "button_short_press", "hold": "button_long_press"}
 SESSION_ACTIONS = ["started", "paused", "resumed", "extended", "ended", "interrupted"]
 
 
@@ -46,13 +44,14 @@ class DeviceTrigger(Entity):
 
 
 def action_topic(node: Node, source: str) -> str:
-    """Return the topic of a trigger source's moments (``button`` or ``session``)."""
+    """Return the topic of a trigger source's moments (``session``)."""
     return node.topic(source, "action")
 
 
-def device_triggers(has_button: bool) -> list[DeviceTrigger]:
-    """Return the session's triggers, and the wall button's when the room has one."""
-    out = [DeviceTrigger("session", action, action, "session") for action in SESSION_ACTIONS]
-    if has_button:
-        out += [DeviceTrigger("button", p, kind, "button_1") for p, kind in BUTTON_ACTIONS.items()]
-    return out
+def device_triggers() -> list[DeviceTrigger]:
+    """Return the session's triggers.
+
+    The wall button's (press, hold) need the hub to post an event for a press; it does not
+    yet, and a trigger that never fires would mislead.
+    """
+    return [DeviceTrigger("session", action, action, "session") for action in SESSION_ACTIONS]
