@@ -158,6 +158,11 @@ def test_voice_activate_swedish_massage_starts_a_swedish_session(room: Room) -> 
     ha.say("activate Deep tissue massage")
     time.sleep(1)
     assert hub_session(room)["scene"] == "swedish"
+    ha.call("button", "press", entity_id="button.massage_room_all_off")
+    wait_for(lambda: not hub_session(room))
+    answer = ha.say("turn on Deep tissue massage")
+    assert answer["response"]["response_type"] == "action_done", answer
+    wait_for(lambda: hub_session(room).get("scene") == "deep-tissue")
 
 
 def test_voice_turns_off_the_lights_in_the_massage_room(room: Room) -> None:
