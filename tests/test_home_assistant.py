@@ -402,3 +402,58 @@ def test_creating_renaming_and_deleting_a_scene_follows_in_home_assistant(room: 
         assert ha.state("scene.massage_room_scene_swedish") is not None
     finally:
         rig.close()
+
+
+def old_style_configs(room: Room) -> dict[str, dict[str, Any]]:
+    """Return the one-config-per-entity discovery an older hub sent (ids from names)."""
+    from hardware import SilentSpeaker
+    from hardware.pins import SimFactory
+    from hub.clock import FakeClock
+    from hub.config import load_config
+    from hub.core import Hub
+    from hub.mqtt import MqttBridge
+    from hub.mqtt.device import ORIGIN, device_block
+
+    config = load_config(write_config(room.folder / "old", {"mqtt": {"enabled": True}}))
+    hub = Hub(config, clock=FakeClock(), pin_factory=SimFactory(), speaker=SilentSpeaker())
+    try:
+        bridge = MqttBridge(hub, config)
+        shared = {"device": device_block(config, "mock"), "origin": ORIGIN}
+        out = {}
+        for e in bridge.entities.values():
+            if e.on_device and e.component != "device_automation":
+                cfg = e.discovery(bridge.node, shared)
+                cfg.pop("object_id")
+                out[bridge.node.discovery_topic(e.component, e.object_id)] = cfg
+        return out
+    finally:
+        hub.close()
+
+
+def test_upgrade_moves_old_configs_to_the_device_config_keeping_entity_ids(room: Room) -> None:
+    ha = room.ha
+    old = old_style_configs(room)
+    pub = room.observe(["test/none"])
+    for topic, cfg in old.items():
+        pub.publish(topic, json.dumps(cfg), retain=True)
+    pub.publish(f"massagehub/{NODE}/availability", "online", retain=True)
+
+    def registry() -> dict[str, str]:
+        entries = ha.ws({"type": "config/entity_registry/list"})[0]
+        return {e["entity_id"]: e["unique_id"] for e in entries if e["platform"] == "mqtt"}
+
+    before = wait_for(lambda: (r := registry()) and len(r) == len(old) and r, timeout=30)
+    assert "light.massage_room_ceiling_strip" in before  # an old id, made from the name
+    room.serve()
+    after = registry()
+    for entity_id, unique_id in before.items():
+        assert after.get(entity_id) == unique_id  # same entity, same id: history stays
+        state = ha.state(entity_id)
+        assert state is not None and state["state"] != "unavailable", entity_id
+    assert len(set(after.values())) == len(after)  # nothing doubled
+    # the old topics are cleared: a late subscriber finds only the device config
+    late = room.observe(["homeassistant/#"])
+    wait_for(lambda: late.last(f"homeassistant/device/{NODE}/config"))
+    time.sleep(0.5)
+    left = {t for _, t, p, _ in late.snapshot() if p and t in old}
+    assert not left

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from ..facts import EventType
+from . import discovery
 from .device import ORIGIN, build_entities, device_block
 from .entity import Choices, Entity, Node
 from .event import SessionEvent
@@ -57,6 +58,7 @@ class MqttBridge(Inbound):
         self.node = Node(self.node_id, self.base, self.prefix)
         self.availability_topic = self.node.availability
         self.status_topic = f"{self.prefix}/status"
+        self.legacy_subscription = discovery.legacy_pattern(self.node)
         self._password = password
         self.client: Any = None
         self.connected = threading.Event()
@@ -87,6 +89,8 @@ class MqttBridge(Inbound):
         self.entities = build_entities(hub, config, self.choices)
         self.entities.update(self._scene_entities())
         self._announced: set[str] = set()  # discovery topics sent last (publisher thread)
+        #: old one-per-entity config topics: True to migrate, False to clear (see discovery)
+        self._legacy: dict[str, bool] = {}
         session_event = self.entities["session_event"]
         assert isinstance(session_event, SessionEvent)
         self._session_event = session_event
@@ -104,10 +108,23 @@ class MqttBridge(Inbound):
         """Return every discovery config by its topic."""
         state = self.hub.state() if state is None else state
         shared = {"device": device_block(self.config, str(state.get("backend"))), "origin": ORIGIN}
-        return {
-            self.node.discovery_topic(e.component, e.object_id): e.discovery(self.node, shared)
-            for e in self.entities.values()
-        }
+        return discovery.configs(self.node, self.entities, shared)
+
+    def _legacy_config(self, topic: str, payload: str) -> None:
+        """Note an old one-per-entity config the broker holds for us (paho's thread)."""
+        found = discovery.legacy_component(self.node, topic)
+        if found is None or not payload.strip() or payload.strip() == discovery.MIGRATE:
+            return
+        component, object_id = found
+        entity = self.entities.get(object_id)
+        if entity is not None and not entity.on_device and entity.component == component:
+            return  # a scene's own config, as it should be
+        with self._lock:
+            if len(self._legacy) < 512:
+                # an entity still here moves to the device; one that is gone is just cleared
+                self._legacy[topic] = entity is not None
+                self._reannounce = True
+        self._wake.set()
 
     def _scene_entities(self) -> dict[str, Entity]:
         return {e.object_id: e for e in scene_entities(self.hub)}
@@ -290,6 +307,7 @@ class MqttBridge(Inbound):
                 self._last_fade_publish = now
             moments = list(self._moments)
             self._moments.clear()
+            legacy, self._legacy = self._legacy, {}
             force, self._force = self._force, set()
         for topic in force:
             self._published.pop(topic, None)
@@ -311,11 +329,16 @@ class MqttBridge(Inbound):
             self._published.clear()
             self.refresh_scenes()
             configs = self.discovery(state)
+            for topic in sorted(t for t, move in legacy.items() if move):
+                # Home Assistant keeps the entity (unique id, entity id, history) for the device
+                client.publish(topic, discovery.MIGRATE, qos=QOS, retain=True)
             for topic in sorted(self._announced - set(configs)):
                 # an empty retained config removes the entity (a deleted scene)
                 client.publish(topic, "", qos=QOS, retain=True)
             for topic, cfg in configs.items():
                 client.publish(topic, json.dumps(cfg, sort_keys=True), qos=QOS, retain=True)
+            for topic in sorted(legacy):
+                client.publish(topic, "", qos=QOS, retain=True)  # moved: the old one goes
             self._announced = set(configs)
             self.announcements += 1
         if reannounce and not final:

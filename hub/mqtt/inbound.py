@@ -40,7 +40,12 @@ class Inbound:
     _force: set[str]
     _retained_seen: set[str]
 
+    legacy_subscription: str
+
     def topic(self, object_id: str, kind: str = "state") -> str:
+        raise NotImplementedError
+
+    def _legacy_config(self, topic: str, payload: str) -> None:
         raise NotImplementedError
 
     def _on_socket_open(self, client: Any, userdata: Any, sock: Any) -> None:
@@ -59,7 +64,13 @@ class Inbound:
             return
         self.last_error = None
         log.info("MQTT: connected to %s:%s", self.mc.host, self.mc.port)
-        client.subscribe([(f"{self.base}/+/set", QOS), (self.status_topic, QOS)])
+        client.subscribe(
+            [
+                (f"{self.base}/+/set", QOS),
+                (self.status_topic, QOS),
+                (self.legacy_subscription, QOS),
+            ]
+        )
         self.connected.set()
         with self._lock:
             self._reannounce = True
@@ -99,6 +110,10 @@ class Inbound:
             payload = msg.payload.decode("utf-8")
         except UnicodeDecodeError:
             log.warning("MQTT: %s: payload is not UTF-8; ignored", msg.topic)
+            return
+        if msg.topic.endswith("/config"):
+            if msg.retain:  # what the broker held from before; our own live copies pass
+                self._legacy_config(msg.topic, payload)
             return
         if msg.topic == self.status_topic:
             if payload.strip() == "online":

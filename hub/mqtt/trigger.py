@@ -32,14 +32,14 @@ class DeviceTrigger(Entity):
 
     def discovery(self, node: Node, shared: dict[str, Any]) -> dict[str, Any]:
         """Return the trigger's discovery config (a trigger has no entity fields)."""
+        # in the device config, the device and origin are the config's own (``shared`` empty)
         return {
             "automation_type": "trigger",
             "topic": action_topic(node, self.source),
             "payload": self.payload,
             "type": self.kind,
             "subtype": self.subtype,
-            "device": shared["device"],
-            "origin": shared["origin"],
+            **shared,
         }
 
 
