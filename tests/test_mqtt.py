@@ -114,10 +114,24 @@ def online(obs: Observer, base: str) -> None:
 
 
 def configs(obs: Observer, prefix: str = "homeassistant") -> dict[str, dict[str, Any]]:
+    """Return the discovery configs seen, by topic, the device config's components apart.
+
+    A component of ``<prefix>/device/<node>/config`` is listed as
+    ``<prefix>/<platform>/<node>/<id>/config``, with the device config's device and origin.
+    """
     out = {}
     for _, topic, payload, _ in obs.snapshot():
-        if topic.startswith(prefix + "/") and topic.endswith("/config"):
-            out[topic] = json.loads(payload)
+        if not (topic.startswith(prefix + "/") and topic.endswith("/config")) or not payload:
+            continue
+        cfg = json.loads(payload)
+        parts = topic.split("/")
+        if parts[1] == "device":
+            for object_id, comp in cfg["components"].items():
+                flat = {k: v for k, v in comp.items() if k != "platform"}
+                flat.update(device=cfg["device"], origin=cfg["origin"])
+                out[f"{prefix}/{comp['platform']}/{parts[2]}/{object_id}/config"] = flat
+        else:
+            out[topic] = cfg
     return out
 
 
@@ -435,10 +449,15 @@ def test_home_assistant_online_triggers_a_reannounce(
     def again() -> list[tuple[float, str, str, bool]]:
         return obs.snapshot()[seen:]
 
-    # every config again, live (not retained copies), then every state, then online
+    # every config again, live (not retained copies), then every state, then online:
+    # the device config and each scene's
+    n_scenes = len(rig.hub.list_scenes())
     wait_for(
-        lambda: len({t for _, t, _, r in again() if t.endswith("/config") and not r}) >= N_CONFIGS
+        lambda: (
+            len({t for _, t, _, r in again() if t.endswith("/config") and not r}) >= 1 + n_scenes
+        )
     )
+    assert "homeassistant/device/massage_room/config" in {t for _, t, _, _ in again()}
     wait_for(lambda: f"{rig.base}/availability" in {t for _, t, _, _ in again()})
     topics = {t for _, t, _, _ in again()}
     assert f"{rig.base}/light_main/state" in topics
