@@ -10,9 +10,9 @@ import pytest
 from hub.clock import FakeClock
 from hub.mqtt import BadPayload, parse_light_command
 
+from . import test_mqtt
 from .broker import Mosquitto, Observer
 from .support import wait_for
-from . import test_mqtt
 from .test_mqtt import Rig, online
 
 # the same fixtures as tests/test_mqtt.py: a Mosquitto, in-process hubs, observers
