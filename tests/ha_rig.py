@@ -6,12 +6,13 @@
   following their dependencies), so HA never pip-installs at run time (it would fail
   offline). Cached in ``$MASSAGE_HUB_TEST_CACHE`` (default ``/var/cache/massage-hub-tests``)
   as ``ha-<key>``, keyed on the version, the Python and the integration list, built under a
-  lock file when missing (``python -m tests.ha_rig`` builds it, as ``setup.sh --test`` does).
+  lock file when missing (the first test that needs it builds it; ``python -m tests.ha_venv``
+  builds it ahead).
 - **A run**: a seeded config folder (``configuration.yaml`` with ``homeassistant``, ``http``
   on 127.0.0.1, ``api``, ``conversation``, ``logger``, no ``default_config``; ``.storage``
   with the MQTT config entry, an owner with a long-lived token, onboarding done), zeroconf
   forced to unicast on 127.0.0.1 (it would bind UDP 5353 on every interface), and readiness
-  = core state RUNNING, the MQTT entry loaded and HA's discovery subscription in the broker.
+  = core state RUNNING with MQTT loaded (the hub announces again on HA's birth message).
 """
 
 from __future__ import annotations

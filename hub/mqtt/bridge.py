@@ -295,8 +295,9 @@ class MqttBridge(Inbound):
             if not self.connected.is_set():
                 self._moments.clear()  # moments pass; the state is re-sent on connect
                 return
-            reannounce = self._reannounce
-            self._reannounce = False
+            # on the way out the hub is closed: send states and moments, not discovery
+            reannounce = self._reannounce and not final
+            self._reannounce = self._reannounce and final
             fade_due = (
                 self._fade_dirty and now >= self._last_fade_publish + self.mc.fade_update_seconds
             )
