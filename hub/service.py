@@ -2,7 +2,8 @@
 
 This is the entry layer (with :mod:`hub.cli`): the only module that knows every component,
 the web adapter included. Components start after the hub and stop before it, in reverse
-order, so the hub always switches the room off last.
+order, so the hub always switches the room off last; a component that ``outlives_hub`` (MQTT,
+which tells Home Assistant how the hub ended) takes no more commands then, and stops after.
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -97,3 +98,20 @@ def test_music_controls_and_now_playing(
     obs.publish(f"{b}/playlist/set", "no music")
     obs.wait_last(f"{b}/now_playing/state", "paused")
     assert rig.hub.state()["devices"]["speaker"]["playing"] is False
+
+
+def test_the_area_is_the_devices_suggested_area_and_a_bad_one_is_refused(tmp_path: Path) -> None:
+    from hub.config import ConfigError, load_config
+    from hub.mqtt.device import device_block
+
+    from .support import write_config
+
+    shipped = load_config(write_config(tmp_path / "a", {}))
+    assert device_block(shipped, "mock")["suggested_area"] == "Massage room"
+    mine = load_config(write_config(tmp_path / "b", {"mqtt": {"area": "Spa"}}))
+    assert device_block(mine, "mock")["suggested_area"] == "Spa"
+    none = load_config(write_config(tmp_path / "c", {"mqtt": {"area": None}}))
+    assert "suggested_area" not in device_block(none, "mock")
+    with pytest.raises(ConfigError) as info:
+        load_config(write_config(tmp_path / "d", {"mqtt": {"area": ""}}))
+    assert "mqtt.area" in str(info.value)
