@@ -6,8 +6,8 @@
   following their dependencies), so HA never pip-installs at run time (it would fail
   offline). Cached in ``$MASSAGE_HUB_TEST_CACHE`` (default ``/var/cache/massage-hub-tests``)
   as ``ha-<key>``, keyed on the version, the Python and the integration list, built under a
-  lock file when missing (the first test that needs it builds it; ``python -m tests.ha_venv``
-  builds it ahead).
+  lock file when missing (``setup.sh --test`` builds it first, else the first test that needs it;
+  ``python -m tests.ha_venv`` alone).
 - **A run**: a seeded config folder (``configuration.yaml`` with ``homeassistant``, ``http``
   on 127.0.0.1, ``api``, ``conversation``, ``logger``, no ``default_config``; ``.storage``
   with the MQTT config entry, an owner with a long-lived token, onboarding done), zeroconf

@@ -6,8 +6,8 @@
   following their dependencies), so HA never pip-installs at run time (it would fail
   offline). Cached in ``$MASSAGE_HUB_TEST_CACHE`` (default ``/var/cache/massage-hub-tests``)
   as ``ha-<key>``, keyed on the version, the Python and the integration list, built under a
-  lock file when missing (the first test that needs it builds it; ``python -m tests.ha_venv``
-  builds it ahead).
+  lock file when missing (``setup.sh --test`` builds it first, else the first test that needs it;
+  ``python -m tests.ha_venv`` alone).
 A run of it: tests/ha_rig.py.
 """
 
