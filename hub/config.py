@@ -158,6 +158,8 @@ class MqttConfig(Strict):
     node_id: str = "massage_room"
     keepalive: int = Field(30, ge=5, le=600)
     device_name: str | None = Field(None, min_length=1, max_length=64)
+    #: Home Assistant's suggested area for the device (Assist: "turn off the lights in …")
+    area: str | None = Field("Massage room", min_length=1, max_length=64)
     configuration_url: str | None = None
     reconnect_min_seconds: float = Field(1.0, ge=0.05, le=60)
     reconnect_max_seconds: float = Field(60.0, ge=0.05, le=3600)

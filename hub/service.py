@@ -2,7 +2,8 @@
 
 This is the entry layer (with :mod:`hub.cli`): the only module that knows every component,
 the web adapter included. Components start after the hub and stop before it, in reverse
-order, so the hub always switches the room off last.
+order, so the hub always switches the room off last; a component that ``outlives_hub`` (MQTT,
+which tells Home Assistant how the hub ended) takes no more commands then, and stops after.
 """
 
 from __future__ import annotations
@@ -67,9 +68,18 @@ class Service:
     def stop(self) -> None:
         """Switch heat off, stop every component, then the hub (which switches everything off)."""
         self.hub.guard.emergency_off()  # components may take seconds to stop; heat can't wait
+        later: list[Any] = []
         for component in reversed(self.components):
-            _quietly_stop(component)
+            if getattr(component, "outlives_hub", False):
+                # it tells others how the hub ended (MQTT: final states, ``ended``, then
+                # ``offline``): it takes no more commands now and stops after the hub
+                later.append(component)
+                _quietly(component, "quiesce")
+            else:
+                _quietly_stop(component)
         self.hub.close()
+        for component in later:
+            _quietly_stop(component)
 
     def run(self) -> None:
         """Start, wait for :attr:`stop_event`, stop."""
@@ -103,6 +113,13 @@ class Service:
         if self.watchdog is not None:
             out["watchdog"] = self.watchdog.health()
         return out
+
+
+def _quietly(component: Any, method: str) -> None:
+    try:
+        getattr(component, method)()
+    except Exception:
+        log.exception("%s of %s failed", method, getattr(component, "name", component))
 
 
 def _quietly_stop(component: Component) -> None:

@@ -27,7 +27,8 @@ from .support import ServeProcess, free_port, wait_for, write_config
 needs_broker = pytest.mark.skipif(not have_mosquitto(), reason="mosquitto is not installed")
 
 FAST = {"reconnect_min_seconds": 0.1, "reconnect_max_seconds": 0.5, "fade_update_seconds": 0.5}
-N_CONFIGS = 18  # discovery configs of the shipped config
+#: discovery configs of the shipped config: 27 entities on the device, 7 scenes, 6 triggers
+N_CONFIGS = 40
 PINS = {"main": "GPIO18", "accent": "GPIO13", "diffuser": "GPIO23", "pad": "GPIO24"}
 
 
@@ -113,10 +114,24 @@ def online(obs: Observer, base: str) -> None:
 
 
 def configs(obs: Observer, prefix: str = "homeassistant") -> dict[str, dict[str, Any]]:
+    """Return the discovery configs seen, by topic, the device config's components apart.
+
+    A component of ``<prefix>/device/<node>/config`` is listed as
+    ``<prefix>/<platform>/<node>/<id>/config``, with the device config's device and origin.
+    """
     out = {}
     for _, topic, payload, _ in obs.snapshot():
-        if topic.startswith(prefix + "/") and topic.endswith("/config"):
-            out[topic] = json.loads(payload)
+        if not (topic.startswith(prefix + "/") and topic.endswith("/config")) or not payload:
+            continue
+        cfg = json.loads(payload)
+        parts = topic.split("/")
+        if parts[1] == "device":
+            for object_id, comp in cfg["components"].items():
+                flat = {k: v for k, v in comp.items() if k != "platform"}
+                flat.update(device=cfg["device"], origin=cfg["origin"])
+                out[f"{prefix}/{comp['platform']}/{parts[2]}/{object_id}/config"] = flat
+        else:
+            out[topic] = cfg
     return out
 
 
@@ -199,14 +214,27 @@ def test_discovery_is_valid_retained_and_consistent(
         prefix, component, node, object_id, leaf = topic.split("/")
         assert (prefix, node, leaf) == ("homeassistant", "massage_room", "config")
         by_component.setdefault(component, []).append(object_id)
+        if component == "device_automation":
+            assert cfg["automation_type"] == "trigger"
+            assert cfg["topic"] == f"{rig.base}/session/action"
+            assert cfg["device"]["identifiers"] == ["massagehub_massage_room"]
+            continue
         assert cfg["unique_id"] == f"massagehub_massage_room_{object_id}"
+        # entity ids come from the hub's ids: light.massage_room_light_main, never a name
+        assert cfg["object_id"] == f"massage_room_{object_id}".replace("-", "_")
         unique_ids.add(cfg["unique_id"])
         assert cfg["name"]
         assert cfg["availability_topic"] == "massagehub/massage_room/availability"
+        if component == "scene":
+            # a scene is shown by its own name ("Swedish massage"), on no device
+            assert "device" not in cfg and cfg["name"].endswith("massage")
+            assert cfg["payload_on"] == "ON" and "state_topic" not in cfg
+            continue
         dev = cfg["device"]
         assert dev["identifiers"] == ["massagehub_massage_room"]
         assert {"name", "model", "sw_version", "configuration_url"} <= set(dev)
         assert dev["configuration_url"] == f"http://127.0.0.1:{rig.config.web.port}/"
+        assert dev["suggested_area"] == "Massage room"
         if component != "button":
             assert cfg["state_topic"] == f"massagehub/massage_room/{object_id}/state"
         if component in ("light", "switch", "select", "number", "button"):
@@ -216,9 +244,19 @@ def test_discovery_is_valid_retained_and_consistent(
         if component == "light":
             assert cfg["schema"] == "json"
             assert cfg["supported_color_modes"] == ["brightness"]
+            assert cfg["flash"] is False
         if component == "event":
-            assert {"started", "fade_out", "ended"} <= set(cfg["event_types"])
-    assert len(unique_ids) == len(found)
+            assert {"started", "fade_out", "ended", "interrupted"} <= set(cfg["event_types"])
+    categories = {
+        topic.split("/")[3]: cfg.get("entity_category")
+        for topic, cfg in found.items()
+        if "unique_id" in cfg
+    }
+    assert categories["session_minutes"] == categories["scene"] == "config"
+    for diagnostic in ("backend", "started_at", "heat_pad_autooff", "heat_pad_cooldown_until"):
+        assert categories[diagnostic] == "diagnostic"
+    assert categories["light_main"] is None and categories["session_start"] is None
+    assert len(unique_ids) == len(found) - len(by_component["device_automation"])
     assert sorted(by_component["light"]) == ["light_accent", "light_main"]
     assert by_component["switch"] == ["diffuser"]
     assert set(by_component["select"]) == {"diffuser_mode", "heat_pad", "playlist", "scene"}
@@ -226,7 +264,20 @@ def test_discovery_is_valid_retained_and_consistent(
     assert {"session_start", "session_pause", "session_resume", "session_stop", "all_off"} <= set(
         by_component["button"]
     )
-    assert set(by_component["sensor"]) == {"session_phase", "minutes_remaining"}
+    assert set(by_component["sensor"]) == {
+        "session_phase",
+        "minutes_remaining",
+        "session_ends_at",
+        "backend",
+        "started_at",
+        "now_playing",
+        "heat_pad_autooff",
+        "heat_pad_cooldown_until",
+    }
+    assert "scene_swedish" in by_component["scene"] and len(by_component["scene"]) == 7
+    assert {"trigger_session_started", "trigger_session_ended"} <= set(
+        by_component["device_automation"]
+    )
     assert by_component["event"] == ["session_event"]
     scene_cfg = found["homeassistant/select/massage_room/scene/config"]
     assert "Swedish" in scene_cfg["options"] and "Cleaning" in scene_cfg["options"]
@@ -294,10 +345,11 @@ def test_every_command_topic_drives_the_room_and_state_follows(
     send("playlist", "rain")
     obs.wait_last(f"{b}/playlist/state", "rain")
     assert rig.hub.state()["devices"]["speaker"]["playing"] is True
-    # scene select applies the scene now
+    # the default-scene select is a setting: it changes nothing now
+    before = rig.hub.state()["devices"]["accent"]["level"]
     send("scene", "Cleaning")
     obs.wait_last(f"{b}/scene/state", "Cleaning")
-    wait_for(lambda: rig.pin("main") == 1 and rig.pin("accent") == 1, timeout=3)
+    assert rig.hub.state()["devices"]["accent"]["level"] == before
     # session: minutes, start (uses the selected scene), pause, resume, stop
     send("session_minutes", "2")
     obs.wait_last(f"{b}/session_minutes/state", "2")
@@ -397,10 +449,15 @@ def test_home_assistant_online_triggers_a_reannounce(
     def again() -> list[tuple[float, str, str, bool]]:
         return obs.snapshot()[seen:]
 
-    # every config again, live (not retained copies), then every state, then online
+    # every config again, live (not retained copies), then every state, then online:
+    # the device config and each scene's
+    n_scenes = len(rig.hub.list_scenes())
     wait_for(
-        lambda: len({t for _, t, _, r in again() if t.endswith("/config") and not r}) >= N_CONFIGS
+        lambda: (
+            len({t for _, t, _, r in again() if t.endswith("/config") and not r}) >= 1 + n_scenes
+        )
     )
+    assert "homeassistant/device/massage_room/config" in {t for _, t, _, _ in again()}
     wait_for(lambda: f"{rig.base}/availability" in {t for _, t, _, _ in again()})
     topics = {t for _, t, _, _ in again()}
     assert f"{rig.base}/light_main/state" in topics
@@ -508,9 +565,9 @@ def test_two_hubs_on_one_broker_stay_apart(
     assert one.pin("pad") == 1 and two.pin("pad") == 0
     assert obs.last(f"{two.base}/heat_pad/state") == "off"
     found = wait_for(lambda: (c := configs(obs)) and len(c) >= 2 * N_CONFIGS and c)
-    ids = [cfg["unique_id"] for cfg in found.values()]
+    ids = [cfg["unique_id"] for cfg in found.values() if "unique_id" in cfg]
     assert len(ids) == len(set(ids))
-    assert {cfg["device"]["identifiers"][0] for cfg in found.values()} == {
+    assert {cfg["device"]["identifiers"][0] for cfg in found.values() if "device" in cfg} == {
         "massagehub_room_one",
         "massagehub_room_two",
     }

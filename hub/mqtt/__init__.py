@@ -5,15 +5,21 @@ Topics (``base`` is ``<base_topic>/<node_id>``):
 - ``base/availability``: ``online`` / ``offline``, retained, ``offline`` is the last will;
 - ``base/<entity>/state``: retained state (the ``session_event`` entity is not retained);
 - ``base/<entity>/set``: commands (a retained command is never obeyed);
-- ``<discovery_prefix>/<component>/<node_id>/<entity>/config``: retained discovery.
+- ``base/session/action``: the session's moments, for Home Assistant's device triggers;
+- ``<discovery_prefix>/device/<node_id>/config``: retained discovery of the device and every
+  component; ``<discovery_prefix>/scene/<node_id>/scene_<id>/config``: each scene's (scenes
+  are on no device, so Assist knows them by name).
 
 Discovery and every state are sent again on each (re)connect and whenever
 ``<discovery_prefix>/status`` says ``online``.
 
-Layout: :mod:`.bridge` is the paho client and the publisher thread; each platform module
-(:mod:`.light`, :mod:`.switch`, :mod:`.select`, :mod:`.number`, :mod:`.button`,
-:mod:`.sensor`, :mod:`.event`) holds entity classes that own their discovery config,
-state payload and command parsing; :mod:`.device` lists the room's entities.
+Layout: :mod:`.bridge` is the paho client and the publisher thread, :mod:`.inbound` what
+paho's thread receives (connection news, commands), :mod:`.discovery` the device config
+and the move from one config per entity; each platform module (:mod:`.light`,
+:mod:`.switch`, :mod:`.select`, :mod:`.number`, :mod:`.button`, :mod:`.sensor`,
+:mod:`.diagnostics`, :mod:`.event`, :mod:`.scene`, :mod:`.trigger`) holds entity classes
+that own their discovery config, state payload and command parsing; :mod:`.device` lists
+the room's entities.
 """
 
 from __future__ import annotations

@@ -14,18 +14,20 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from ..errors import HubError
 from ..facts import EventType
+from . import discovery
 from .device import ORIGIN, build_entities, device_block
-from .entity import BadPayload, Choices, Entity, Node
+from .entity import Choices, Entity, Node
 from .event import SessionEvent
+from .inbound import QOS, Inbound
+from .scene import SceneEntity, scene_entities
+from .trigger import SESSION_ACTIONS, action_topic
 
 if TYPE_CHECKING:
     from ..config import Config
@@ -34,7 +36,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-QOS = 1
 # States and events go out at QoS 0: a QoS 1 publish makes the broker send a PUBACK, and
 # with Mosquitto's default set_tcp_nodelay false the next command then waits ~40 ms for
 # our delayed ACK (Nagle on the broker side). Everything is re-sent on reconnect anyway.
@@ -42,7 +43,7 @@ STATE_QOS = 0
 IDLE_WAKE = 5.0  # seconds: the publisher looks again at least this often
 
 
-class MqttBridge:
+class MqttBridge(Inbound):
     """Connect the hub to an MQTT broker as a Home Assistant device."""
 
     name = "mqtt"
@@ -57,6 +58,7 @@ class MqttBridge:
         self.node = Node(self.node_id, self.base, self.prefix)
         self.availability_topic = self.node.availability
         self.status_topic = f"{self.prefix}/status"
+        self.legacy_subscription = discovery.legacy_pattern(self.node)
         self._password = password
         self.client: Any = None
         self.connected = threading.Event()
@@ -85,10 +87,16 @@ class MqttBridge:
             changed=self._changed,
         )
         self.entities = build_entities(hub, config, self.choices)
+        self.entities.update(self._scene_entities())
+        self._announced: set[str] = set()  # discovery topics sent last (publisher thread)
+        #: old one-per-entity config topics: True to migrate, False to clear (see discovery)
+        self._legacy: dict[str, bool] = {}
         session_event = self.entities["session_event"]
         assert isinstance(session_event, SessionEvent)
         self._session_event = session_event
         self._ticking = [e for e in self.entities.values() if e.ticks]
+        self._told_interrupted = False  # the last crash's sessions go out once, on first connect
+        self._closing = False  # the service is stopping: no more commands
 
     # --- discovery and state ----------------------------------------------------------------
 
@@ -100,10 +108,32 @@ class MqttBridge:
         """Return every discovery config by its topic."""
         state = self.hub.state() if state is None else state
         shared = {"device": device_block(self.config, str(state.get("backend"))), "origin": ORIGIN}
-        return {
-            self.node.discovery_topic(e.component, e.object_id): e.discovery(self.node, shared)
-            for e in self.entities.values()
-        }
+        return discovery.configs(self.node, self.entities, shared)
+
+    def _legacy_config(self, topic: str, payload: str) -> None:
+        """Note an old one-per-entity config the broker holds for us (paho's thread)."""
+        found = discovery.legacy_component(self.node, topic)
+        if found is None or not payload.strip() or payload.strip() == discovery.MIGRATE:
+            return
+        component, object_id = found
+        entity = self.entities.get(object_id)
+        if entity is not None and not entity.on_device and entity.component == component:
+            return  # a scene's own config, as it should be
+        with self._lock:
+            if len(self._legacy) < 512:
+                # an entity still here moves to the device; one that is gone is just cleared
+                self._legacy[topic] = entity is not None
+                self._reannounce = True
+        self._wake.set()
+
+    def _scene_entities(self) -> dict[str, Entity]:
+        return {e.object_id: e for e in scene_entities(self.hub)}
+
+    def refresh_scenes(self) -> None:
+        """Make the scene entities again from the hub's scenes (one was added, renamed, removed)."""
+        others = {k: e for k, e in self.entities.items() if not isinstance(e, SceneEntity)}
+        # one assignment: paho's thread, reading commands, sees the old or the new dict
+        self.entities = {**others, **self._scene_entities()}
 
     def state_payloads(self, state: dict[str, Any]) -> dict[str, str]:
         """Return the retained state payload of every entity, by topic."""
@@ -159,8 +189,16 @@ class MqttBridge:
         client.connect_async(mc.host, mc.port, keepalive=mc.keepalive)
         client.loop_start()
 
+    #: the service stops this after the hub, so the hub's last events go out (see quiesce)
+    outlives_hub = True
+
+    def quiesce(self) -> None:
+        """Take no more commands: the service is stopping (the hub closes next)."""
+        self._closing = True
+
     def stop(self) -> None:
-        """Say ``offline``, disconnect and stop the threads."""
+        """Send the last states and moments (a session ``ended``), say ``offline``, disconnect."""
+        self._closing = True
         if self._unsubscribe is not None:
             self._unsubscribe()
         self._stop.set()
@@ -172,6 +210,11 @@ class MqttBridge:
             return
         if self.connected.is_set():
             try:
+                # the hub's last events (the room off, ``ended`` reason shutdown), then offline
+                self._publish_pending(final=True)
+            except Exception:  # noqa: BLE001 - best effort on the way out
+                log.warning("MQTT: could not send the last states", exc_info=True)
+            try:
                 info = client.publish(self.availability_topic, "offline", qos=QOS, retain=True)
                 info.wait_for_publish(timeout=2)
             except Exception:  # noqa: BLE001 - best effort on the way out
@@ -179,116 +222,6 @@ class MqttBridge:
         client.disconnect()
         client.loop_stop()
         self.connected.clear()
-
-    # --- paho callbacks (paho's network thread) ----------------------------------------------
-
-    def _on_socket_open(self, client: Any, userdata: Any, sock: Any) -> None:
-        try:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        except (OSError, AttributeError):
-            log.debug("TCP_NODELAY not set", exc_info=True)
-
-    def _on_connect(
-        self, client: Any, userdata: Any, flags: Any, reason_code: Any, properties: Any
-    ) -> None:
-        if reason_code.is_failure:
-            if self.last_error != str(reason_code):
-                log.error("MQTT: broker refused the connection: %s", reason_code)
-            self.last_error = str(reason_code)
-            return
-        self.last_error = None
-        log.info("MQTT: connected to %s:%s", self.mc.host, self.mc.port)
-        client.subscribe([(f"{self.base}/+/set", QOS), (self.status_topic, QOS)])
-        self.connected.set()
-        with self._lock:
-            self._reannounce = True
-        self._wake.set()
-
-    def _on_connect_fail(self, client: Any, userdata: Any) -> None:
-        if self.last_error != "unreachable":
-            log.warning(
-                "MQTT: cannot reach %s:%s; retrying (the hub works without it)",
-                self.mc.host,
-                self.mc.port,
-            )
-        self.last_error = "unreachable"
-
-    def _on_disconnect(
-        self, client: Any, userdata: Any, flags: Any, reason_code: Any, properties: Any
-    ) -> None:
-        was = self.connected.is_set()
-        self.connected.clear()
-        if self._stop.is_set():
-            return
-        if was:
-            log.warning("MQTT: disconnected (%s); reconnecting", reason_code)
-        elif self.last_error is None or self.last_error == "unreachable":
-            # closed before the broker accepted us: a TLS or protocol problem, most likely
-            self.last_error = f"closed before connecting ({reason_code})"
-            log.error(
-                "MQTT: %s:%s closed the connection before accepting it (%s); check TLS "
-                "settings and certificates; retrying",
-                self.mc.host,
-                self.mc.port,
-                reason_code,
-            )
-
-    def _on_message(self, client: Any, userdata: Any, msg: Any) -> None:
-        try:
-            payload = msg.payload.decode("utf-8")
-        except UnicodeDecodeError:
-            log.warning("MQTT: %s: payload is not UTF-8; ignored", msg.topic)
-            return
-        if msg.topic == self.status_topic:
-            if payload.strip() == "online":
-                log.info("MQTT: Home Assistant is online: announcing again")
-                with self._lock:
-                    self._reannounce = True
-                self._wake.set()
-            return
-        if msg.retain:
-            # a retained command is replayed on every (re)connect, by anyone who left it there:
-            # obeying it would switch things (heat!) on by itself after a restart
-            with self._lock:
-                first = msg.topic not in self._retained_seen
-                if first and len(self._retained_seen) < 256:
-                    self._retained_seen.add(msg.topic)
-            if first:
-                log.warning(
-                    "MQTT: %s: a retained command is never obeyed; ignored (clear it with: "
-                    "mosquitto_pub -r -n -t '%s')",
-                    msg.topic,
-                    msg.topic,
-                )
-            return
-        self.handle_command(msg.topic, payload)
-
-    def handle_command(self, topic: str, payload: str) -> bool:
-        """Run the command ``payload`` sent to ``topic``; return True if the hub accepted it."""
-        parts = topic.split("/")
-        if topic.count("/") != self.base.count("/") + 2 or not topic.startswith(self.base + "/"):
-            return False
-        entity: Entity | None = self.entities.get(parts[-2])
-        if entity is None or not entity.takes_commands or parts[-1] != "set":
-            log.warning("MQTT: no entity takes commands at %s; ignored", topic)
-            return False
-        try:
-            action = entity.command(payload)  # parsed here, once; nothing has changed yet
-            action()
-        except BadPayload as exc:
-            log.warning("MQTT: %s: bad payload %r: %s; ignored", topic, payload[:80], exc)
-        except HubError as exc:
-            log.warning("MQTT: %s: refused (%s): %s", topic, exc.code, exc)
-        except Exception:
-            log.exception("MQTT: %s: command failed", topic)
-        else:
-            return True
-        # make Home Assistant show the real state again (a select or number may have moved)
-        with self._lock:
-            self._force.add(self.topic(entity.object_id))
-            self._dirty = True
-        self._wake.set()
-        return False
 
     # --- hub events: note and wake, nothing more (never call the hub from here) --------------
 
@@ -348,14 +281,23 @@ class MqttBridge:
     def _changes_with_time(self, state: dict[str, Any]) -> bool:
         return any(e.next_change(state) is not None for e in self._ticking)
 
-    def _publish_pending(self) -> None:
+    def _interrupted_moments(self) -> list[dict[str, Any]]:
+        """Return an ``interrupted`` moment per session the last crash ended (once)."""
+        if self._told_interrupted:
+            return []
+        self._told_interrupted = True
+        rows = self.hub.interrupted
+        return [{"action": "interrupted", "scene": r.get("scene"), "reason": "crash"} for r in rows]
+
+    def _publish_pending(self, final: bool = False) -> None:
         now = time.monotonic()
         with self._lock:
             if not self.connected.is_set():
                 self._moments.clear()  # moments pass; the state is re-sent on connect
                 return
-            reannounce = self._reannounce
-            self._reannounce = False
+            # on the way out the hub is closed: send states and moments, not discovery
+            reannounce = self._reannounce and not final
+            self._reannounce = self._reannounce and final
             fade_due = (
                 self._fade_dirty and now >= self._last_fade_publish + self.mc.fade_update_seconds
             )
@@ -366,6 +308,7 @@ class MqttBridge:
                 self._last_fade_publish = now
             moments = list(self._moments)
             self._moments.clear()
+            legacy, self._legacy = self._legacy, {}
             force, self._force = self._force, set()
         for topic in force:
             self._published.pop(topic, None)
@@ -374,18 +317,33 @@ class MqttBridge:
         state = self._state
         if delivered:
             state = delivered
-        elif state is None or self._changes_with_time(state):
+        elif not final and (state is None or self._changes_with_time(state)):
             # a whole minute may pass without a hub event: read the state for that too
             state = self.hub.state()
+        if state is None:
+            return
         if state is not self._state:
             self._state = state
             self._state_at = time.monotonic()
         client = self.client
         if reannounce:
             self._published.clear()
-            for topic, cfg in self.discovery(state).items():
+            self.refresh_scenes()
+            configs = self.discovery(state)
+            for topic in sorted(t for t, move in legacy.items() if move):
+                # Home Assistant keeps the entity (unique id, entity id, history) for the device
+                client.publish(topic, discovery.MIGRATE, qos=QOS, retain=True)
+            for topic in sorted(self._announced - set(configs)):
+                # an empty retained config removes the entity (a deleted scene)
+                client.publish(topic, "", qos=QOS, retain=True)
+            for topic, cfg in configs.items():
                 client.publish(topic, json.dumps(cfg, sort_keys=True), qos=QOS, retain=True)
+            for topic in sorted(legacy):
+                client.publish(topic, "", qos=QOS, retain=True)  # moved: the old one goes
+            self._announced = set(configs)
             self.announcements += 1
+        if reannounce and not final:
+            moments = self._interrupted_moments() + moments
         session_event = self._session_event
         for data in moments:
             client.publish(
@@ -394,6 +352,9 @@ class MqttBridge:
                 qos=STATE_QOS,
                 retain=False,
             )
+            if data.get("action") in SESSION_ACTIONS:  # the device trigger's plain payload
+                topic = action_topic(self.node, "session")
+                client.publish(topic, str(data["action"]), qos=STATE_QOS, retain=False)
         payloads = self._payloads(self.entities.values() if dirty else self._ticking, state)
         for topic, payload in payloads.items():
             if self._published.get(topic) != payload:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..commands import SessionExtend
-from .entity import Action, BadPayload, Choices, Entity, Node
+from ..commands import SessionExtend, SpeakerCommand
+from .entity import Action, BadPayload, Choices, Entity, Node, device_change
 
 if TYPE_CHECKING:
     from ..core import Hub
@@ -54,4 +54,17 @@ def session_buttons(hub: Hub, choices: Choices) -> list[Button]:
         ),
         Button("session_stop", "Stop session", "mdi:stop", hub.stop_session),
         Button("all_off", "All off", "mdi:power", lambda: hub.all_off(reason="mqtt")),
+    ]
+
+
+def music_buttons(hub: Hub, speaker_id: str) -> list[Button]:
+    """Return play, pause and next for the speaker (pause keeps the place; play goes on)."""
+
+    def speaker(**fields: Any) -> Callable[[], Any]:
+        return device_change(hub, speaker_id, SpeakerCommand.model_construct(**fields))
+
+    return [
+        Button("music_play", "Play music", "mdi:play-circle-outline", speaker(playing=True)),
+        Button("music_pause", "Pause music", "mdi:pause-circle-outline", speaker(playing=False)),
+        Button("music_next", "Next track", "mdi:skip-next-circle-outline", speaker(next=True)),
     ]

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import socket
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 from ..facts import DeviceKind
-from .button import session_buttons
+from .button import music_buttons, session_buttons
+from .diagnostics import Backends, NowPlaying, SessionEndsAt, StartedAt, pad_diagnostics
 from .entity import Choices, Entity
 from .event import SessionEvent
 from .light import Light
@@ -15,6 +17,7 @@ from .number import SessionMinutes, VolumeNumber
 from .select import DiffuserModeSelect, HeatSelect, PlaylistSelect, SceneSelect
 from .sensor import MinutesRemaining, SessionPhase
 from .switch import DiffuserSwitch
+from .trigger import device_triggers
 
 if TYPE_CHECKING:
     from ..config import Config
@@ -32,15 +35,19 @@ def build_entities(hub: Hub, config: Config, choices: Choices) -> dict[str, Enti
         elif info.kind == DeviceKind.DIFFUSER:
             made += [DiffuserSwitch(hub, info.id, info.name), DiffuserModeSelect(hub, info.id)]
         elif info.kind == DeviceKind.HEAT_PAD:
-            made.append(HeatSelect(hub, info.id, info.name))
+            made += [HeatSelect(hub, info.id, info.name), *pad_diagnostics(info.id, info.name)]
         elif info.kind == DeviceKind.SPEAKER:
             made += [
                 VolumeNumber(hub, info.id, config.speaker.max_volume),
                 PlaylistSelect(hub, info.id),
+                NowPlaying(info.id),
+                *music_buttons(hub, info.id),
             ]
     made += [SceneSelect(hub, choices), SessionMinutes(choices, config.session.max_minutes)]
     made += session_buttons(hub, choices)
-    made += [SessionPhase(), MinutesRemaining(), SessionEvent()]
+    made += [SessionPhase(), MinutesRemaining(), SessionEndsAt(), SessionEvent()]
+    made += [Backends(), StartedAt(datetime.now(UTC))]
+    made += device_triggers()
     return {entity.object_id: entity for entity in made}
 
 
@@ -67,4 +74,5 @@ def device_block(config: Config, backend: str) -> dict[str, Any]:
         "model": f"massage-hub ({backend})",
         "sw_version": __version__,
         "configuration_url": configuration_url(config),
+        **({"suggested_area": mc.area} if mc.area else {}),
     }

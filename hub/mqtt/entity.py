@@ -27,6 +27,7 @@ Action = Callable[[], object]
 E = TypeVar("E", bound=StrEnum)
 
 ON, OFF = "ON", "OFF"  # Home Assistant's payloads for on and off
+CONFIG, DIAGNOSTIC = "config", "diagnostic"  # Home Assistant's entity categories
 
 
 class BadPayload(ValueError):
@@ -58,6 +59,10 @@ class Node:
         """Return the entity's unique id, stable across restarts."""
         return f"massagehub_{self.node_id}_{object_id}"
 
+    def entity_object_id(self, object_id: str) -> str:
+        """Return the object id Home Assistant builds the entity id from (``light.<this>``)."""
+        return f"{self.node_id}_{object_id}".replace("-", "_").lower()
+
 
 @dataclass
 class Choices:
@@ -77,11 +82,21 @@ class Entity:
     has_state: ClassVar[bool] = True
     #: True if the state changes with time alone, without a hub event (see next_change)
     ticks: ClassVar[bool] = False
+    #: False for an entity Home Assistant shows by its own name, on no device (a scene)
+    on_device: ClassVar[bool] = True
 
-    def __init__(self, object_id: str, name: str, icon: str | None = None) -> None:
+    def __init__(
+        self,
+        object_id: str,
+        name: str,
+        icon: str | None = None,
+        category: str | None = None,
+    ) -> None:
         self.object_id = object_id
         self.name = name
         self.icon = icon
+        #: Home Assistant's entity category: ``config``, ``diagnostic`` or None (a control)
+        self.category = category
 
     @property
     def takes_commands(self) -> bool:
@@ -93,6 +108,8 @@ class Entity:
         out: dict[str, Any] = {"name": self.name}
         if self.icon is not None:
             out["icon"] = self.icon
+        if self.category is not None:
+            out["entity_category"] = self.category
         return out
 
     def discovery(self, node: Node, shared: dict[str, Any]) -> dict[str, Any]:
@@ -100,8 +117,10 @@ class Entity:
         oid = self.object_id
         cfg: dict[str, Any] = {
             "unique_id": node.unique_id(oid),
+            # the entity id comes from the hub's own ids, never from a display name
+            "object_id": node.entity_object_id(oid),
             "availability_topic": node.availability,
-            **shared,
+            **{k: v for k, v in shared.items() if self.on_device or k != "device"},
         }
         if self.takes_commands:
             cfg["command_topic"] = node.topic(oid, "set")

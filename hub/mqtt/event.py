@@ -18,6 +18,7 @@ SESSION_EVENTS = [
     "extended",
     Phase.FADE_OUT.value,
     Phase.ENDED.value,
+    "interrupted",  # the last session ended in a crash or power cut (sent on the next start)
 ]
 
 

@@ -29,6 +29,9 @@ def light_command(payload: str) -> LightCommand:
         raise BadPayload("not JSON") from None
     if not isinstance(data, dict):
         raise BadPayload("expected a JSON object")
+    if "flash" in data:
+        # declared ``flash: false``; Home Assistant 2025.4's JSON light offers it regardless
+        raise BadPayload("this light cannot flash")
     unknown = set(data) - KEYS
     if unknown:
         raise BadPayload(f"unsupported keys: {', '.join(sorted(map(str, unknown)))}")
@@ -78,6 +81,7 @@ class Light(Entity):
             "schema": "json",
             "supported_color_modes": ["brightness"],
             "brightness_scale": BRIGHTNESS_SCALE,
+            "flash": False,  # the hub does not flash: Home Assistant must not offer it
         }
 
     def state(self, state: dict[str, Any]) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..commands import SpeakerCommand
-from .entity import Action, Choices, Entity, Node, device_change, parse_number
+from .entity import CONFIG, Action, Choices, Entity, Node, device_change, parse_number
 
 if TYPE_CHECKING:
     from ..core import Hub
@@ -65,6 +65,7 @@ class SessionMinutes(Number):
         super().__init__(
             "session_minutes", "Session minutes", "mdi:timer-cog-outline", 1, float(max_minutes)
         )
+        self.category = CONFIG
         self.choices = choices
 
     def config(self, node: Node) -> dict[str, Any]:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import TYPE_CHECKING, Any
 
 from ..commands import DiffuserCommand, HeatPadCommand, SpeakerCommand
 from ..facts import DiffuserMode, HeatLevel
 from .entity import (
+    CONFIG,
     Action,
     BadPayload,
     Choices,
@@ -23,6 +25,10 @@ if TYPE_CHECKING:
     from ..core import Hub
 
 log = logging.getLogger(__name__)
+
+NO_PLAYLIST = (
+    "no music"  # the playlist select's option for no music ("none" reads as unknown in HA)
+)
 
 
 class Select(Entity):
@@ -77,6 +83,33 @@ class HeatSelect(Select):
         """Return the pad's heat level."""
         return str(state.get("devices", {}).get(self.device_id, {}).get("heat", HeatLevel.OFF))
 
+    def config(self, node: Node) -> dict[str, Any]:
+        """Return the select's fields and its attributes topic."""
+        return {
+            **super().config(node),
+            "json_attributes_topic": node.topic(self.object_id, "attributes"),
+        }
+
+    def payloads(self, node: Node, state: dict[str, Any]) -> dict[str, str]:
+        """Return the level and the attributes: owner, auto-off time, locked-until."""
+        from .diagnostics import at
+
+        pad = state.get("devices", {}).get(self.device_id, {})
+        off_at, locked = (
+            at(state, pad.get("off_in_seconds")),
+            at(state, pad.get("locked_for_seconds")),
+        )
+        attrs = {
+            "owner": pad.get("owner"),
+            "auto_off_at": None if off_at == "None" else off_at,
+            "locked_until": None if locked == "None" else locked,
+            "max_on_minutes": pad.get("max_on_minutes"),
+        }
+        return {
+            **super().payloads(node, state),
+            node.topic(self.object_id, "attributes"): json.dumps(attrs, sort_keys=True),
+        }
+
     def command(self, payload: str) -> Action:
         """Parse a heat level into setting the pad."""
         heat = parse_enum(payload, HeatLevel)
@@ -92,26 +125,36 @@ class PlaylistSelect(Select):
         self.device_id = device_id
 
     def options(self) -> list[str]:
-        """Return the playlists (Home Assistant needs at least one option)."""
-        return self.hub.playlists() or ["none"]
+        """Return ``no music`` and the playlists."""
+        return [NO_PLAYLIST, *(p for p in self.hub.playlists() if p != NO_PLAYLIST)]
 
     def state(self, state: dict[str, Any]) -> str:
-        """Return the playlist playing, or ``None``."""
+        """Return the playlist playing, or ``no music``: always one of the options."""
         speaker = state.get("devices", {}).get(self.device_id, {})
-        return str(speaker.get("playlist") or "None")
+        playlist = speaker.get("playlist")
+        known = speaker.get("playlists") or []
+        if not playlist or not speaker.get("playing") or playlist not in known:
+            return NO_PLAYLIST
+        return str(playlist)
 
     def command(self, payload: str) -> Action:
-        """Parse a playlist name into playing it."""
-        playlist = parse_choice(payload, self.hub.playlists())
-        cmd = SpeakerCommand.model_construct(playlist=playlist, playing=True)
+        """Parse a playlist name into playing it (``no music`` pauses it)."""
+        playlist = parse_choice(payload, self.options())
+        if playlist == NO_PLAYLIST:
+            cmd = SpeakerCommand.model_construct(playing=False)
+        else:
+            cmd = SpeakerCommand.model_construct(playlist=playlist, playing=True)
         return device_change(self.hub, self.device_id, cmd)
 
 
 class SceneSelect(Select):
-    """The scene: choosing one applies it now and makes it the scene of **Start session**."""
+    """The default scene: the one **Start session** uses (a setting; it changes nothing now).
+
+    To apply a scene now, Home Assistant activates its ``scene`` entity (a session).
+    """
 
     def __init__(self, hub: Hub, choices: Choices) -> None:
-        super().__init__("scene", "Scene", "mdi:palette")
+        super().__init__("scene", "Default scene", "mdi:palette", category=CONFIG)
         self.hub = hub
         self.choices = choices
         self._labels: dict[str, str] = {}  # option label -> scene id, as last announced
@@ -143,16 +186,15 @@ class SceneSelect(Select):
         return next((k for k, v in self._labels.items() if v == scene_id), "None")
 
     def command(self, payload: str) -> Action:
-        """Parse a scene label (or id) into applying that scene."""
+        """Parse a scene label (or id) into choosing it for the next start."""
         labels = self._labels or self._scene_labels()
         value = payload.strip()
         scene_id = labels.get(value) or (value if value in labels.values() else None)
         if scene_id is None:
             raise BadPayload(f"{value[:40]!r} is not a scene")
 
-        def apply() -> None:
-            self.hub.apply_scene(scene_id)
+        def choose() -> None:
             self.choices.scene = scene_id
             self.choices.changed()
 
-        return apply
+        return choose

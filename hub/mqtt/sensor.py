@@ -9,6 +9,8 @@ from typing import Any
 from ..facts import Phase
 from .entity import Entity, Node
 
+#: Home Assistant's MQTT sensor reads this payload as "unknown"
+UNKNOWN = "None"
 IDLE, PAUSED = "idle", "paused"  # what Home Assistant shows beside the phases
 PHASES = [IDLE, Phase.PREPARE.value, Phase.ACTIVE.value, PAUSED, Phase.FADE_OUT.value]
 COUNTING = (Phase.PREPARE, Phase.ACTIVE)  # the phases whose time runs down
@@ -76,9 +78,16 @@ class MinutesRemaining(Entity):
         }
 
     def state(self, state: dict[str, Any]) -> str:
-        """Return the minutes left, rounded up (0 without a session or once it fades out)."""
+        """Return the session's minutes left, rounded up (unknown without a session).
+
+        The pre-warm does not count: while the pad warms, it is the session's whole length.
+        """
         session = state.get("session")
-        if not session or session.get("phase") not in COUNTING:
+        if not session:
+            return UNKNOWN
+        if session.get("phase") == Phase.PREPARE:
+            return str(math.ceil(float(session.get("minutes") or 0) - 1e-9))
+        if session.get("phase") != Phase.ACTIVE:
             return "0"
         return str(math.ceil(float(session.get("remaining_seconds") or 0) / 60 - 1e-9))
 
@@ -88,4 +97,6 @@ class MinutesRemaining(Entity):
         if not counting(session):
             return None
         assert session is not None
+        if session.get("phase") == Phase.PREPARE:  # the count starts when the pre-warm ends
+            return float(session.get("phase_remaining_seconds") or 0) or 60.0
         return float(session.get("remaining_seconds") or 0) % 60 or 60.0

@@ -1,0 +1,117 @@
+"""Home Assistant's newer entities over a real Mosquitto: scenes, music, sensors, moments."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from hub.clock import FakeClock
+from hub.mqtt import BadPayload, parse_light_command
+
+from . import test_mqtt
+from .broker import Mosquitto, Observer
+from .support import wait_for
+from .test_mqtt import Rig, online
+
+# the same fixtures as tests/test_mqtt.py: a Mosquitto, in-process hubs, observers
+broker = test_mqtt.broker
+rigs = test_mqtt.rigs
+observers = test_mqtt.observers
+
+pytestmark = pytest.mark.broker
+
+
+def test_a_flash_request_is_refused_in_plain_words() -> None:
+    with pytest.raises(BadPayload, match="cannot flash"):
+        parse_light_command('{"state": "ON", "flash": 2}')
+
+
+def test_a_scene_starts_a_session_for_its_default_minutes_and_refuses_other_payloads(
+    broker: Mosquitto, rigs: Callable[..., Rig], observers: Callable[..., Observer]
+) -> None:
+    rig = rigs(broker.port)
+    obs = observers(broker.port, ["massagehub/#"])
+    online(obs, rig.base)
+    obs.publish(f"{rig.base}/scene_swedish/set", "PRESS")
+    obs.publish(f"{rig.base}/scene_swedish/set", "OFF")
+    obs.publish(f"{rig.base}/volume/set", "11")  # handled after the refused payloads
+    obs.wait_last(f"{rig.base}/volume/state", "11")
+    assert rig.hub.state()["session"] is None
+    obs.publish(f"{rig.base}/scene_wind-down/set", "ON")
+    session = wait_for(lambda: rig.hub.state()["session"])
+    assert session["scene"] == "wind-down" and session["minutes"] == 30  # its default_minutes
+    moment = obs.wait_last(f"{rig.base}/session/action", "started")
+    assert moment
+
+
+def test_minutes_remaining_and_ends_at_count_the_session_not_the_prewarm(
+    broker: Mosquitto, rigs: Callable[..., Rig], observers: Callable[..., Observer]
+) -> None:
+    clock = FakeClock()
+    rig = rigs(broker.port, clock=clock)
+    obs = observers(broker.port, ["massagehub/#"])
+    online(obs, rig.base)
+    b = rig.base
+    assert obs.wait_last(f"{b}/minutes_remaining/state", "None")  # unknown when idle
+    assert obs.wait_last(f"{b}/session_ends_at/state", "None")
+    rig.hub.start_session("swedish", 20, source="test")  # 5 min pre-warm, then 20 min
+    obs.wait_last(f"{b}/session_phase/state", "prepare")
+    obs.wait_last(f"{b}/minutes_remaining/state", "20")
+    now = rig.hub.state()["time"]
+    ends = wait_for(lambda: (p := obs.last(f"{b}/session_ends_at/state")) != "None" and p)
+    from datetime import datetime
+
+    gap = datetime.fromisoformat(ends) - datetime.fromisoformat(now)
+    assert abs(gap.total_seconds() - 25 * 60) <= 1
+    rig.hub.advance(5 * 60 + 61)
+    rig.bridge._wake.set()
+    obs.wait_last(f"{b}/session_phase/state", "active")
+    obs.wait_last(f"{b}/minutes_remaining/state", "19")
+    rig.hub.pause_session()
+    obs.wait_last(f"{b}/session_ends_at/state", "None")
+
+
+def test_music_controls_and_now_playing(
+    broker: Mosquitto, rigs: Callable[..., Rig], observers: Callable[..., Observer]
+) -> None:
+    rig = rigs(broker.port)
+    obs = observers(broker.port, ["massagehub/#", "homeassistant/#"])
+    online(obs, rig.base)
+    b = rig.base
+    device = json.loads(wait_for(lambda: obs.last("homeassistant/device/massage_room/config")))
+    playlist = device["components"]["playlist"]
+    assert playlist["options"] == ["no music", "calm", "rain"]
+    obs.wait_last(f"{b}/playlist/state", "no music")  # a valid option, never None
+    obs.wait_last(f"{b}/now_playing/state", "nothing")
+    obs.publish(f"{b}/playlist/set", "rain")
+    obs.wait_last(f"{b}/playlist/state", "rain")
+    obs.wait_last(f"{b}/now_playing/state", "rain")
+    obs.publish(f"{b}/music_pause/set", "PRESS")
+    obs.wait_last(f"{b}/now_playing/state", "paused")
+    assert obs.last(f"{b}/playlist/state") == "no music"
+    obs.publish(f"{b}/music_play/set", "PRESS")
+    obs.wait_last(f"{b}/now_playing/state", "rain")
+    obs.publish(f"{b}/music_next/set", "PRESS")
+    obs.publish(f"{b}/playlist/set", "no music")
+    obs.wait_last(f"{b}/now_playing/state", "paused")
+    assert rig.hub.state()["devices"]["speaker"]["playing"] is False
+
+
+def test_the_area_is_the_devices_suggested_area_and_a_bad_one_is_refused(tmp_path: Path) -> None:
+    from hub.config import ConfigError, load_config
+    from hub.mqtt.device import device_block
+
+    from .support import write_config
+
+    shipped = load_config(write_config(tmp_path / "a", {}))
+    assert device_block(shipped, "mock")["suggested_area"] == "Massage room"
+    mine = load_config(write_config(tmp_path / "b", {"mqtt": {"area": "Spa"}}))
+    assert device_block(mine, "mock")["suggested_area"] == "Spa"
+    none = load_config(write_config(tmp_path / "c", {"mqtt": {"area": None}}))
+    assert "suggested_area" not in device_block(none, "mock")
+    with pytest.raises(ConfigError) as info:
+        load_config(write_config(tmp_path / "d", {"mqtt": {"area": ""}}))
+    assert "mqtt.area" in str(info.value)
