@@ -70,6 +70,21 @@ class Scene(BaseModel):
         return any(level != "off" for level in self.heat_levels(pad_ids).values())
 
 
+def spoken_name(scene: dict[str, object]) -> str:
+    """Return what a voice assistant calls a scene: "Swedish" is "Swedish massage".
+
+    A scene that warms no pad ("Cleaning", "Wind-down") is not a massage and keeps its own
+    name, and so does one whose name says "massage" already. Home Assistant and Apple Home
+    both use this, so Assist and Siri hear the same names.
+    """
+    name = " ".join(str(scene.get("name") or scene.get("id") or "").split())
+    heat = scene.get("heat") or {}
+    warms = isinstance(heat, dict) and any(level != "off" for level in heat.values())
+    if not warms or "massage" in name.lower():
+        return name
+    return f"{name} massage"
+
+
 def load_builtin_scenes(path: Path) -> dict[str, Scene]:
     """Load the built-in scenes file; raise ConfigError naming file, key and line."""
     located = load_yaml(path)

@@ -14,9 +14,10 @@ import pytest
 from hub.config import Config
 from hub.core import Hub
 from hub.homekit import homekit_component
-from hub.homekit.accessories import hap_name, is_massage, scene_switch_name, stable_aid
+from hub.homekit.accessories import hap_name, stable_aid
 from hub.homekit.network import mdns_interfaces
 from hub.homekit.setup_code import FORBIDDEN, SetupCode, load_or_create
+from hub.scenes import spoken_name
 
 from .support import free_port, run_cli, wait_for, write_config
 
@@ -59,10 +60,11 @@ def test_names_apple_home_accepts() -> None:
     assert hap_name("Anna's room, 2nd-floor") == "Anna's room, 2nd-floor"
     assert hap_name("Hot stone (90')!") == "Hot stone 90"  # ends with a letter or digit
     assert hap_name("***") == "Massage hub"
-    assert scene_switch_name("Swedish") == "Swedish massage"
-    assert scene_switch_name("Sports massage") == "Sports massage"
-    assert scene_switch_name("Cleaning", massage=False) == "Cleaning"
-    assert is_massage({"heat": {"*": "medium"}}) and not is_massage({"heat": {"*": "off"}})
+    warm = {"*": "medium"}
+    assert spoken_name({"name": "Swedish", "heat": warm}) == "Swedish massage"
+    assert spoken_name({"name": "Sports  massage", "heat": warm}) == "Sports massage"
+    assert spoken_name({"name": "Cleaning", "heat": {"*": "off"}}) == "Cleaning"
+    assert spoken_name({"name": "Wind-down", "heat": {}}) == "Wind-down"
 
 
 def test_accessory_ids_are_stable_and_distinct() -> None:

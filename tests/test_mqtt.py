@@ -210,6 +210,7 @@ def test_discovery_is_valid_retained_and_consistent(
     assert all(retain for _, topic, _, retain in obs.snapshot() if topic.endswith("/config"))
     by_component: dict[str, list[str]] = {}
     unique_ids = set()
+    scene_names: dict[str, str] = {}
     for topic, cfg in found.items():
         prefix, component, node, object_id, leaf = topic.split("/")
         assert (prefix, node, leaf) == ("homeassistant", "massage_room", "config")
@@ -226,8 +227,9 @@ def test_discovery_is_valid_retained_and_consistent(
         assert cfg["name"]
         assert cfg["availability_topic"] == "massagehub/massage_room/availability"
         if component == "scene":
-            # a scene is shown by its own name ("Swedish massage"), on no device
-            assert "device" not in cfg and cfg["name"].endswith("massage")
+            # a scene is shown by its spoken name ("Swedish massage", "Cleaning"), on no device
+            assert "device" not in cfg
+            scene_names[object_id] = cfg["name"]
             assert cfg["payload_on"] == "ON" and "state_topic" not in cfg
             continue
         dev = cfg["device"]
@@ -247,6 +249,9 @@ def test_discovery_is_valid_retained_and_consistent(
             assert cfg["flash"] is False
         if component == "event":
             assert {"started", "fade_out", "ended", "interrupted"} <= set(cfg["event_types"])
+    # the names Assist and Siri hear: a massage says so, a scene that warms no pad does not
+    assert scene_names["scene_swedish"] == "Swedish massage"
+    assert scene_names["scene_cleaning"] == "Cleaning"
     categories = {
         topic.split("/")[3]: cfg.get("entity_category")
         for topic, cfg in found.items()

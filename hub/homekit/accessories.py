@@ -24,6 +24,7 @@ from .. import __version__
 from ..commands import DiffuserCommand, LightCommand
 from ..errors import HubError
 from ..facts import DiffuserMode, Phase
+from ..scenes import spoken_name
 
 if TYPE_CHECKING:
     from pyhap.accessory_driver import AccessoryDriver
@@ -150,22 +151,6 @@ class DiffuserSwitch(HubAccessory):
         self.on.set_value(mode != DiffuserMode.OFF)
 
 
-def scene_switch_name(scene_name: str, massage: bool = True) -> str:
-    """Return what Siri calls a scene's switch: "Swedish" is "Swedish massage".
-
-    ``massage`` is false for a scene that is not a massage (one that warms no pad, such as
-    "Cleaning" or "Wind-down"): it keeps its own name.
-    """
-    if not massage or "massage" in scene_name.lower():
-        return scene_name
-    return f"{scene_name} massage"
-
-
-def is_massage(scene: dict[str, Any]) -> bool:
-    """True if the scene warms a pad: a massage scene, rather than "Cleaning" say."""
-    return any(level != "off" for level in (scene.get("heat") or {}).values())
-
-
 class SceneSwitch(HubAccessory):
     """A scene as a Switch: on starts a session of it (its default length), off stops it.
 
@@ -185,7 +170,7 @@ class SceneSwitch(HubAccessory):
     @staticmethod
     def name_for(scene: dict[str, Any]) -> str:
         """Return the name the switch of ``scene`` shows (and Siri hears)."""
-        return hap_name(scene_switch_name(scene["name"], is_massage(scene)))
+        return hap_name(spoken_name(scene))
 
     def _running(self, state: dict[str, Any]) -> bool:
         session = state.get("session")

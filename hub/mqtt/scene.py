@@ -11,20 +11,13 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from ..scenes import spoken_name
 from .entity import ON, Action, BadPayload, Entity, Node
 
 if TYPE_CHECKING:
     from ..core import Hub
 
 log = logging.getLogger(__name__)
-
-SUFFIX = "massage"
-
-
-def scene_entity_name(name: str) -> str:
-    """Return the name Home Assistant shows: ``Swedish`` -> ``Swedish massage``."""
-    name = " ".join(name.split())
-    return name if SUFFIX in name.lower() else f"{name} {SUFFIX}"
 
 
 class SceneEntity(Entity):
@@ -35,7 +28,7 @@ class SceneEntity(Entity):
     on_device = False
 
     def __init__(self, hub: Hub, scene_id: str, name: str) -> None:
-        super().__init__(f"scene_{scene_id}", scene_entity_name(name), "mdi:spa-outline")
+        super().__init__(f"scene_{scene_id}", name, "mdi:spa-outline")
         self.hub = hub
         self.scene_id = scene_id
 
@@ -57,4 +50,4 @@ def scene_entities(hub: Hub) -> list[SceneEntity]:
     except Exception:
         log.exception("could not list scenes")
         return []
-    return [SceneEntity(hub, str(sc["id"]), str(sc.get("name") or sc["id"])) for sc in scenes]
+    return [SceneEntity(hub, str(sc["id"]), spoken_name(sc)) for sc in scenes]
