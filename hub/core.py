@@ -33,7 +33,7 @@ from .cues import CueController
 from .devices import DeviceController, DeviceInfo, attempt
 from .direct import write_record
 from .events import Event, EventBus, HubLock
-from .facts import EventType
+from .facts import ButtonAction, EventType
 from .guests import GuestCommands
 from .hub_commands import HubCommands
 from .loop import ControlLoop, Part
@@ -82,7 +82,7 @@ class Hub(GuestCommands, BackupCommands, HubCommands):
             pin_factory,
             speaker,
             on_press=self._button_press,
-            on_hold=lambda: self.all_off(reason="button"),
+            on_hold=self._button_hold,
         )
         self.guard = build_guard(config, self.room, self.store, self.clock)
         tick = tick if tick is not None else 1.0 / config.hardware.control_hz
@@ -324,9 +324,16 @@ class Hub(GuestCommands, BackupCommands, HubCommands):
         """Return past sessions, newest first (``by`` and ``actions`` name a guest's doing)."""
         return self.guest_history(self.sessions.history(limit, offset))
 
+    def _button_hold(self) -> None:
+        try:
+            self._emit(EventType.BUTTON, {"action": ButtonAction.HOLD})
+        finally:
+            self.all_off(reason="button")  # whatever happened to the event
+
     def _button_press(self) -> None:
         def press() -> None:
             with self.lock:
+                self._emit(EventType.BUTTON, {"action": ButtonAction.PRESS})
                 s = self.sessions.current
                 if s is None:
                     self.start_session(source="button")

@@ -88,6 +88,14 @@ class EventType(StrEnum):
     ALL_OFF = "all_off"
     PROGRESS = "progress"
     ROUTINES = "routines"
+    BUTTON = "button"
+
+
+class ButtonAction(StrEnum):
+    """What the wall button did (the ``action`` of a button event)."""
+
+    PRESS = "press"
+    HOLD = "hold"
     CUE = "cue"  # a scene's timeline cue for the therapist (hub/cues.py)
 
 

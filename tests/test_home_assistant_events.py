@@ -48,6 +48,8 @@ def test_device_triggers_for_the_session_fire_automations(room: Room) -> None:
     kinds = {(t["type"], t["subtype"]) for t in triggers}
     for kind in ("started", "paused", "resumed", "extended", "ended", "interrupted"):
         assert (kind, "session") in kinds
+    # the wall button's, in Home Assistant's own words ("First button pressed")
+    assert {("button_short_press", "button_1"), ("button_long_press", "button_1")} <= kinds
     session_triggers = [t for t in triggers if t["subtype"] == "session"]
     automate(room, session_triggers)
     assert not any(fired(ha, t["type"]) for t in session_triggers)

@@ -217,7 +217,8 @@ def test_discovery_is_valid_retained_and_consistent(
         by_component.setdefault(component, []).append(object_id)
         if component == "device_automation":
             assert cfg["automation_type"] == "trigger"
-            assert cfg["topic"] == f"{rig.base}/session/action"
+            source = object_id.split("_")[1]  # trigger_session_started, trigger_button_press
+            assert cfg["topic"] == f"{rig.base}/{source}/action"
             assert cfg["device"]["identifiers"] == ["massagehub_massage_room"]
             continue
         assert cfg["unique_id"] == f"massagehub_massage_room_{object_id}"

@@ -115,3 +115,33 @@ def test_the_area_is_the_devices_suggested_area_and_a_bad_one_is_refused(tmp_pat
     with pytest.raises(ConfigError) as info:
         load_config(write_config(tmp_path / "d", {"mqtt": {"area": ""}}))
     assert "mqtt.area" in str(info.value)
+
+
+def test_the_wall_button_is_a_device_trigger_for_press_and_hold(
+    broker: Mosquitto, rigs: Callable[..., Rig], observers: Callable[..., Observer]
+) -> None:
+    plain = rigs(broker.port, mqtt={"node_id": "plain_room"}, extra={"button": None})
+    rig = rigs(broker.port)  # the shipped config has a wall button
+    obs = observers(broker.port, ["homeassistant/#", "massagehub/#"])
+    online(obs, rig.base)
+    online(obs, plain.base)
+    found = wait_for(lambda: (c := test_mqtt.configs(obs)) and len(c) >= test_mqtt.N_CONFIGS and c)
+    press = found["homeassistant/device_automation/massage_room/trigger_button_press/config"]
+    assert press["topic"] == f"{rig.base}/button/action" and press["payload"] == "press"
+    assert (press["type"], press["subtype"]) == ("button_short_press", "button_1")
+    hold = found["homeassistant/device_automation/massage_room/trigger_button_hold/config"]
+    assert (hold["type"], hold["payload"]) == ("button_long_press", "hold")
+    # a room without a button has no button triggers (one that never fires would mislead)
+    assert not [t for t in found if "/plain_room/trigger_button" in t]
+
+    rig.hub.room.button._button.hold_time = 0.05  # a quick hold for the test
+    pin = rig.factory.pin(25)
+    pin.drive_low()
+    pin.drive_high()
+    obs.wait_last(f"{rig.base}/button/action", "press")
+    assert wait_for(lambda: rig.hub.state()["session"])["source"] == "button"
+    pin.drive_low()
+    obs.wait_last(f"{rig.base}/button/action", "hold")
+    pin.drive_high()
+    wait_for(lambda: rig.hub.state()["session"] is None)
+    assert rig.hub.history()[0]["end_reason"] == "button"

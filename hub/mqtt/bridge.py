@@ -241,6 +241,8 @@ class MqttBridge(Inbound):
                 self.choices.scene = str(data["scene"])
             elif kind == EventType.SESSION and self._session_event.takes(data):
                 self._moments.append(dict(data))
+            elif kind == EventType.BUTTON:
+                self._moments.append({"button": data.get("action")})
         if wake:
             self._wake.set()
 
@@ -346,6 +348,10 @@ class MqttBridge(Inbound):
             moments = self._interrupted_moments() + moments
         session_event = self._session_event
         for data in moments:
+            if "button" in data:  # the wall button's trigger: its plain payload only
+                topic = action_topic(self.node, "button")
+                client.publish(topic, str(data["button"]), qos=STATE_QOS, retain=False)
+                continue
             client.publish(
                 self.topic(session_event.object_id),
                 session_event.moment(data, state),

@@ -47,7 +47,7 @@ def build_entities(hub: Hub, config: Config, choices: Choices) -> dict[str, Enti
     made += session_buttons(hub, choices)
     made += [SessionPhase(), MinutesRemaining(), SessionEndsAt(), SessionEvent()]
     made += [Backends(), StartedAt(datetime.now(UTC))]
-    made += device_triggers()
+    made += device_triggers(config.button is not None)
     return {entity.object_id: entity for entity in made}
 
 

@@ -5,16 +5,20 @@ automation needs no template. Each kind of trigger has a plain topic whose paylo
 what happened (never retained: a moment is not a state):
 
 - ``base/session/action``: ``started``, ``paused``, ``resumed``, ``extended``, ``ended``,
-  ``interrupted`` (a crash or power cut ended the last session; sent on the next start).
+  ``interrupted`` (a crash or power cut ended the last session; sent on the next start);
+- ``base/button/action``: ``press``, ``hold`` (the wall button, if the room has one).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from ..facts import ButtonAction
 from .entity import Entity, Node
 
 SESSION_ACTIONS = ["started", "paused", "resumed", "extended", "ended", "interrupted"]
+# Home Assistant's own trigger types for a button, so its automation editor words them
+BUTTON_TRIGGERS = {ButtonAction.PRESS: "button_short_press", ButtonAction.HOLD: "button_long_press"}
 
 
 class DeviceTrigger(Entity):
@@ -44,14 +48,16 @@ class DeviceTrigger(Entity):
 
 
 def action_topic(node: Node, source: str) -> str:
-    """Return the topic of a trigger source's moments (``session``)."""
+    """Return the topic of a trigger source's moments (``session`` or ``button``)."""
     return node.topic(source, "action")
 
 
-def device_triggers() -> list[DeviceTrigger]:
-    """Return the session's triggers.
-
-    The wall button's (press, hold) need the hub to post an event for a press; it does not
-    yet, and a trigger that never fires would mislead.
-    """
-    return [DeviceTrigger("session", action, action, "session") for action in SESSION_ACTIONS]
+def device_triggers(has_button: bool) -> list[DeviceTrigger]:
+    """Return the session's triggers, and the wall button's if there is one."""
+    made = [DeviceTrigger("session", action, action, "session") for action in SESSION_ACTIONS]
+    if has_button:  # a trigger that can never fire would mislead
+        made += [
+            DeviceTrigger("button", action.value, kind, "button_1")
+            for action, kind in BUTTON_TRIGGERS.items()
+        ]
+    return made
