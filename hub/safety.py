@@ -377,5 +377,9 @@ class HeatGuard:
                 else None
             ),
             max_on_minutes=self.limits[pad_id].max_on / 60,
+            # the on-time of this stretch so far (it counts while the heat is on)
+            on_seconds=round(
+                state.used + (0.0 if state.on_since is None else now - state.on_since), 1
+            ),
         )
         return out

@@ -27,8 +27,8 @@ from .support import ServeProcess, free_port, wait_for, write_config
 needs_broker = pytest.mark.skipif(not have_mosquitto(), reason="mosquitto is not installed")
 
 FAST = {"reconnect_min_seconds": 0.1, "reconnect_max_seconds": 0.5, "fade_update_seconds": 0.5}
-#: discovery configs of the shipped config: 27 entities on the device, 7 scenes, 6 triggers
-N_CONFIGS = 40
+#: discovery configs of the shipped config: 28 entities on the device, 7 scenes, 8 triggers
+N_CONFIGS = 43
 PINS = {"main": "GPIO18", "accent": "GPIO13", "diffuser": "GPIO23", "pad": "GPIO24"}
 
 
@@ -259,7 +259,8 @@ def test_discovery_is_valid_retained_and_consistent(
         if "unique_id" in cfg
     }
     assert categories["session_minutes"] == categories["scene"] == "config"
-    for diagnostic in ("backend", "started_at", "heat_pad_autooff", "heat_pad_cooldown_until"):
+    diagnostics = ("backend", "started_at", "heat_pad_on_time", "heat_pad_autooff")
+    for diagnostic in (*diagnostics, "heat_pad_cooldown_until"):
         assert categories[diagnostic] == "diagnostic"
     assert categories["light_main"] is None and categories["session_start"] is None
     assert len(unique_ids) == len(found) - len(by_component["device_automation"])
@@ -277,6 +278,7 @@ def test_discovery_is_valid_retained_and_consistent(
         "backend",
         "started_at",
         "now_playing",
+        "heat_pad_on_time",
         "heat_pad_autooff",
         "heat_pad_cooldown_until",
     }

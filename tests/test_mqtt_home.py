@@ -145,3 +145,23 @@ def test_the_wall_button_is_a_device_trigger_for_press_and_hold(
     pin.drive_high()
     wait_for(lambda: rig.hub.state()["session"] is None)
     assert rig.hub.history()[0]["end_reason"] == "button"
+
+
+def test_the_pads_on_time_counts_its_stretch(
+    broker: Mosquitto, rigs: Callable[..., Rig], observers: Callable[..., Observer]
+) -> None:
+    clock = FakeClock()
+    rig = rigs(broker.port, clock=clock)
+    obs = observers(broker.port, ["massagehub/#"])
+    online(obs, rig.base)
+    topic = f"{rig.base}/heat_pad_on_time/state"
+    obs.wait_last(topic, "0")
+    rig.hub.set_device("pad", {"heat": "low", "minutes": 10})
+    rig.hub.advance(3 * 60 + 5)
+    rig.bridge._wake.set()  # the bridge sleeps on the real clock
+    obs.wait_last(topic, "3")
+    rig.hub.set_device("pad", {"heat": "off"})
+    rig.hub.advance(2 * 60)
+    rig.bridge._wake.set()
+    obs.wait_last(f"{rig.base}/heat_pad/state", "off")
+    assert obs.last(topic) == "3"  # a short rest does not reset the stretch

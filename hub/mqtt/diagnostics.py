@@ -75,9 +75,41 @@ class PadTime(TimestampSensor):
         return at(state, pad.get(self.field))
 
 
+class PadOnTime(Sensor):
+    """A pad's on-time in this stretch, in whole minutes (the safety limit counts it)."""
+
+    ticks = True
+
+    def __init__(self, device_id: str, name: str) -> None:
+        super().__init__(
+            f"heat_{device_id}_on_time", f"{name} on-time", "mdi:timer-outline", category=DIAGNOSTIC
+        )
+        self.device_id = device_id
+
+    def config(self, node: Node) -> dict[str, Any]:
+        """Return a duration sensor in minutes."""
+        return {**super().config(node), "unit_of_measurement": "min", "device_class": "duration"}
+
+    def _pad(self, state: dict[str, Any]) -> dict[str, Any]:
+        return state.get("devices", {}).get(self.device_id, {})
+
+    def state(self, state: dict[str, Any]) -> str:
+        """Return the whole minutes the pad has been on in this stretch."""
+        seconds = self._pad(state).get("on_seconds")
+        return UNKNOWN if seconds is None else str(int(float(seconds) // 60))
+
+    def next_change(self, state: dict[str, Any]) -> float | None:
+        """Return seconds until the next whole minute while the heat is on."""
+        pad = self._pad(state)
+        if pad.get("heat", "off") == "off" or pad.get("on_seconds") is None:
+            return None
+        return 60 - float(pad["on_seconds"]) % 60
+
+
 def pad_diagnostics(device_id: str, name: str) -> list[Entity]:
-    """Return a pad's auto-off and cool-down sensors."""
+    """Return a pad's on-time, auto-off and cool-down sensors."""
     return [
+        PadOnTime(device_id, name),
         PadTime(device_id, name, "off_in_seconds", "auto-off", "mdi:timer-off-outline"),
         PadTime(device_id, name, "locked_for_seconds", "cool-down until", "mdi:snowflake"),
     ]
@@ -103,9 +135,10 @@ class Backends(Sensor):
     def payloads(self, node: Node, state: dict[str, Any]) -> dict[str, str]:
         """Return the state and the attributes (hardware, audio, version)."""
         attrs = {k: state.get(k) for k in ("backend", "audio", "version")}
+        # the attributes first: when Home Assistant sees the new state, they are current
         return {
-            **super().payloads(node, state),
             node.topic(self.object_id, "attributes"): json.dumps(attrs, sort_keys=True),
+            **super().payloads(node, state),
         }
 
 

@@ -105,9 +105,10 @@ class HeatSelect(Select):
             "locked_until": None if locked == "None" else locked,
             "max_on_minutes": pad.get("max_on_minutes"),
         }
+        # the attributes first: when Home Assistant sees the new state, they are current
         return {
-            **super().payloads(node, state),
             node.topic(self.object_id, "attributes"): json.dumps(attrs, sort_keys=True),
+            **super().payloads(node, state),
         }
 
     def command(self, payload: str) -> Action:

@@ -53,9 +53,10 @@ class SessionPhase(Entity):
         """Return the phase and the attributes (scene, minutes, paused, start, source)."""
         session = state.get("session")
         attrs = {k: session.get(k) for k in ATTRIBUTES} if session else {}
+        # the attributes first: when Home Assistant sees the new state, they are current
         return {
-            **super().payloads(node, state),
             node.topic(self.object_id, "attributes"): json.dumps(attrs, sort_keys=True),
+            **super().payloads(node, state),
         }
 
 
