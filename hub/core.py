@@ -33,7 +33,12 @@ from .direct import write_record
 from .events import Event, EventBus, HubLock
 from .facts import EventType
 from .hub_commands import HubCommands
+from .journal import Journal
+from .limits import LimitKeeper
 from .loop import ControlLoop, Part
+from .people_commands import PeopleCommands
+from .people_records import PeopleRecords
+from .profiles import ProfileLibrary
 from .scene_library import SceneLibrary
 from .scenes import load_builtin_scenes
 from .session import Session
@@ -48,7 +53,7 @@ log = logging.getLogger(__name__)
 __all__ = ["DeviceInfo", "Hub"]
 
 
-class Hub(HubCommands):
+class Hub(HubCommands, PeopleCommands):
     """Drive the room: sessions, scenes, devices and safety, behind one lock."""
 
     def __init__(
@@ -103,6 +108,18 @@ class Hub(HubCommands):
             zone=self.zone,
             emit=self._emit,
         )
+        # people: their profiles, and their limits held at each output (hub/limits.py)
+        self.people_records = PeopleRecords(self.store)
+        self.profiles = ProfileLibrary(
+            self.people_records,
+            lambda: [s["id"] for s in self.scenes.list()],
+            self.wall_iso,
+            in_use=self._in_session,
+        )
+        self.journal = Journal(self.people_records, self.profiles.get, self.wall_iso)
+        self.limits = LimitKeeper(self._session_people, self._emit)
+        self.devices.limits = self.limits
+        self.guard.ceiling = self.limits.heat
         safety = Part("safety", self._safety_step, self._heat_off, safety=True)
         self.loop = ControlLoop(
             self.lock,
@@ -314,8 +331,17 @@ class Hub(HubCommands):
         return self.devices.speaker_id
 
     def history(self, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
-        """Return past sessions, newest first."""
-        return self.sessions.history(limit, offset)
+        """Return past sessions, newest first, with who each was for and their ratings."""
+        with self.lock:
+            return self._with_people(self.sessions.history(limit, offset))
+
+    def _session_people(self) -> Any:
+        s = self.sessions.current
+        return s.people if s is not None else None
+
+    def _in_session(self, profile_id: str) -> bool:
+        people = self._session_people()
+        return people is not None and people.has(profile_id)
 
     def _button_press(self) -> None:
         def press() -> None:

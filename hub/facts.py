@@ -88,6 +88,7 @@ class EventType(StrEnum):
     ALL_OFF = "all_off"
     PROGRESS = "progress"
     ROUTINES = "routines"
+    LIMIT = "limit"
 
 
 # enum fields accept the plain strings that JSON carries, even in strict models
