@@ -89,7 +89,7 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 def parse_day(value: Any, key: str) -> date | None:
     """Read a ``YYYY-MM-DD`` query value (None if absent)."""
-    if value is None or value == "":
+    if value is None:
         return None
     if not isinstance(value, str) or not _DATE.match(value):
         raise InvalidCommand(f"{key}: use a date like 2026-03-01")

@@ -16,10 +16,12 @@ def blueprints() -> list[Blueprint]:
     from .api import bp as api_bp
     from .auth_api import bp as auth_bp
     from .health import bp as health_bp
+    from .journal_api import bp as journal_bp
     from .pages import bp as pages_bp
+    from .profiles_api import bp as profiles_bp
     from .routines_api import bp as routines_bp
 
-    return [health_bp, auth_bp, api_bp, routines_bp, pages_bp]
+    return [health_bp, auth_bp, api_bp, routines_bp, profiles_bp, journal_bp, pages_bp]
 
 
 def create_app(hub: Any, config: Any = None) -> Flask:

@@ -53,7 +53,12 @@ def state() -> Response:
 def start_session() -> tuple[Response, int]:
     """Start a session (409 if one runs)."""
     cmd = parse(SessionStart, json_object())
-    result = _hub().start_session(cmd.scene, cmd.minutes, source="web")  # type: ignore[attr-defined]
+    result = _hub().start_session(
+        cmd.scene,  # type: ignore[attr-defined]
+        cmd.minutes,  # type: ignore[attr-defined]
+        source="web",
+        profiles=cmd.profiles,  # type: ignore[attr-defined]
+    )
     return jsonify(result), 201
 
 
