@@ -74,14 +74,14 @@ def check_profile(data: Any, scene_ids: list[str]) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise InvalidCommand("expected a JSON object")
     body = {k: v for k, v in data.items() if k != "id"}  # a GET body sent back keeps its id
+    if isinstance(body.get("name"), str) and not body["name"].strip():
+        raise InvalidCommand("name: give the person a name")
     try:
         model = ProfileIn.model_validate(body)
     except ValidationError as exc:
         raise InvalidCommand(describe(exc, ProfileIn)) from None
     out = model.model_dump(mode="json")
     out["name"] = out["name"].strip()
-    if not out["name"]:
-        raise InvalidCommand("name: must not be blank")
     unknown = [s for s in out["favourite_scenes"] if s not in scene_ids]
     if unknown:
         raise InvalidCommand(

@@ -56,7 +56,8 @@ def test_a_profile_survives_a_restart(
     ("body", "says"),
     [
         ({}, "name"),
-        ({"name": "  "}, "name: must not be blank"),
+        ({"name": "  "}, "name: give the person a name"),
+        ({"name": ""}, "name: give the person a name"),
         ({"name": "A", "heat_max": "scorching"}, "heat_max"),
         ({"name": "A", "volume_max": 101}, "volume_max"),
         ({"name": "A", "volume_max": "40"}, "volume_max"),
