@@ -100,9 +100,12 @@ class PeopleRecords:
         profile: str | None = None,
         since: str | None = None,
         until: str | None = None,
-        limit: int = 5000,
+        limit: int = 20_000,
     ) -> list[dict[str, Any]]:
-        """Journal entries with their session's scene and start, oldest session first."""
+        """Journal entries with their session's scene and start, oldest session first.
+
+        At most ``limit``, the newest (years of sessions): a bound on every answer.
+        """
         where, params = [], []
         if profile is not None:
             where.append("j.profile_id=?")
@@ -117,9 +120,9 @@ class PeopleRecords:
             "SELECT j.*, s.scene, s.scene_name, s.started_at FROM journal j "
             "JOIN sessions s ON s.id=j.session_id"
             + (" WHERE " + " AND ".join(where) if where else "")
-            + " ORDER BY s.started_at, j.session_id, j.profile_id, j.id LIMIT ?"
+            + " ORDER BY s.started_at DESC, j.session_id DESC, j.profile_id DESC, j.id DESC LIMIT ?"
         )
-        rows = self._store.query(sql, (*params, limit))
+        rows = self._store.query(sql, (*params, limit))[::-1]
         return [
             {
                 "id": r["id"],

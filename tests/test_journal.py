@@ -235,3 +235,17 @@ def test_a_bad_journal_body_over_http(api: Api) -> None:
     r = api.post("/journal", json={"session_id": 1, "profile": "x", "when": "before"})
     assert r.status_code == 422
     assert r.json["error"]["message"] == "stress: the before entry needs stress, from 0 to 10"
+
+
+def test_sensors_over_http(api: Api, hub: Hub) -> None:
+    api.post("/profiles", json={"name": "Di"})
+    sid = api.post("/session", json={"scene": "swedish", "minutes": 20, "profiles": ["di"]}).json[
+        "id"
+    ]
+    for when, stress in (("before", 9), ("after", 4)):
+        api.post(
+            "/journal", json={"session_id": sid, "profile": "di", "when": when, "stress": stress}
+        )
+    r = api.get("/people/sensors")
+    assert r.status_code == 200
+    assert r.json["di"]["stress_change"] == -5 and r.json["di"]["sleep"] is None

@@ -218,8 +218,9 @@ var MH = (function () {
         api("POST", "/session/extend", {minutes: 10}).then(function () { toast("10 minutes added.", true); });
       }});
       self.stopBtn = h("button", {class: "btn danger", type: "button", id: "stop", onclick: function () { api("DELETE", "/session"); }});
+      self.limits = MH.people ? MH.people.limits() : null;  // profiles.js: whose limits hold now
       self.running = h("div", {class: "card", hidden: true, "data-testid": "running"},
-        h("div", {class: "ring-wrap"}, h("div", {class: "scene-name", "data-testid": "session-scene"}), svg, self.phase),
+        h("div", {class: "ring-wrap"}, h("div", {class: "scene-name", "data-testid": "session-scene"}), svg, self.phase), self.limits,
         h("div", {class: "row"}, self.pauseBtn, self.extendBtn, h("span", {class: "grow"}), self.stopBtn));
       self.devices = h("ul", {class: "dev-list", "data-testid": "device-summary"});
       self.room = vroom();
@@ -281,6 +282,7 @@ var MH = (function () {
       self.room.hidden = st.backend !== "mock";
       self.room.update(st);
       if (self.journal) self.journal.update(st);
+      if (self.limits) self.limits.update(st);
     },
     tick: function (st) {
       var s = st.session;

@@ -274,9 +274,28 @@
     }
   });
 
+  /* The running session's people and the limits holding now, in words (Now page). */
+  function limits() {
+    var el = h("div", {class: "limits-box", hidden: true, "data-testid": "session-limits"});
+    el.update = function (st) {
+      var sess = st.session;
+      el.textContent = "";
+      if (!sess || !sess.people || !sess.people.length) { el.hidden = true; return; }
+      el.hidden = false;
+      el.appendChild(h("div", {class: "muted", text: "For " + sess.people.map(function (p) {
+        var pad = p.pad && st.devices[p.pad] ? " (" + st.devices[p.pad].name + ")" : "";
+        return p.name + pad;
+      }).join(", ")}));
+      Object.keys(st.devices).forEach(function (k) {
+        if (st.devices[k].limit) el.appendChild(h("div", {class: "limit-note", "data-device": k, text: st.devices[k].limit}));
+      });
+    };
+    return el;
+  }
+
   // profiles may change on another phone: the picker reloads them each time Now opens
   window.addEventListener("hashchange", function () { if ((location.hash || "#now") === "#now" && listeners.length) load(); });
 
-  MH.people = {picker: picker, who: who, body: body, areaChips: areaChips, AREAS: AREAS, AREA_LABEL: AREA_LABEL,
+  MH.people = {picker: picker, who: who, limits: limits, body: body, areaChips: areaChips, AREAS: AREAS, AREA_LABEL: AREA_LABEL,
     profiles: function () { return profiles; }, load: load};
 })();
