@@ -117,7 +117,7 @@ class Hub(HubCommands, PeopleCommands):
             in_use=self._in_session,
         )
         self.journal = Journal(self.people_records, self.profiles.get, self.wall_iso)
-        self.limits = LimitKeeper(self._session_people, self._emit)
+        self.limits = LimitKeeper(self._session_people, self._emit, self.devices.name)
         self.devices.limits = self.limits
         self.guard.ceiling = self.limits.heat
         safety = Part("safety", self._safety_step, self._heat_off, safety=True)

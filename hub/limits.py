@@ -162,9 +162,11 @@ class LimitKeeper:
         self,
         current: Callable[[], People | None],
         emit: Callable[[EventType, dict[str, Any]], None],
+        name: Callable[[str], str] = str,
     ) -> None:
         self._current = current
         self._emit = emit
+        self._name = name  # a device's display name, for the messages
         self._for: People | None = None
         #: device id -> the last limit that held it back, in words (for this session's people)
         self._notes: dict[str, str] = {}
@@ -193,10 +195,11 @@ class LimitKeeper:
         cap, who = people.heat_cap(pad)
         if heat_rank(heat) <= heat_rank(cap):
             return heat
+        pad_name = self._name(pad)
         if cap == HeatLevel.OFF:
-            message = f"{pad} stays off: {_owner(who)} limit is no heat"
+            message = f"{pad_name} stays off: {_owner(who)} limit is no heat"
         else:
-            message = f"{pad} capped at {cap} (asked {heat}): {_owner(who)} heat limit"
+            message = f"{pad_name} capped at {cap} (asked {heat}): {_owner(who)} heat limit"
         self._tell(pad, "heat_max", message)
         return cap
 

@@ -117,7 +117,7 @@ def test_people_picker_limits_journal_and_history(served: ServeProcess) -> None:
             box = page.get_by_test_id("session-limits")
             expect(box).to_contain_text("For Ben (Table pad), Anna (Second pad)")
             expect(box.locator("[data-device=pad2]")).to_have_text(
-                "pad2 capped at low (asked high): Anna's heat limit"
+                "Second pad capped at low (asked high): Anna's heat limit"
             )
             # one tap before: Anna's stress, with a tense area
             ask = page.locator("[data-ask=before][data-person=anna]")

@@ -105,7 +105,7 @@ def test_heat_is_capped_at_the_persons_ceiling_with_a_message(hub: Hub) -> None:
     assert seen[0] == {
         "device": "pad",
         "limit": "heat_max",
-        "message": "pad capped at low (asked high): Dana's heat limit",
+        "message": "Table pad capped at low (asked high): Dana's heat limit",
     }
     state = hub.state()
     assert state["session"]["limits"] == {
@@ -113,7 +113,7 @@ def test_heat_is_capped_at_the_persons_ceiling_with_a_message(hub: Hub) -> None:
         "volume_max": 100,
         "aroma": True,
     }
-    assert state["devices"]["pad"]["limit"].startswith("pad capped at low")
+    assert state["devices"]["pad"]["limit"].startswith("Table pad capped at low")
     # a manual command asks for more: capped, and the answer says why
     out = hub.set_device("pad", {"heat": "high"})
     assert out["heat"] == "low" and "Dana's heat limit" in out["limit"]
@@ -131,7 +131,7 @@ def test_no_heat_means_the_pad_stays_off(hub: Hub) -> None:
     hub.advance(10 * 60)
     assert hub.room.heat_pads["pad"].heat == "off"
     assert hub.room.heat_pads["pad"].relay_on is False
-    assert hub.state()["devices"]["pad"]["limit"] == "pad stays off: Eve's limit is no heat"
+    assert hub.state()["devices"]["pad"]["limit"] == "Table pad stays off: Eve's limit is no heat"
 
 
 def test_no_aroma_refuses_a_manual_diffuser_and_drops_a_scenes(hub: Hub) -> None:

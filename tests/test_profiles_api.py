@@ -104,7 +104,7 @@ def test_a_session_for_one_person_over_http(api: Api) -> None:
     r = api.put("/devices/pad", json={"heat": "high"})
     assert r.status_code == 200
     assert r.json["heat"] == "medium"
-    assert r.json["limit"] == "pad capped at medium (asked high): Dana's heat limit"
+    assert r.json["limit"] == "Table pad capped at medium (asked high): Dana's heat limit"
 
 
 def test_couples_over_http(couples_api: Api) -> None:
