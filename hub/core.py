@@ -191,6 +191,8 @@ class Hub(HubCommands, PeopleCommands):
                 log.warning("heat ledger: %s", note)
             self.guard.all_off(now)
             self.sessions.mark_interrupted()
+            # who they were for: "Start again" must start them under the same people's limits
+            self.sessions.interrupted = self._with_people(self.sessions.interrupted)
             self._started = True
         if self.mirror is not None:
             self.mirror.start()

@@ -260,3 +260,25 @@ def test_a_routine_or_mqtt_style_command_meets_the_same_limits(hub: Hub) -> None
         hub.set_device("diffuser", {"mode": "interval"}, owner="routine")
     hub.apply_scene("hot-stone", owner="routine")
     assert hub.room.heat_pads["pad"].heat == "low"
+
+
+def test_an_interrupted_session_remembers_who_it_was_for(
+    make_hub: Callable[..., Hub], make_config: Callable[..., Config]
+) -> None:
+    config = make_config(COUPLES)
+    first = make_hub(config)
+    first.create_profile(person("Quin", heat_max="low"))
+    first.create_profile(person("Rae"))
+    sid = first.start_session("couples", 60, profiles={"pad": "quin", "pad2": "rae"})["id"]
+    first.sessions.current = None  # the service dies: the end is never written
+    first.close()
+    again = make_hub(config)
+    notice = again.state()["interrupted_session"]
+    assert notice["id"] == sid
+    assert [(p["profile"], p["pad"]) for p in notice["people"]] == [
+        ("quin", "pad"),
+        ("rae", "pad2"),
+    ]
+    # "Start again" sends them back (static/profiles.js spec()): the same limits hold
+    again.start_session("couples", 30, profiles={p["pad"]: p["profile"] for p in notice["people"]})
+    assert again.room.heat_pads["pad"].heat == "low"

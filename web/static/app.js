@@ -261,6 +261,7 @@ var MH = (function () {
           h("button", {class: "btn primary", type: "button", id: "restart", text: "Start again", onclick: function () {
             var body = {scene: intr.scene};
             if (left) body.minutes = Math.max(1, Math.min(480, Math.round(left)));
+            if (MH.people && intr.people && intr.people.length) body.profiles = MH.people.spec(intr.people);  // same limits
             api("POST", "/session", body).then(function () { toast("Session started again.", true); });
           }}),
           h("button", {class: "btn", type: "button", id: "dismiss", text: "Dismiss", onclick: function () { api("DELETE", "/interrupted"); }})));

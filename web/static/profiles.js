@@ -296,6 +296,16 @@
   // profiles may change on another phone: the picker reloads them each time Now opens
   window.addEventListener("hashchange", function () { if ((location.hash || "#now") === "#now" && listeners.length) load(); });
 
-  MH.people = {picker: picker, who: who, limits: limits, body: body, areaChips: areaChips, AREAS: AREAS, AREA_LABEL: AREA_LABEL,
+  /* The "profiles" of a new session for these people (from a history row): by pad if known. */
+  function spec(people) {
+    if (people.every(function (p) { return p.pad; })) {
+      var map = {};
+      people.forEach(function (p) { map[p.pad] = p.profile; });
+      return map;
+    }
+    return people.map(function (p) { return p.profile; });
+  }
+
+  MH.people = {picker: picker, who: who, limits: limits, spec: spec, body: body, areaChips: areaChips, AREAS: AREAS, AREA_LABEL: AREA_LABEL,
     profiles: function () { return profiles; }, load: load};
 })();
