@@ -5,12 +5,14 @@ The web API builds its OpenAPI description from these same models.
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
 
 from .errors import InvalidCommand
 from .facts import MAX_HEAT_MINUTES, DiffuserModeField, FadeSeconds, HeatLevelField, Level, Volume
+
+ProfileId = Annotated[str, Field(min_length=1, max_length=40)]
 
 
 class Command(BaseModel):
@@ -57,6 +59,8 @@ class SessionStart(Command):
 
     scene: str | None = Field(None, min_length=1, max_length=40)
     minutes: float | None = Field(None, ge=1, le=480)
+    #: who it is for: profile ids (every pad), or {pad id: profile id} (couples)
+    profiles: list[ProfileId] | dict[ProfileId, ProfileId] | None = Field(None, max_length=8)
 
 
 class SessionExtend(Command):

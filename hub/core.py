@@ -36,7 +36,12 @@ from .events import Event, EventBus, HubLock
 from .facts import ButtonAction, EventType
 from .guests import GuestCommands
 from .hub_commands import HubCommands
+from .journal import Journal
+from .limits import LimitKeeper
 from .loop import ControlLoop, Part
+from .people_commands import PeopleCommands
+from .people_records import PeopleRecords
+from .profiles import ProfileLibrary
 from .scene_library import SceneLibrary
 from .scenes import load_builtin_scenes
 from .session import Session
@@ -51,7 +56,7 @@ log = logging.getLogger(__name__)
 __all__ = ["DeviceInfo", "Hub"]
 
 
-class Hub(GuestCommands, BackupCommands, HubCommands):
+class Hub(GuestCommands, BackupCommands, HubCommands, PeopleCommands):
     """Drive the room: sessions, scenes, devices and safety, behind one lock."""
 
     def __init__(
@@ -109,6 +114,18 @@ class Hub(GuestCommands, BackupCommands, HubCommands):
         self.cues = CueController(
             self.sessions, self.room, self.fader, self._emit, self.clock.monotonic
         )
+        # people: their profiles, and their limits held at each output (hub/limits.py)
+        self.people_records = PeopleRecords(self.store)
+        self.profiles = ProfileLibrary(
+            self.people_records,
+            lambda: [s["id"] for s in self.scenes.list()],
+            self.wall_iso,
+            in_use=self._in_session,
+        )
+        self.journal = Journal(self.people_records, self.profiles.get, self.wall_iso)
+        self.limits = LimitKeeper(self._session_people, self._emit, self.devices.name)
+        self.devices.limits = self.limits
+        self.guard.ceiling = self.limits.heat
         safety = Part("safety", self._safety_step, self._heat_off, safety=True)
         self.loop = ControlLoop(
             self.lock,
@@ -181,6 +198,8 @@ class Hub(GuestCommands, BackupCommands, HubCommands):
                 log.warning("heat ledger: %s", note)
             self.guard.all_off(now)
             self.sessions.mark_interrupted()
+            # who they were for: "Start again" must start them under the same people's limits
+            self.sessions.interrupted = self._with_people(self.sessions.interrupted)
             self._started = True
         if self.mirror is not None:
             self.mirror.start()
@@ -321,8 +340,20 @@ class Hub(GuestCommands, BackupCommands, HubCommands):
         return self.devices.speaker_id
 
     def history(self, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
-        """Return past sessions, newest first (``by`` and ``actions`` name a guest's doing)."""
-        return self.guest_history(self.sessions.history(limit, offset))
+        """Return past sessions, newest first, with who each was for and their ratings.
+
+        ``by`` and ``actions`` name what a visiting therapist (a guest) did.
+        """
+        with self.lock:
+            return self.guest_history(self._with_people(self.sessions.history(limit, offset)))
+
+    def _session_people(self) -> Any:
+        s = self.sessions.current
+        return s.people if s is not None else None
+
+    def _in_session(self, profile_id: str) -> bool:
+        people = self._session_people()
+        return people is not None and people.has(profile_id)
 
     def _button_hold(self) -> None:
         try:

@@ -26,6 +26,7 @@ from .config import Config
 from .errors import InvalidCommand, NotFound, Unavailable
 from .facts import DeviceKind, DiffuserMode, EventType, HeatLevel
 from .fader import Fader
+from .limits import LimitKeeper, heat_rank
 from .safety import HeatGuard
 from .scenes import Scene
 
@@ -68,6 +69,8 @@ class DeviceController:
         self.fader = Fader(self._read, self._write, self._progress, tick)
         self._last_on_level: dict[str, float] = {lid: 1.0 for lid in room.lights}
         self._listen_volume = 30.0  # where music ramps to when started without a volume
+        #: the session's people's limits (set by the hub); volume and aroma are held here
+        self.limits: LimitKeeper | None = None
 
     # --- the parts, for the fader -------------------------------------------------------------
 
@@ -79,7 +82,18 @@ class DeviceController:
         if attr == "level":
             part.level = value
         elif attr == "volume":
+            if self.limits is not None:  # every volume the fader writes, whatever set it going
+                value = self.limits.volume(device, value, quiet=True)
             part.volume = value
+
+    def _volume_to(self, sid: str, target: float, fade: float, now: float) -> None:
+        """Fade the speaker's volume to ``target``, or to the people's cap if lower."""
+        if self.limits is not None:
+            target = self.limits.volume(sid, target)
+        self.fader.start(sid, "volume", target, fade, now)
+
+    def _aroma(self, mode: str, *, refuse: bool) -> str:
+        return self.limits.diffuser(mode, refuse=refuse) if self.limits is not None else mode
 
     def _progress(self, fading: bool) -> None:
         self._emit(EventType.PROGRESS, {"fading": fading})
@@ -120,6 +134,9 @@ class DeviceController:
         for did, part in self.room.devices().items():
             st = self.guard.pad_state(did, now) if did in self.room.heat_pads else part.state()
             st["name"] = self.name(did)
+            note = self.limits.note(did) if self.limits is not None else None
+            if note is not None:
+                st["limit"] = note
             if did == self.room.speaker_id and did not in self.room.lights:
                 st["playlists"] = part.playlists()
             for attr, target in self.fader.targets(did).items():
@@ -187,7 +204,7 @@ class DeviceController:
             mode = diffuser.mode if diffuser.mode != DiffuserMode.OFF else DiffuserMode.ON
         else:
             mode = DiffuserMode.OFF
-        diffuser.set_mode(mode, now)
+        diffuser.set_mode(self._aroma(mode, refuse=True), now)
 
     def _set_pad(self, pid: str, cmd: HeatPadCommand, now: float, owner: str) -> None:
         if cmd.heat is not None and cmd.on is not None:
@@ -229,9 +246,9 @@ class DeviceController:
             self._listen_volume = cmd.volume
         if speaker.playing and not was_playing:
             target = cmd.volume if cmd.volume is not None else self._listen_volume
-            self.fader.start(sid, "volume", target, max(cmd.fade_seconds, MUSIC_RAMP), now)
+            self._volume_to(sid, target, max(cmd.fade_seconds, MUSIC_RAMP), now)
         elif cmd.volume is not None:
-            self.fader.start(sid, "volume", cmd.volume, cmd.fade_seconds, now)
+            self._volume_to(sid, cmd.volume, cmd.fade_seconds, now)
 
     def speaker_moved_on(self, state: dict[str, Any]) -> None:
         """Tell listeners that the speaker moved on by itself (next track, or gave up)."""
@@ -245,6 +262,24 @@ class DeviceController:
         for pid in held:
             self._emit(EventType.DEVICE, {"device": pid, "changes": {"heat": HeatLevel.OFF}})
         return held
+
+    def hold_to_limits(self, now: float) -> None:
+        """Bring outputs already past the people's limits down to them (a session starts)."""
+        people = self.limits.people if self.limits is not None else None
+        if people is None:
+            return
+        for pid, st in self.guard.states.items():
+            if heat_rank(st.heat) > heat_rank(people.heat_cap(pid)[0]):
+                left = (st.until - now) if st.until is not None else 1.0
+                self.heat(pid, st.heat, now, owner=st.owner or "manual", seconds=max(1.0, left))
+        if self.room.diffuser is not None:
+            self.set_diffuser(self.room.diffuser.mode, now)
+        if self.room.speaker is not None:
+            sid = self.room.speaker_id
+            target = self.fader.target(sid, "volume")
+            loudest = max(self.room.speaker.volume, target if target is not None else 0.0)
+            if people.volume_cap()[0] < loudest:
+                self._volume_to(sid, loudest, 0, now)
 
     def all_off(self, now: float) -> None:
         """Everything off now: fades dropped, heat first."""
@@ -298,7 +333,7 @@ class DeviceController:
                 speaker.volume = 0
             speaker.play(scene.playlist)
             self._listen_volume = scene.volume
-            self.fader.start(sid, "volume", scene.volume, fade, now)
+            self._volume_to(sid, scene.volume, fade, now)
         elif scene.volume == 0 or not scene.playlist:
             self.fader.start(sid, "volume", 0, fade, now)
         else:
@@ -311,7 +346,7 @@ class DeviceController:
     def set_diffuser(self, mode: str, now: float) -> None:
         """Set the diffuser's mode (nothing without a diffuser)."""
         if self.room.diffuser is not None:
-            self.room.diffuser.set_mode(mode, now)
+            self.room.diffuser.set_mode(self._aroma(mode, refuse=False), now)
 
     def fade_out(self, seconds: float, now: float) -> None:
         """Lights and music down to nothing over ``seconds``; the diffuser off now."""
@@ -341,7 +376,7 @@ class DeviceController:
         target = speaker.volume if target is None else target
         speaker.volume = 0  # come back softly, not at full volume at once
         speaker.resume()
-        self.fader.start(sid, "volume", target, MUSIC_RAMP, now)
+        self._volume_to(sid, target, MUSIC_RAMP, now)
 
     def chime(self) -> None:
         """Sound the end chime, if there is a speaker (a failing one is logged)."""

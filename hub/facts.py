@@ -89,6 +89,8 @@ class EventType(StrEnum):
     PROGRESS = "progress"
     ROUTINES = "routines"
     BUTTON = "button"
+    CUE = "cue"  # a scene's timeline cue for the therapist (hub/cues.py)
+    LIMIT = "limit"  # a person's limit capped or refused a request (hub/limits.py)
 
 
 class ButtonAction(StrEnum):
@@ -96,7 +98,6 @@ class ButtonAction(StrEnum):
 
     PRESS = "press"
     HOLD = "hold"
-    CUE = "cue"  # a scene's timeline cue for the therapist (hub/cues.py)
 
 
 # enum fields accept the plain strings that JSON carries, even in strict models

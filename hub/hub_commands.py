@@ -12,8 +12,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .commands import SessionExtend, SessionStart, parse
+from .devices import attempt
 from .errors import InvalidCommand
 from .facts import EventType, Owner
+from .limits import resolve_people
 
 if TYPE_CHECKING:
     from hardware import Room
@@ -23,6 +25,9 @@ if TYPE_CHECKING:
     from .events import HubLock
     from .fader import Fader
     from .loop import ControlLoop
+    from .people_records import PeopleRecords
+    from .profiles import ProfileLibrary
+    from .safety import HeatGuard
     from .scene_library import SceneLibrary
     from .scenes import Scene
     from .sessions import SessionController
@@ -39,6 +44,9 @@ class HubCommands:
     scenes: SceneLibrary
     sessions: SessionController
     loop: ControlLoop
+    guard: HeatGuard
+    profiles: ProfileLibrary
+    people_records: PeopleRecords
     _emit: Callable[[EventType | str, dict[str, Any]], None]
 
     # --- device commands ----------------------------------------------------------------------
@@ -135,12 +143,37 @@ class HubCommands:
     # --- sessions ---------------------------------------------------------------------------
 
     def start_session(
-        self, scene: str | None = None, minutes: float | None = None, *, source: str = "api"
+        self,
+        scene: str | None = None,
+        minutes: float | None = None,
+        *,
+        source: str = "api",
+        profiles: list[str] | dict[str, str] | None = None,
     ) -> dict[str, Any]:
-        """Start a session (pre-warm, then the scene); 409 if one is running."""
-        given = {k: v for k, v in (("scene", scene), ("minutes", minutes)) if v is not None}
+        """Start a session (pre-warm, then the scene); 409 if one is running.
+
+        ``profiles`` says who it is for: ids (their limits hold on every pad) or
+        {pad id: profile id} (each pad its person's heat limit; the room the strictest).
+        """
+        given = {
+            k: v
+            for k, v in (("scene", scene), ("minutes", minutes), ("profiles", profiles))
+            if v is not None
+        }
         cmd = parse(SessionStart, given)
-        return self._session(lambda now: self.sessions.start(cmd, source, now))
+        with self.lock:
+            people = resolve_people(cmd.profiles, self.profiles.get, self.guard.pad_ids)
+            result = self._session(lambda now: self.sessions.start(cmd, source, now, people))
+            if people is not None:
+                rows = [(p.profile, p.name, p.pad) for p in people.people]
+                attempt("recording who the session is for", lambda: self._link_people(result, rows))
+        return result
+
+    def _link_people(
+        self, session: dict[str, Any], rows: list[tuple[str, str, str | None]]
+    ) -> None:
+        """Record who ``session`` is for (in its history)."""
+        self.people_records.link_session(session["id"], rows)
 
     def pause_session(self) -> dict[str, Any]:
         """Pause the countdown and the music (heat stays within its limits)."""

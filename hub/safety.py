@@ -85,6 +85,8 @@ class HeatGuard:
         self._stamp = stamp
         #: why the last refused ``set`` of each pad was refused ("cooling_down" or "ledger")
         self.refusal: dict[str, str] = {}
+        #: (pad, heat asked) -> the heat allowed: the session's people's ceilings (hub.limits)
+        self.ceiling: Callable[[str, str], str] | None = None
 
     # --- the ledger ---------------------------------------------------------------------------
 
@@ -230,6 +232,8 @@ class HeatGuard:
         Raises InvalidCommand for a bad request. A locked pad stays off and returns False
         (sessions and scenes go on without heat; manual commands check :meth:`validate`).
         """
+        if self.ceiling is not None:
+            heat = self.ceiling(pad_id, heat)  # a person's heat limit, whoever asks
         if heat == "off":
             self.off(pad_id, now)
             return True

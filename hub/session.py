@@ -27,6 +27,8 @@ class Session:
     end_reason: str | None = None
     #: pads this session heats; a pad leaves the set when the user changes it by hand
     heat_pads: set[str] = field(default_factory=set)
+    #: who it is for (:class:`hub.limits.People`); their limits hold while it runs
+    people: Any = None
 
     @property
     def paused(self) -> bool:
@@ -66,4 +68,5 @@ class Session:
             "elapsed_seconds": round(self.massage_seconds(now), 1),
             "started_at": self.started_wall.astimezone(zone).isoformat(timespec="seconds"),
             "source": self.source,
+            "people": [p.to_dict() for p in self.people.people] if self.people else [],
         }

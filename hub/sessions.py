@@ -63,8 +63,13 @@ class SessionController:
         return self.current is not None and self.current.phase in (Phase.PREPARE, Phase.ACTIVE)
 
     def state(self, now: float) -> dict[str, Any] | None:
-        """The running session for the API, or None."""
-        return self.current.to_dict(now, self._zone) if self.current else None
+        """The running session for the API (with its people's limits), or None."""
+        if self.current is None:
+            return None
+        out = self.current.to_dict(now, self._zone)
+        people = self.current.people
+        out["limits"] = people.limits(self._guard.pad_ids) if people is not None else None
+        return out
 
     def mark_interrupted(self) -> None:
         """Note the sessions a crash or power cut interrupted (at start; outputs stay off)."""
@@ -78,8 +83,10 @@ class SessionController:
 
     # --- commands ---------------------------------------------------------------------------
 
-    def start(self, cmd: SessionStart, source: str, now: float) -> dict[str, Any]:
-        """Start a session (pre-warm, then the scene); 409 if one is running."""
+    def start(
+        self, cmd: SessionStart, source: str, now: float, people: Any = None
+    ) -> dict[str, Any]:
+        """Start a session (pre-warm, then the scene) for ``people``; 409 if one is running."""
         if self.current is not None:
             if self.current.phase == Phase.FADE_OUT:
                 raise Conflict("the last session is still fading out; stop it again to end it now")
@@ -102,7 +109,9 @@ class SessionController:
             started_wall=self._wall(),
             phase=Phase.PREPARE,
             phase_end=now + prewarm,
+            people=people,
         )
+        self._devices.hold_to_limits(now)  # their limits hold from the first moment
         if prewarm > 0:
             self._prepare(now)
         else:
@@ -167,6 +176,13 @@ class SessionController:
         else:
             self._fade_out(now, "stopped")
             self._action(SessionAction.FADE_OUT, {"phase": s.phase})
+
+    def people_changed(self, profile: dict[str, Any], now: float) -> None:
+        """A profile changed: if they are in the session, its limits follow at once."""
+        s = self.current
+        if s is not None and s.people is not None and s.people.has(profile["id"]):
+            s.people = s.people.with_profile(profile)
+            self._devices.hold_to_limits(now)
 
     def dismiss_interrupted(self) -> None:
         """Forget the notice about a session that a crash or power cut interrupted."""

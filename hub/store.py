@@ -1,5 +1,7 @@
 """SQLite storage in ``data_dir``: scenes, routines, history, settings, tokens, heat ledger, guests.
 
+Profiles and the journal keep their own SQL in :mod:`hub.people_records`.
+
 WAL journal, full sync, one writer at a time; the schema is versioned by
 ``PRAGMA user_version`` and upgraded by the migrations below, in order.
 """
@@ -71,8 +73,34 @@ MIGRATIONS: list[str] = [
         updated_at REAL NOT NULL
     );
     """,
-    # 3: profiles and journal (issue 15) — replaced at merge
-    "",
+    # 3: people: profiles, who each session was for (a name kept if the profile goes), journal
+    """
+    CREATE TABLE profiles (
+        id TEXT PRIMARY KEY,
+        data TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE session_people (
+        session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        profile_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        pad TEXT,
+        PRIMARY KEY (session_id, profile_id)
+    );
+    CREATE TABLE journal (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        profile_id TEXT NOT NULL REFERENCES profiles(id) ON DELETE CASCADE,
+        moment TEXT NOT NULL,
+        stress INTEGER,
+        sleep INTEGER,
+        areas TEXT NOT NULL DEFAULT '[]',
+        note TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL,
+        UNIQUE (session_id, profile_id, moment)
+    );
+    CREATE INDEX journal_by_profile ON journal(profile_id, created_at);
+    """,
     # 4: guests: a visiting therapist's time-limited link (only its token's hash), and
     # what was done through it
     """

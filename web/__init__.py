@@ -19,10 +19,23 @@ def blueprints() -> list[Blueprint]:
     from .guests_api import bp as guests_bp
     from .health import bp as health_bp
     from .homekit_api import bp as homekit_bp
+    from .journal_api import bp as journal_bp
     from .pages import bp as pages_bp
+    from .profiles_api import bp as profiles_bp
     from .routines_api import bp as routines_bp
 
-    return [health_bp, auth_bp, api_bp, routines_bp, homekit_bp, guests_bp, backup_bp, pages_bp]
+    return [
+        health_bp,
+        auth_bp,
+        api_bp,
+        routines_bp,
+        profiles_bp,
+        journal_bp,
+        homekit_bp,
+        guests_bp,
+        backup_bp,
+        pages_bp,
+    ]
 
 
 def create_app(hub: Any, config: Any = None) -> Flask:

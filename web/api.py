@@ -56,7 +56,12 @@ def start_session() -> tuple[Response, int]:
     """Start a session (409 if one runs)."""
     cmd = parse(SessionStart, json_object())
     source = source_for_guest(g.guest["name"]) if g.get("guest") else "web"
-    result = _hub().start_session(cmd.scene, cmd.minutes, source=source)  # type: ignore[attr-defined]
+    result = _hub().start_session(
+        cmd.scene,  # type: ignore[attr-defined]
+        cmd.minutes,  # type: ignore[attr-defined]
+        source=source,
+        profiles=cmd.profiles,  # type: ignore[attr-defined]
+    )
     return jsonify(result), 201
 
 

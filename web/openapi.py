@@ -98,11 +98,13 @@ def describe(
     tag: str = "hub",
     public: bool = False,
     stream: bool = False,
+    media: str | None = None,
 ) -> Callable[[F], F]:
     """Describe an API view: its answer (a model, or None), body, query, own errors.
 
     ``public`` also lets the view answer without auth (like :func:`web.auth.public`);
-    ``stream`` says the answer is an event stream. The errors every route shares are
+    ``stream`` says the answer is an event stream, ``media`` that it is that media type
+    (text, such as ``text/csv``). The errors every route shares are
     added by :func:`build_spec`.
     """
     responses: dict[str, Any] = {f"HTTP_{status}": answer}
@@ -118,6 +120,7 @@ def describe(
         )(view)
         described.body_required = body_required  # type: ignore[attr-defined]
         described.stream = stream  # type: ignore[attr-defined]
+        described.media = EVENT_STREAM if stream else media  # type: ignore[attr-defined]
         if public:
             described.public = True  # type: ignore[attr-defined]
         return described  # type: ignore[no-any-return]
@@ -191,9 +194,10 @@ def _shared(op: dict[str, Any], method: str, view: Any) -> None:
     for code, answer in responses.items():
         if int(code) in ERROR_TEXT and int(code) >= 400:
             answer["description"] = ERROR_TEXT[int(code)]
-    if getattr(view, "stream", False):
+    media = getattr(view, "media", None)
+    if media is not None:
         ok = next(code for code in responses if code.startswith("2"))
-        responses[ok]["content"] = {EVENT_STREAM: {"schema": {"type": "string"}}}
+        responses[ok]["content"] = {media: {"schema": {"type": "string"}}}
     op["responses"] = dict(sorted(responses.items()))
 
 

@@ -23,6 +23,8 @@ PAGES: list[dict[str, str]] = [
     {"id": "scenes", "label": "Scenes", "script": ""},
     {"id": "routines", "label": "Routines", "script": "routines.js"},
     {"id": "history", "label": "History", "script": ""},
+    {"id": "people", "label": "People", "script": "profiles.js"},
+    {"id": "journal", "label": "Journal", "script": "journal.js"},
     {"id": "settings", "label": "Settings", "script": "homekit.js"},
 ]
 

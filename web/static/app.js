@@ -187,11 +187,15 @@ var MH = (function () {
       }));
       self.startBtn = h("button", {class: "btn primary big", type: "button", id: "start", text: "Start", onclick: function () {
         self.startBtn.disabled = true;
-        api("POST", "/session", {scene: self.scene, minutes: self.minutes}).then(function () { toast("Session started.", true); })
+        var body = {scene: self.scene, minutes: self.minutes}, who = self.who && self.who.value();
+        if (who) body.profiles = who;
+        api("POST", "/session", body).then(function () { toast("Session started.", true); })
           .finally(function () { self.startBtn.disabled = false; });
       }});
+      self.who = MH.people ? MH.people.picker() : null;  // profiles.js: "Who is on the table?"
+      self.journal = MH.journal ? MH.journal.card() : null;  // journal.js: one-tap stress, sleep
       self.idle = h("div", {class: "card"}, h("h2", {text: "Start a session"}), h("h3", {text: "Scene"}), self.sceneChips,
-        h("h3", {text: "Length"}), self.minuteChips, self.startBtn);
+        h("h3", {text: "Length"}), self.minuteChips, self.who, self.startBtn);
       self.ringFg = document.createElementNS("http://www.w3.org/2000/svg", "circle");
       var svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
       svg.setAttribute("viewBox", "0 0 220 220"); svg.setAttribute("class", "ring");
@@ -215,12 +219,14 @@ var MH = (function () {
         api("POST", "/session/extend", {minutes: 10}).then(function () { toast("10 minutes added.", true); });
       }});
       self.stopBtn = h("button", {class: "btn danger", type: "button", id: "stop", onclick: function () { api("DELETE", "/session"); }});
+      self.limits = MH.people ? MH.people.limits() : null;  // profiles.js: whose limits hold now
       self.running = h("div", {class: "card", hidden: true, "data-testid": "running"},
-        h("div", {class: "ring-wrap"}, h("div", {class: "scene-name", "data-testid": "session-scene"}), svg, self.phase),
+        h("div", {class: "ring-wrap"}, h("div", {class: "scene-name", "data-testid": "session-scene"}), svg, self.phase), self.limits,
         h("div", {class: "row"}, self.pauseBtn, self.extendBtn, h("span", {class: "grow"}), self.stopBtn));
       self.devices = h("ul", {class: "dev-list", "data-testid": "device-summary"});
       self.room = vroom();
-      el.appendChild(self.banner); el.appendChild(self.idle); el.appendChild(self.running);
+      el.appendChild(self.banner); if (self.journal) el.appendChild(self.journal);
+      el.appendChild(self.idle); el.appendChild(self.running);
       el.appendChild(self.room); el.appendChild(h("div", {class: "card"}, h("h3", {text: "Devices"}), self.devices));
       self.paintMinutes();
       self.scenes(scenes);
@@ -256,6 +262,7 @@ var MH = (function () {
           h("button", {class: "btn primary", type: "button", id: "restart", text: "Start again", onclick: function () {
             var body = {scene: intr.scene};
             if (left) body.minutes = Math.max(1, Math.min(480, Math.round(left)));
+            if (MH.people && intr.people && intr.people.length) body.profiles = MH.people.spec(intr.people);  // same limits
             api("POST", "/session", body).then(function () { toast("Session started again.", true); });
           }}),
           h("button", {class: "btn", type: "button", id: "dismiss", text: "Dismiss", onclick: function () { api("DELETE", "/interrupted"); }})));
@@ -276,6 +283,8 @@ var MH = (function () {
       });
       self.room.hidden = st.backend !== "mock";
       self.room.update(st);
+      if (self.journal) self.journal.update(st);
+      if (self.limits) self.limits.update(st);
     },
     tick: function (st) {
       var s = st.session;
@@ -465,7 +474,7 @@ var MH = (function () {
       self.offset = 0;
       self.more = h("button", {class: "btn small", type: "button", text: "More", onclick: function () { self.load(false); }});
       el.appendChild(h("div", {class: "card"}, h("h2", {text: "Past sessions"}),
-        h("table", {"data-testid": "history"}, h("thead", null, h("tr", null, h("th", {text: "When"}), h("th", {text: "Scene"}), h("th", {text: "Minutes"}), h("th", {text: "End"}))), self.body),
+        h("table", {"data-testid": "history"}, h("thead", null, h("tr", null, h("th", {text: "When"}), h("th", {text: "Scene"}), h("th", {text: "Minutes"}), h("th", {text: "End"}), h("th", {text: "Who"}))), self.body),
         self.more));
     },
     show: function () { this.load(true); },
@@ -480,9 +489,10 @@ var MH = (function () {
             h("td", {text: when.toLocaleDateString([], {month: "short", day: "numeric"}) + " " + when.toLocaleTimeString([], {hour: "2-digit", minute: "2-digit"})}),
             h("td", {text: r.scene_name + (r.by ? " · by " + r.by : "")}),
             h("td", {text: (r.actual_minutes !== null ? Math.round(r.actual_minutes) : "…") + " / " + Math.round(r.planned_minutes)}),
-            h("td", {text: r.end_reason || "running"})));
+            h("td", {text: r.end_reason || "running"}),
+            h("td", null, MH.people ? MH.people.who(r) : "")));
         });
-        if (!d.sessions.length && fresh) self.body.appendChild(h("tr", null, h("td", {colspan: 4, class: "muted", text: "No sessions yet."})));
+        if (!d.sessions.length && fresh) self.body.appendChild(h("tr", null, h("td", {colspan: 5, class: "muted", text: "No sessions yet."})));
         self.offset += d.sessions.length;
         self.more.hidden = d.sessions.length < d.limit;
       });

@@ -1,0 +1,235 @@
+"""The limits of the people in a session, and the one place each output is held to them.
+
+A session started for profiles carries :class:`People`: who lies on which pad and what each
+allows. While it is the current session, :class:`LimitKeeper` caps every request on its
+way to the parts, whoever made it (a scene, a routine, MQTT, a manual command):
+
+- heat, in :meth:`hub.safety.HeatGuard.set` (the only code that switches a pad on): a pad
+  never runs above the ceiling of the person on it; a pad nobody was put on follows the
+  strictest person present;
+- volume, in :class:`hub.devices.DeviceController` (every volume target and every write the
+  fader makes): never above the lowest cap of the people present;
+- the diffuser, in :class:`hub.devices.DeviceController`: off if anyone present says no
+  aroma; a manual "on" is refused, a scene's is dropped.
+
+Each cap tells listeners (an ``limit`` event) and shows on the device's state, in words.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import Conflict, InvalidCommand, NotFound
+from .facts import DiffuserMode, EventType, HeatLevel
+
+HEAT_ORDER = [HeatLevel.OFF, HeatLevel.LOW, HeatLevel.MEDIUM, HeatLevel.HIGH]
+MAX_PEOPLE = 8
+
+
+class LimitRefused(Conflict):
+    """A request goes past the limit of a person in the session."""
+
+    code = "profile_limit"
+
+
+def heat_rank(level: str) -> int:
+    """The order of a heat level (off 0 … high 3)."""
+    return HEAT_ORDER.index(HeatLevel(level))
+
+
+def _names(names: list[str]) -> str:
+    if len(names) <= 1:
+        return "".join(names)
+    return ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _owner(names: list[str]) -> str:
+    return f"{_names(names)}'s" if len(names) == 1 else f"{_names(names)}'s shared"
+
+
+@dataclass(frozen=True)
+class Person:
+    """One person in a session: their profile's limits and their pad (None: any pad)."""
+
+    profile: str
+    name: str
+    pad: str | None
+    heat_max: str
+    volume_max: float
+    aroma: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        """The person as the session state shows them."""
+        return {"profile": self.profile, "name": self.name, "pad": self.pad}
+
+
+@dataclass(frozen=True)
+class People:
+    """Who a session is for, and so the limits it runs under."""
+
+    people: tuple[Person, ...]
+
+    def has(self, profile: str) -> bool:
+        """True if ``profile`` is one of the people."""
+        return any(p.profile == profile for p in self.people)
+
+    def with_profile(self, prof: dict[str, Any]) -> People:
+        """The same people, with ``prof``'s new name and limits."""
+        return People(
+            tuple(_person(prof, p.pad) if p.profile == prof["id"] else p for p in self.people)
+        )
+
+    def _on(self, pad: str) -> list[Person]:
+        mine = [p for p in self.people if p.pad == pad]
+        return mine or list(self.people)  # nobody put on it: the strictest of everyone
+
+    def heat_cap(self, pad: str) -> tuple[str, list[str]]:
+        """The highest heat ``pad`` may have, and whose limit it is."""
+        on = self._on(pad)
+        cap = min((p.heat_max for p in on), key=heat_rank)
+        return cap, [p.name for p in on if p.heat_max == cap]
+
+    def volume_cap(self) -> tuple[float, list[str]]:
+        """The loudest the room may be, and whose limit it is."""
+        cap = min(p.volume_max for p in self.people)
+        return cap, [p.name for p in self.people if p.volume_max == cap]
+
+    def no_aroma(self) -> list[str]:
+        """The names of the people who say no aroma (empty: aroma is fine)."""
+        return [p.name for p in self.people if not p.aroma]
+
+    def limits(self, pads: list[str]) -> dict[str, Any]:
+        """The caps in force, for the session state."""
+        vol, _ = self.volume_cap()
+        return {
+            "heat_max": {pid: self.heat_cap(pid)[0] for pid in pads},
+            "volume_max": vol,
+            "aroma": not self.no_aroma(),
+        }
+
+
+def resolve_people(
+    spec: list[str] | dict[str, str] | None,
+    lookup: Callable[[str], dict[str, Any]],
+    pads: list[str],
+) -> People | None:
+    """Turn a session's ``profiles`` (ids, or {pad: id}) into :class:`People`; raise if bad."""
+    if spec is None:
+        return None
+    if isinstance(spec, dict):
+        pairs: list[tuple[str | None, str]] = list(spec.items())
+        for pad, _ in pairs:
+            if pad not in pads:
+                raise InvalidCommand(
+                    f"profiles: no heat pad called {pad!r} (pads: {', '.join(pads) or 'none'})"
+                )
+    else:
+        pairs = [(None, pid) for pid in spec]
+    if not pairs:
+        raise InvalidCommand("profiles: name at least one person, or leave profiles out")
+    if len(pairs) > MAX_PEOPLE:
+        raise InvalidCommand(f"profiles: at most {MAX_PEOPLE} people in one session")
+    ids = [pid for _, pid in pairs]
+    if len(set(ids)) != len(ids):
+        raise InvalidCommand("profiles: the same person is named twice")
+    people = []
+    for pad, pid in pairs:
+        try:
+            prof = lookup(pid)
+        except NotFound:
+            raise InvalidCommand(f"profiles: no profile called {pid!r}") from None
+        people.append(_person(prof, pad))
+    return People(tuple(people))
+
+
+def _person(prof: dict[str, Any], pad: str | None) -> Person:
+    return Person(
+        profile=prof["id"],
+        name=prof["name"],
+        pad=pad,
+        heat_max=prof["heat_max"],
+        volume_max=float(prof["volume_max"]),
+        aroma=bool(prof["aroma"]),
+    )
+
+
+class LimitKeeper:
+    """Hold each output to the current session's people (the hub lock is held by callers)."""
+
+    def __init__(
+        self,
+        current: Callable[[], People | None],
+        emit: Callable[[EventType, dict[str, Any]], None],
+        name: Callable[[str], str] = str,
+    ) -> None:
+        self._current = current
+        self._emit = emit
+        self._name = name  # a device's display name, for the messages
+        self._for: People | None = None
+        #: device id -> the last limit that held it back, in words (for this session's people)
+        self._notes: dict[str, str] = {}
+
+    @property
+    def people(self) -> People | None:
+        """The people whose limits hold now (None: no one's)."""
+        people = self._current()
+        if people is not self._for:
+            self._for, self._notes = people, {}
+        return people
+
+    def note(self, device: str) -> str | None:
+        """The last limit that held ``device`` back in this session, in words."""
+        return self._notes.get(device) if self.people is not None else None
+
+    def _tell(self, device: str, limit: str, message: str) -> None:
+        self._notes[device] = message
+        self._emit(EventType.LIMIT, {"device": device, "limit": limit, "message": message})
+
+    def heat(self, pad: str, heat: str) -> str:
+        """The heat ``pad`` may have when ``heat`` is asked."""
+        people = self.people
+        if people is None or heat == HeatLevel.OFF:
+            return heat
+        cap, who = people.heat_cap(pad)
+        if heat_rank(heat) <= heat_rank(cap):
+            return heat
+        pad_name = self._name(pad)
+        if cap == HeatLevel.OFF:
+            message = f"{pad_name} stays off: {_owner(who)} limit is no heat"
+        else:
+            message = f"{pad_name} capped at {cap} (asked {heat}): {_owner(who)} heat limit"
+        self._tell(pad, "heat_max", message)
+        return cap
+
+    def volume(self, device: str, volume: float, *, quiet: bool = False) -> float:
+        """The volume the speaker may have when ``volume`` is asked."""
+        people = self.people
+        if people is None:
+            return volume
+        cap, who = people.volume_cap()
+        if volume <= cap:
+            return volume
+        if not quiet:
+            self._tell(
+                device,
+                "volume_max",
+                f"volume capped at {cap:g} (asked {volume:g}): {_owner(who)} volume limit",
+            )
+        return cap
+
+    def diffuser(self, mode: str, *, refuse: bool) -> str:
+        """The diffuser mode allowed when ``mode`` is asked; refuse (raise) or drop to off."""
+        people = self.people
+        if people is None or mode == DiffuserMode.OFF:
+            return mode
+        who = people.no_aroma()
+        if not who:
+            return mode
+        says = "says" if len(who) == 1 else "say"
+        message = f"the diffuser stays off: {_names(who)} {says} no aroma"
+        if refuse:
+            raise LimitRefused(message)
+        self._tell("diffuser", "aroma", message)
+        return DiffuserMode.OFF

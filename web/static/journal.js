@@ -1,0 +1,177 @@
+/* The journal: one-tap stress before and after a session and sleep the morning after (a card
+ * on the Now page: app.js calls MH.journal.card()), and the Journal page that charts them
+ * (SVG drawn here, nothing from a CDN). The API is /api/v1/journal (web/journal_api.py). */
+(function () {
+  "use strict";
+  var h = MH.h, api = MH.api, toast = MH.toast;
+  var SVG = "http://www.w3.org/2000/svg";
+
+  function quiet() {}
+  function s(tag, attrs, text) {
+    var el = document.createElementNS(SVG, tag);
+    Object.keys(attrs || {}).forEach(function (k) { el.setAttribute(k, attrs[k]); });
+    if (text !== undefined) el.textContent = text;
+    return el;
+  }
+  function known(v) { return v !== null && v !== undefined; }
+  function evening(iso) { return new Date(iso).getHours() >= 17; }
+  function nextMorning(iso) {  // the morning after an evening session, until noon
+    var start = new Date(iso), now = new Date();
+    var next = new Date(start.getFullYear(), start.getMonth(), start.getDate() + 1);
+    return now >= next && now < new Date(next.getTime() + 12 * 3600 * 1000);
+  }
+
+  // --- the one-tap card on the Now page ------------------------------------------------------
+
+  /* Asks each person of the latest session what is due: stress before, after, sleep. */
+  function card() {
+    var el = h("div", {class: "card journal-card", hidden: true, "data-testid": "journal-card"});
+    var key = null, done = {};
+    function ask(row, p, when) {
+      var areas = [];
+      var q = {before: p.name + ": how stressed are you now?", after: p.name + ": and now, after the session?",
+        morning: p.name + ": how did you sleep?"}[when];
+      var scale = when === "morning" ? [1, 2, 3, 4, 5] : [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+      var box = h("div", {class: "ask", "data-ask": when, "data-person": p.profile});
+      box.appendChild(h("p", {class: "q", text: q}));
+      if (when !== "morning") {
+        box.appendChild(h("p", {class: "muted small", text: "Tense areas (optional), then one tap on the number:"}));
+        box.appendChild(MH.people.areaChips([], function (a) { areas = a; }));
+      }
+      box.appendChild(h("div", {class: "scale"}, scale.map(function (n) {
+        return h("button", {class: "chip num", type: "button", "data-value": n, text: String(n), onclick: function () {
+          var entry = {session_id: row.id, profile: p.profile, when: when};
+          if (when === "morning") entry.sleep = n; else { entry.stress = n; entry.areas = areas; }
+          api("POST", "/journal", entry).then(function () {
+            done[row.id + "/" + p.profile + "/" + when] = true;
+            box.remove();
+            if (!el.querySelector(".ask")) el.hidden = true;
+            toast("Noted, thank you.", true);
+          }, quiet);
+        }});
+      })));
+      box.appendChild(h("p", {class: "muted small", text: when === "morning" ? "1 = badly, 5 = very well" : "0 = calm, 10 = very stressed"}));
+      return box;
+    }
+    function render(row) {
+      el.textContent = "";
+      if (!row || !(row.people || []).length) { el.hidden = true; return; }
+      var running = !row.end_reason;
+      row.people.forEach(function (p) {
+        var due = [];
+        if (running && !known(p.before)) due.push("before");
+        if (!running && !known(p.after) && row.end_reason !== "interrupted") due.push("after");
+        if (!running && !known(p.sleep) && evening(row.started_at) && nextMorning(row.started_at)) due.push("morning");
+        due.forEach(function (when) {
+          if (!done[row.id + "/" + p.profile + "/" + when]) el.appendChild(ask(row, p, when));
+        });
+      });
+      el.hidden = !el.querySelector(".ask");
+    }
+    el.update = function (st) {
+      var sess = st.session, last = st.last_session;
+      var k = sess ? "s" + sess.id + (sess.people || []).length : last ? "l" + last.id : "none";
+      if (k === key) return;
+      key = k;
+      api("GET", "/history?limit=1").then(function (d) { render(d.sessions[0]); }, quiet);
+    };
+    return el;
+  }
+
+  // --- the Journal page ---------------------------------------------------------------------
+
+  /* A line chart of weekly averages: series [{key, label, cls}], y from lo to hi. */
+  function chart(weeks, series, lo, hi, title) {
+    var W = 340, H = 170, L = 28, R = 8, T = 10, B = 28;
+    var svg = s("svg", {viewBox: "0 0 " + W + " " + H, class: "chart", role: "img", "aria-label": title});
+    var x = function (i) { return L + (weeks.length < 2 ? (W - L - R) / 2 : i * (W - L - R) / (weeks.length - 1)); };
+    var y = function (v) { return T + (hi - v) * (H - T - B) / (hi - lo); };
+    for (var v = lo; v <= hi; v += (hi - lo > 5 ? 2 : 1)) {
+      svg.appendChild(s("line", {x1: L, x2: W - R, y1: y(v), y2: y(v), class: "grid"}));
+      svg.appendChild(s("text", {x: L - 6, y: y(v) + 4, class: "axis", "text-anchor": "end"}, String(v)));
+    }
+    weeks.forEach(function (w, i) {
+      if (weeks.length <= 8 || i % Math.ceil(weeks.length / 8) === 0) {
+        svg.appendChild(s("text", {x: x(i), y: H - 8, class: "axis", "text-anchor": "middle"}, w.week.slice(5)));
+      }
+    });
+    series.forEach(function (se) {
+      var pts = [];
+      weeks.forEach(function (w, i) { if (known(w[se.key])) pts.push([x(i), y(w[se.key]), w]); });
+      if (pts.length > 1) svg.appendChild(s("polyline", {points: pts.map(function (p) { return p[0] + "," + p[1]; }).join(" "), class: "line " + se.cls}));
+      pts.forEach(function (p) {
+        var dot = s("circle", {cx: p[0], cy: p[1], r: 3.5, class: "dot " + se.cls, "data-series": se.key});
+        var n = p[2].entries[se.key === "sleep" ? "morning" : se.key];
+        dot.appendChild(s("title", {}, se.label + ", week of " + p[2].week + ": " + p[2][se.key] + " (" + n + " rating" + (n === 1 ? "" : "s") + ")"));
+        svg.appendChild(dot);
+      });
+    });
+    var legend = h("div", {class: "legend"}, series.map(function (se) { return h("span", {class: "key " + se.cls, text: se.label}); }));
+    return h("figure", {class: "chart-box"}, h("figcaption", {text: title}), svg, legend);
+  }
+
+  MH.page("journal", {
+    mount: function (el) {
+      var self = this;
+      self.profile = "";
+      self.who = h("select", {id: "journal-who", onchange: function () { self.profile = self.who.value; self.load(); }});
+      self.csv = h("a", {class: "btn small", id: "journal-csv", href: "/api/v1/journal.csv", download: "journal.csv", text: "Download CSV"});
+      self.out = h("div", {"data-testid": "journal-insight"});
+      el.appendChild(h("div", {class: "row"}, h("h2", {class: "grow", text: "Journal"}), self.csv));
+      el.appendChild(h("label", {for: "journal-who"}, "Whose journal"));
+      el.appendChild(self.who);
+      el.appendChild(self.out);
+    },
+    show: function () {
+      var self = this;
+      MH.people.load().then(function (list) {
+        self.who.textContent = "";
+        self.who.appendChild(h("option", {value: "", text: "Everyone"}));
+        list.forEach(function (p) { var o = h("option", {value: p.id, text: p.name}); if (p.id === self.profile) o.selected = true; self.who.appendChild(o); });
+        self.load();
+      }, quiet);
+    },
+    load: function () {
+      var self = this, q = self.profile ? "?profile=" + encodeURIComponent(self.profile) : "";
+      self.csv.setAttribute("href", "/api/v1/journal.csv" + q);
+      api("GET", "/journal/insight" + q).then(function (d) { self.render(d); }, quiet);
+    },
+    render: function (d) {
+      var out = this.out;
+      out.textContent = "";
+      var summary = h("div", {class: "card", "data-testid": "journal-summary"});
+      if (!d.enough) {
+        summary.appendChild(h("p", {class: "big-note", text: "Not enough sessions yet"}));
+        summary.appendChild(h("p", {class: "muted", text: d.sessions + " of " + d.min_sessions + " sessions with a stress rating before and after. " +
+          "Figures show once there are " + d.min_sessions + "; tap the numbers on the Now page before and after each session."}));
+      } else {
+        var drop = d.average_drop;
+        summary.appendChild(h("p", {class: "big-note", text: (drop >= 0 ? "Stress " + drop + " points lower" : "Stress " + (-drop) + " points higher") + " after a session, on average"}));
+        summary.appendChild(h("p", {class: "muted", text: "From " + d.sessions + " sessions rated before and after (0 = calm, 10 = very stressed). This shows what went together, not what caused it."}));
+      }
+      if (d.sleep_nights) {
+        summary.appendChild(h("p", {class: "muted", text: known(d.average_sleep) ? "Sleep after an evening session: " + d.average_sleep + " of 5, from " + d.sleep_nights + " nights." :
+          "Sleep: " + d.sleep_nights + " night" + (d.sleep_nights === 1 ? "" : "s") + " rated; not enough sessions yet for an average."}));
+      }
+      out.appendChild(summary);
+      if (d.enough && d.weeks.length) {  // below the minimum a line would claim more than it knows
+        out.appendChild(h("div", {class: "card"}, chart(d.weeks, [{key: "before", label: "before", cls: "before"}, {key: "after", label: "after", cls: "after"}], 0, 10, "Stress by week (average)")));
+        if (d.weeks.some(function (w) { return known(w.sleep); })) {
+          out.appendChild(h("div", {class: "card"}, chart(d.weeks, [{key: "sleep", label: "sleep", cls: "sleep"}], 1, 5, "Sleep by week (1 = badly, 5 = very well)")));
+        }
+      }
+      var table = h("tbody");
+      d.scenes.forEach(function (sc) {
+        table.appendChild(h("tr", {"data-scene": sc.scene}, h("td", {text: sc.scene}),
+          h("td", {class: "value", text: known(sc.average_drop) ? (sc.average_drop >= 0 ? "−" + sc.average_drop : "+" + (-sc.average_drop)) : sc.message}),
+          h("td", {class: "muted", text: sc.sessions + " session" + (sc.sessions === 1 ? "" : "s")})));
+      });
+      if (!d.scenes.length) table.appendChild(h("tr", null, h("td", {class: "muted", colspan: 3, text: "No sessions rated before and after yet."})));
+      out.appendChild(h("div", {class: "card"}, h("h3", {text: "Change in stress by scene"}),
+        h("table", {"data-testid": "scene-drops"}, h("thead", null, h("tr", null, h("th", {text: "Scene"}), h("th", {text: "Average change"}), h("th", {text: "Behind it"}))), table),
+        h("p", {class: "muted small", text: "A scene gets a figure from " + d.min_sessions + " rated sessions on."})));
+    }
+  });
+
+  MH.journal = {card: card, chart: chart};
+})();
