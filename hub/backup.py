@@ -45,11 +45,14 @@ class TableSpec:
     secret: bool = False
 
 
-# everything a backup holds (profiles and the journal, issue 15, are one line each here)
+# everything a backup holds, in an order that keeps every reference whole on restore
 TABLES: list[TableSpec] = [
     TableSpec("scenes"),
     TableSpec("routines"),
     TableSpec("sessions"),
+    TableSpec("profiles", since=3),
+    TableSpec("session_people", since=3),
+    TableSpec("journal", since=3),
     TableSpec("routine_runs"),
     TableSpec("settings"),
     TableSpec("guest_actions", since=4),
@@ -190,9 +193,10 @@ def _check_rows(store: Store, table: str, rows: Any, secrets: bool) -> list[dict
 
 
 def _check_documents(tables: dict[str, list[dict[str, Any]]]) -> None:
-    """Every scene and routine must be one this hub can read, and every JSON value JSON."""
+    """Every scene, routine and profile must be one this hub can read, every JSON value JSON."""
     from pydantic import ValidationError
 
+    from .profiles import ProfileIn
     from .routine_records import Routine
     from .scenes import Scene
 
@@ -212,6 +216,13 @@ def _check_documents(tables: dict[str, list[dict[str, Any]]]) -> None:
         except (ValueError, TypeError, KeyError, ValidationError) as exc:
             raise BackupError(
                 f"tables.routines.{i}: not a routine this hub can read ({exc})"[:300]
+            ) from None
+    for i, row in enumerate(tables.get("profiles", [])):
+        try:
+            ProfileIn.model_validate(json.loads(row["data"]))
+        except (ValueError, TypeError, ValidationError) as exc:
+            raise BackupError(
+                f"tables.profiles.{i}: not a profile this hub can read ({exc})"[:300]
             ) from None
     for i, row in enumerate(tables.get("settings", [])):
         try:

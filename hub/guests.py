@@ -4,7 +4,7 @@ A guest link is a random token (``mhg_...``, 256 bits); the store keeps only its
 It is valid until ``expires_at`` (wall time, the hub's clock) unless the owner ends it
 first. Which requests a guest may make is the web layer's business (``web.guests``); here
 are the records: create, list, end, look up by token, log an action, and the client
-panel's data (:func:`profiles_for_guest`).
+panel's data (the profiles the owner chose: name, limits, areas of concern, notes).
 """
 
 from __future__ import annotations
@@ -31,10 +31,9 @@ MAX_PROFILES = 20
 MAX_OPEN_LINKS = 20  # links working at once; end one to make another
 SHOWN_ACTIONS = 50  # the latest actions of each link in the list
 
-ProfileId = (
-    Annotated[int, Field(ge=1, lt=2**63)]
-    | Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")]
-)
+ProfileId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")]
+#: what the therapist's client panel shows of a profile
+CLIENT_FIELDS = ("id", "name", "heat_max", "volume_max", "aroma", "areas", "notes")
 
 
 class GuestCreate(Command):
@@ -48,16 +47,6 @@ class GuestCreate(Command):
 def hash_guest_token(token: str) -> str:
     """Return the stored form of a guest token (sha256; tokens carry 256 random bits)."""
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def profiles_for_guest(profile_ids: list[Any]) -> list[dict[str, Any]]:
-    """Return what the therapist may see of these profiles: name, limits, areas, notes.
-
-    Profiles are built in parallel (issue 15); until they are wired in here this returns
-    no profiles. Each item will be ``{id, name, heat_max, volume_max, aroma, areas, notes}``.
-    """
-    del profile_ids
-    return []
 
 
 def guest_label(name: str) -> str:
@@ -88,6 +77,10 @@ class GuestCommands:
         cmd = data if isinstance(data, GuestCreate) else parse(GuestCreate, data)
         seen: list[Any] = []
         for pid in cmd.profiles:  # type: ignore[attr-defined]
+            try:
+                self.profiles.get(pid)  # type: ignore[attr-defined]
+            except NotFound:
+                raise InvalidCommand(f"profiles: there is no profile {pid!r}") from None
             if pid not in seen:
                 seen.append(pid)
         if sum(1 for g in self.list_guests() if g["active"]) >= MAX_OPEN_LINKS:
@@ -161,8 +154,15 @@ class GuestCommands:
         )
 
     def guest_clients(self, guest: dict[str, Any]) -> list[dict[str, Any]]:
-        """Return the profiles this guest's link may show (see :func:`profiles_for_guest`)."""
-        return profiles_for_guest(list(guest.get("profiles", [])))
+        """Return what this guest's link may show of its profiles (one deleted since: gone)."""
+        shown = []
+        for pid in guest.get("profiles", []):
+            try:
+                profile = self.profiles.get(pid)  # type: ignore[attr-defined]
+            except NotFound:
+                continue
+            shown.append({k: profile.get(k) for k in CLIENT_FIELDS})
+        return shown
 
     def guest_history(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Add ``by`` and the guest ``actions`` to history rows (sessions a guest ran)."""

@@ -25,6 +25,7 @@ PATH_VALUES = {
     "guest_id": "1",
     "token_id": "1",
     "routine_id": "evening",
+    "profile_id": "anna",
 }
 
 

@@ -32,11 +32,13 @@ def as_guest(client: FlaskClient, made: dict[str, Any]) -> Api:
 
 
 def test_create_returns_link_qr_and_default_expiry(api: Api, hub: Hub, clock: FakeClock) -> None:
-    made = make_guest(api, profiles=[3, "mia", 3])
+    for name in ("Anna", "Mia"):
+        assert api.post("/profiles", json={"name": name}).status_code == 201
+    made = make_guest(api, profiles=["anna", "mia", "anna"])
     assert set(made) == {"id", "name", "profiles", "url", "expires_at", "qr_svg"}
     assert made["url"].startswith("http://localhost/guest/mhg_")
     assert made["qr_svg"].startswith("<svg") and "xmlns" in made["qr_svg"]
-    assert made["profiles"] == [3, "mia"]  # repeats dropped
+    assert made["profiles"] == ["anna", "mia"]  # repeats dropped
     left = datetime.fromisoformat(made["expires_at"]) - clock.now()
     assert abs(left.total_seconds() - 3 * 3600) < 2
     listed = api.get("/guests").json["guests"]
@@ -54,7 +56,9 @@ def test_create_returns_link_qr_and_default_expiry(api: Api, hub: Hub, clock: Fa
         ({"name": "Ana", "minutes": "3"}, "minutes"),
         ({"name": "Ana", "profiles": [{"id": 1}]}, "profiles"),
         ({"name": "Ana", "profiles": ["../etc"]}, "profiles"),
-        ({"name": "Ana", "profiles": list(range(1, 30))}, "profiles"),
+        ({"name": "Ana", "profiles": [f"p{i}" for i in range(30)]}, "profiles"),
+        ({"name": "Ana", "profiles": [3]}, "profiles"),
+        ({"name": "Ana", "profiles": ["nobody"]}, "no profile 'nobody'"),
         ({"name": "Ana", "mintues": 5}, "minutes"),
     ],
 )
@@ -158,7 +162,13 @@ def test_owner_ends_a_link_early(api: Api, client: FlaskClient) -> None:
 
 
 def test_link_signs_a_browser_in_with_csrf(api: Api, app: Flask, hub: Hub) -> None:
-    made = make_guest(api)
+    mia = {"name": "Mia", "heat_max": "low", "aroma": False, "areas": ["neck"], "notes": "24 weeks"}
+    assert api.post("/profiles", json=mia).status_code == 201
+    assert (
+        api.post("/profiles", json={"name": "Other", "notes": "not for the guest"}).status_code
+        == 201
+    )
+    made = make_guest(api, profiles=["mia"])
     browser = app.test_client()
     r = browser.get(made["url"].removeprefix("http://localhost"))
     assert r.status_code == 302 and r.headers["Location"].endswith("/therapist")
@@ -166,7 +176,10 @@ def test_link_signs_a_browser_in_with_csrf(api: Api, app: Flask, hub: Hub) -> No
     assert page.status_code == 200 and b"therapist.js" in page.data
     assert browser.get("/").headers["Location"].endswith("/therapist")
     me = browser.get("/api/v1/guest").json
-    assert me["name"] == "Ana" and me["clients"] == []
+    assert me["name"] == "Ana"
+    # the client panel: the chosen profile's limits, areas and notes, nobody else's
+    assert me["clients"] == [{"id": "mia", "volume_max": 100, **mia, "heat_max": "low"}]
+    assert "not for the guest" not in str(me)
     status = browser.get("/api/v1/auth").json
     assert status["via"] == "guest" and status["csrf_token"]
     assert browser.post("/api/v1/session", json={}).status_code == 403  # no CSRF token
