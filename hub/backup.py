@@ -1,7 +1,8 @@
 """Backup and restore: the room's data in one versioned JSON file, to move to a new Pi.
 
-What a backup holds is :data:`TABLES`, in this one place: user scenes, routines, the
-history (sessions, routine runs, guest actions) and settings. Secrets (the password hash,
+What a backup holds is :data:`TABLES`, in this one place: user scenes, routines, profiles,
+the journal, the history (sessions and who they were for, routine runs, guest actions) and
+settings. Secrets (the password hash,
 the cookie key, API token hashes) go in only when asked for. Never in a backup: cookie
 logins, the first-run setup code, guest links (they are for one visit), and the heat
 ledger (it belongs to this Pi's pads: a restore must never shorten a cool-down).
@@ -196,7 +197,7 @@ def _check_documents(tables: dict[str, list[dict[str, Any]]]) -> None:
     """Every scene, routine and profile must be one this hub can read, every JSON value JSON."""
     from pydantic import ValidationError
 
-    from .profiles import ProfileIn
+    from .profiles import ProfileOut
     from .routine_records import Routine
     from .scenes import Scene
 
@@ -219,11 +220,13 @@ def _check_documents(tables: dict[str, list[dict[str, Any]]]) -> None:
             ) from None
     for i, row in enumerate(tables.get("profiles", [])):
         try:
-            ProfileIn.model_validate(json.loads(row["data"]))
+            profile = ProfileOut.model_validate(json.loads(row["data"]))
         except (ValueError, TypeError, ValidationError) as exc:
             raise BackupError(
                 f"tables.profiles.{i}: not a profile this hub can read ({exc})"[:300]
             ) from None
+        if profile.id != row["id"]:
+            raise BackupError(f"tables.profiles.{i}: its id does not match its data")
     for i, row in enumerate(tables.get("settings", [])):
         try:
             json.loads(row["value"])

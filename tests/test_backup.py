@@ -25,7 +25,11 @@ def fill(room: Room) -> dict[str, Any]:
     assert rc is not None and hub is not None
     hub.create_scene({"name": "Mine", "lights": {"main": 0.3}, "volume": 20})
     rc.create_routine(routine())
-    hub.start_session("swedish", 20)
+    anna = hub.create_profile({"name": "Anna", "heat_max": "low", "notes": "tender knee"})
+    session = hub.start_session("swedish", 20, profiles=[anna["id"]])
+    hub.add_journal_entry(
+        {"session_id": session["id"], "profile": anna["id"], "when": "before", "stress": 7}
+    )
     guest = hub.create_guest({"name": "Ana"})
     hub.record_guest_action(hub.guest_for_token(guest["token"]), "paused the session")
     hub.stop_session()
@@ -56,7 +60,8 @@ def test_cli_round_trip_onto_a_fresh_data_dir(rooms: tuple[Room, Room], tmp_path
     fill(old)
     assert old.hub is not None
     want = tables(old.hub.store)
-    assert all(want[name] for name in ("scenes", "routines", "sessions", "settings", "tokens"))
+    held = ("scenes", "routines", "sessions", "profiles", "session_people", "journal", "settings")
+    assert all(want[name] for name in (*held, "tokens"))
     assert want["guest_actions"][0]["guest_name"] == "Ana"
     old.stop()
     file = tmp_path / "room.json"
@@ -75,6 +80,8 @@ def test_cli_round_trip_onto_a_fresh_data_dir(rooms: tuple[Room, Room], tmp_path
     assert [r["name"] for r in rc.list_routines()] == ["Evening wind-down"]
     assert new.hub is not None and "mine" in [s["id"] for s in new.hub.list_scenes()]
     assert new.hub.history()[0]["actions"][0]["by"] == "Ana (guest)"
+    assert new.hub.history()[0]["people"][0]["name"] == "Anna"
+    assert new.hub.get_profile("anna")["notes"] == "tender knee"
 
 
 def test_secrets_only_when_asked_for(rooms: tuple[Room, Room], tmp_path: Path) -> None:
@@ -141,6 +148,9 @@ def bad_docs(good: dict[str, Any]) -> list[tuple[Any, str]]:
     bad_column["tables"]["scenes"][0]["colour"] = "red"
     bad_scene = changed()
     bad_scene["tables"]["scenes"][0]["data"] = json.dumps({"id": "mine", "name": ""})
+    bad_profile = changed()  # a limit no profile may have
+    profile = json.loads(bad_profile["tables"]["profiles"][0]["data"])
+    bad_profile["tables"]["profiles"][0]["data"] = json.dumps({**profile, "heat_max": "max"})
     missing = changed()
     del missing["tables"]["sessions"]
     secret_sneaked = changed(tables={**good["tables"], "tokens": []})
@@ -157,6 +167,7 @@ def bad_docs(good: dict[str, Any]) -> list[tuple[Any, str]]:
         (json.dumps(extra_table), "heat_ledger"),
         (json.dumps(bad_column), "colour"),
         (json.dumps(bad_scene), "scene"),
+        (json.dumps(bad_profile), "tables.profiles.0: not a profile"),
         (json.dumps(missing), "incomplete"),
         (json.dumps(secret_sneaked), "secrets"),
         (json.dumps(login), "web.session.abc"),
