@@ -91,6 +91,7 @@ class EventType(StrEnum):
     BUTTON = "button"
     CUE = "cue"  # a scene's timeline cue for the therapist (hub/cues.py)
     LIMIT = "limit"  # a person's limit capped or refused a request (hub/limits.py)
+    PEOPLE = "people"  # a profile saved or deleted, or a journal entry added
 
 
 class ButtonAction(StrEnum):

@@ -6,8 +6,10 @@ hub lock; a refused one raises a ``HubError`` before anything changed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from .facts import EventType
 from .journal import insight, sensors
 
 if TYPE_CHECKING:
@@ -30,6 +32,7 @@ class PeopleCommands:
     people_records: PeopleRecords
     limits: LimitKeeper
     sessions: SessionController
+    _emit: Callable[[EventType, dict[str, Any]], None]
 
     # --- profiles -------------------------------------------------------------------------
 
@@ -46,26 +49,32 @@ class PeopleCommands:
     def create_profile(self, data: Any) -> dict[str, Any]:
         """Store a new profile; return it with its id."""
         with self.lock:
-            return self.profiles.create(data)
+            out = self.profiles.create(data)
+            self._emit(EventType.PEOPLE, {"action": "profile_saved", "profile": out["id"]})
+            return out
 
     def update_profile(self, profile_id: str, data: Any) -> dict[str, Any]:
         """Replace a profile; a running session for them takes the new limits at once."""
         with self.lock:
             out = self.profiles.update(profile_id, data)
             self.sessions.people_changed(out, self.clock.monotonic())
+            self._emit(EventType.PEOPLE, {"action": "profile_saved", "profile": out["id"]})
             return out
 
     def delete_profile(self, profile_id: str) -> None:
         """Delete a profile and its journal (refused while they are in the running session)."""
         with self.lock:
             self.profiles.delete(profile_id)
+            self._emit(EventType.PEOPLE, {"action": "profile_deleted", "profile": profile_id})
 
     # --- the journal ----------------------------------------------------------------------
 
     def add_journal_entry(self, data: Any) -> dict[str, Any]:
         """Store one journal entry (before, after or the morning after a session)."""
         with self.lock:
-            return self.journal.add(data)
+            out = self.journal.add(data)
+            self._emit(EventType.PEOPLE, {"action": "journal", "profile": out.get("profile")})
+            return out
 
     def journal_entries(
         self, profile: str | None = None, since: str | None = None, until: str | None = None

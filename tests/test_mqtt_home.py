@@ -165,3 +165,34 @@ def test_the_pads_on_time_counts_its_stretch(
     rig.bridge._wake.set()
     obs.wait_last(f"{rig.base}/heat_pad/state", "off")
     assert obs.last(topic) == "3"  # a short rest does not reset the stretch
+
+
+def test_each_person_has_sensors_for_stress_change_and_sleep(
+    broker: Mosquitto, rigs: Callable[..., Rig], observers: Callable[..., Observer]
+) -> None:
+    rig = rigs(broker.port)
+    obs = observers(broker.port, ["homeassistant/#", "massagehub/#"])
+    online(obs, rig.base)
+    hub = rig.hub
+    anna = hub.create_profile({"name": "Anna"})["id"]
+    config = "homeassistant/sensor/massage_room/profile_anna_stress_change/config"
+    found = wait_for(lambda: (c := test_mqtt.configs(obs)).get(config) and c)
+    assert found[config]["name"] == "Anna stress change"
+    assert found[config]["state_class"] == "measurement"
+    stress, sleep = (
+        f"{rig.base}/profile_anna_stress_change/state",
+        f"{rig.base}/profile_anna_sleep/state",
+    )
+    obs.wait_last(stress, "None")  # unknown until the journal says
+    session = hub.start_session("wind-down", 30, profiles=[anna])["id"]
+    hub.add_journal_entry({"session_id": session, "profile": anna, "when": "before", "stress": 7})
+    hub.stop_session()
+    hub.stop_session()
+    hub.add_journal_entry({"session_id": session, "profile": anna, "when": "after", "stress": 3})
+    obs.wait_last(stress, "-4")
+    hub.add_journal_entry({"session_id": session, "profile": anna, "when": "morning", "sleep": 4})
+    obs.wait_last(sleep, "4")
+    device = "homeassistant/device/massage_room/config"
+    assert "profile_anna_sleep" in json.loads(obs.last(device) or "{}")["components"]
+    hub.delete_profile(anna)  # the device config goes out again without Anna's sensors
+    wait_for(lambda: "profile_anna_sleep" not in json.loads(obs.last(device) or "{}")["components"])

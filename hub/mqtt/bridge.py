@@ -26,6 +26,7 @@ from .device import ORIGIN, build_entities, device_block
 from .entity import Choices, Entity, Node
 from .event import SessionEvent
 from .inbound import QOS, Inbound
+from .people import PersonSensor, people_entities
 from .scene import SceneEntity, scene_entities
 from .trigger import SESSION_ACTIONS, action_topic
 
@@ -87,7 +88,7 @@ class MqttBridge(Inbound):
             changed=self._changed,
         )
         self.entities = build_entities(hub, config, self.choices)
-        self.entities.update(self._scene_entities())
+        self.entities.update(self._listed_entities())
         self._announced: set[str] = set()  # discovery topics sent last (publisher thread)
         #: old one-per-entity config topics: True to migrate, False to clear (see discovery)
         self._legacy: dict[str, bool] = {}
@@ -126,14 +127,16 @@ class MqttBridge(Inbound):
                 self._reannounce = True
         self._wake.set()
 
-    def _scene_entities(self) -> dict[str, Entity]:
-        return {e.object_id: e for e in scene_entities(self.hub)}
+    def _listed_entities(self) -> dict[str, Entity]:
+        listed: list[Entity] = [*scene_entities(self.hub), *people_entities(self.hub)]
+        return {e.object_id: e for e in listed}
 
-    def refresh_scenes(self) -> None:
-        """Make the scene entities again from the hub's scenes (one was added, renamed, removed)."""
-        others = {k: e for k, e in self.entities.items() if not isinstance(e, SceneEntity)}
+    def refresh_listed(self) -> None:
+        """Make the scene and people entities again (one was added, renamed, removed)."""
+        listed = (SceneEntity, PersonSensor)
+        others = {k: e for k, e in self.entities.items() if not isinstance(e, listed)}
         # one assignment: paho's thread, reading commands, sees the old or the new dict
-        self.entities = {**others, **self._scene_entities()}
+        self.entities = {**others, **self._listed_entities()}
 
     def state_payloads(self, state: dict[str, Any]) -> dict[str, str]:
         """Return the retained state payload of every entity, by topic."""
@@ -235,8 +238,8 @@ class MqttBridge(Inbound):
                 self._fade_dirty = True
             else:
                 self._dirty = True
-            if kind == EventType.SCENES:
-                self._reannounce = True  # the scene select's options changed
+            if kind in (EventType.SCENES, EventType.PEOPLE):
+                self._reannounce = True  # the scene select's options, or the people, changed
             elif kind == EventType.SCENE and data.get("scene"):
                 self.choices.scene = str(data["scene"])
             elif kind == EventType.SESSION and self._session_event.takes(data):
@@ -330,7 +333,7 @@ class MqttBridge(Inbound):
         client = self.client
         if reannounce:
             self._published.clear()
-            self.refresh_scenes()
+            self.refresh_listed()
             configs = self.discovery(state)
             for topic in sorted(t for t, move in legacy.items() if move):
                 # Home Assistant keeps the entity (unique id, entity id, history) for the device
