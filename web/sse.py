@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
-HEARTBEAT_SECONDS = 15.0
+HEARTBEAT_SECONDS = 1.0  # the page calls the hub lost after 2.5 s of silence
 QUEUE_SIZE = 64
 
 
