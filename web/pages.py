@@ -2,7 +2,8 @@
 
 The shell's nav lists ``PAGES``; a page with a ``script`` (under ``web/static``) registers
 itself with ``MH.page(id, {...})`` (see static/app.js). The shell also carries the facts
-the scripts show as choices (heat levels, diffuser modes), from :mod:`hub.facts`.
+the scripts show as choices (heat levels, diffuser modes), from :mod:`hub.facts`, and the
+hub's time zone (``MH.fmt`` shows times in it).
 """
 
 from __future__ import annotations
@@ -18,12 +19,12 @@ from .auth import csrf_token, public
 bp = Blueprint("pages", __name__)
 
 PAGES: list[dict[str, str]] = [
-    {"id": "now", "label": "Now", "script": ""},
-    {"id": "room", "label": "Room", "script": ""},
-    {"id": "scenes", "label": "Scenes", "script": ""},
+    {"id": "now", "label": "Now", "script": "now.js"},
+    {"id": "room", "label": "Room", "script": "room.js"},
+    {"id": "scenes", "label": "Scenes", "script": "scenes.js"},
     {"id": "routines", "label": "Routines", "script": "routines.js"},
-    {"id": "history", "label": "History", "script": ""},
-    {"id": "settings", "label": "Settings", "script": ""},
+    {"id": "history", "label": "History", "script": "history.js"},
+    {"id": "settings", "label": "Settings", "script": "settings.js"},
 ]
 
 # the choices the scripts offer, in order (MH.facts in static/app.js)
@@ -46,10 +47,11 @@ def app_shell() -> str:
     from . import web_state
 
     state = web_state()
+    zone = getattr(state.hub, "zone", None)
     return render_template(
         "app.html",
         pages=PAGES,
-        facts=FACTS,
+        facts={**FACTS, "timezone": getattr(zone, "key", None)},
         csrf=csrf_token() or "",
         backend=state.hub.backend,
     )
