@@ -38,7 +38,10 @@ def phone(viewport: dict[str, int] = PORTRAIT) -> Iterator[Any]:
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        context = browser.new_context(viewport=viewport, device_scale_factor=1, has_touch=True)
+        # bypass_csp: only so the test can inject axe-core as a script; the app itself obeys CSP
+        context = browser.new_context(
+            viewport=viewport, device_scale_factor=1, has_touch=True, bypass_csp=True
+        )
         page = context.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))

@@ -63,7 +63,7 @@
       self.devices = h("ul", {class: "dev-list", "data-testid": "device-summary"});
       self.room = MH.vroom();
       [self.banner, self.routineRun, self.routineNext, self.idle, self.running, self.room,
-        h("div", {class: "card"}, h("h3", {text: "Devices"}), self.devices)].forEach(function (x) { el.appendChild(x); });
+        h("div", {class: "card"}, h("h2", {class: "sub", text: "Devices"}), self.devices)].forEach(function (x) { el.appendChild(x); });
       self.paintMinutes();
       self.scenes(MH.scenes());
       document.addEventListener("visibilitychange", function () { var st = MH.state(); wake(!!(st && st.session)); });
@@ -127,6 +127,7 @@
       if (type === "routines" || type === "all_off" || type === "hello" || Date.now() - (self.routinesAt || 0) > 30000) self.loadRoutines();
       self.paintNext(st);
       self.paintBanner(s, intr);
+      if (s && self.running.hidden) window.scrollTo(0, 0);  // the ring and its buttons in view
       self.idle.hidden = !!s; self.running.hidden = !s;
       document.body.classList.toggle("in-session", !!s);
       wake(!!s);

@@ -34,7 +34,7 @@
       fadeSeg.set(3);
       self.room = MH.vroom();
       el.appendChild(self.room);
-      el.appendChild(h("div", {class: "card"}, h("h3", {text: "Light fade"}), fadeSeg));
+      el.appendChild(h("div", {class: "card"}, h("h2", {class: "sub", text: "Light fade"}), fadeSeg));
       el.appendChild(self.list);
       el.appendChild(h("button", {class: "btn danger big", type: "button", id: "room-all-off", text: "All off", onclick: function () {
         api("POST", "/all-off").then(function (s) { MH.setState(s, "all_off"); toast("Everything is off.", true); }, quiet);
