@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -98,7 +99,10 @@ def test_create_a_weekday_wind_down_in_the_ui_and_see_its_next_run(served: Serve
 
             # skip the next run: the card shows the one after
             card.get_by_test_id("skip").click()
-            expect(card).to_contain_text("Skipping the run of")
+            # the skipped run in words and local time, never a raw ISO date
+            expect(card).to_contain_text(
+                re.compile(r"Skipping the run on \w{3}, \w{3} \d+, \d+:30\sPM")
+            )
             expect(card.get_by_test_id("next-run")).not_to_have_text(f"Next: {want}")
             # disable: no next run
             card.get_by_test_id("enabled").click()
@@ -112,7 +116,14 @@ def test_create_a_weekday_wind_down_in_the_ui_and_see_its_next_run(served: Serve
             for _ in range(4):
                 page.locator("#routine-days .chip.on").first.click()
             page.click("#save-routine")
-            expect(page.locator("#toast")).to_contain_text("choose at least one day")
+            # in words, next to the days it is about, the days marked
+            err = page.locator(
+                "#routine-days + .field-error, [data-field='schedule.days'] + .field-error"
+            )
+            expect(err).to_have_text("Choose at least one day.")
+            expect(page.locator("[data-field='schedule.days']")).to_have_attribute(
+                "aria-invalid", "true"
+            )
             expect(page.locator("[data-routine]")).to_have_count(1)
             assert not errors, errors
         finally:
