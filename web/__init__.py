@@ -14,12 +14,13 @@ log = logging.getLogger(__name__)
 def blueprints() -> list[Blueprint]:
     """Return every blueprint of the app, in the order they are registered."""
     from .api import bp as api_bp
+    from .assets import bp as assets_bp
     from .auth_api import bp as auth_bp
     from .health import bp as health_bp
     from .pages import bp as pages_bp
     from .routines_api import bp as routines_bp
 
-    return [health_bp, auth_bp, api_bp, routines_bp, pages_bp]
+    return [health_bp, auth_bp, api_bp, routines_bp, pages_bp, assets_bp]
 
 
 def create_app(hub: Any, config: Any = None) -> Flask:
@@ -51,6 +52,9 @@ def create_app(hub: Any, config: Any = None) -> Flask:
     for bp in blueprints():
         app.register_blueprint(bp)
     app.after_request(_security_headers)
+    from .assets import init_app as init_assets
+
+    init_assets(app)  # gzip answers (the other after_request hooks only set headers)
     return app
 
 

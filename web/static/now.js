@@ -90,8 +90,9 @@
         self.sceneChips.appendChild(b);
       });
     },
-    loadRoutines: function () {
+    loadRoutines: function (fresh) {
       var self = this;
+      if (!fresh && Date.now() - (self.routinesAt || 0) < 2000) return;  // just asked
       self.routinesAt = Date.now();
       api("GET", "/routines", undefined, {quiet: true}).then(function (d) { self.paintRoutines(d.routines); }, function () {});
     },
@@ -124,7 +125,8 @@
     },
     update: function (st, type) {
       var self = this, s = st.session, intr = st.interrupted_session;
-      if (type === "routines" || type === "all_off" || type === "hello" || Date.now() - (self.routinesAt || 0) > 30000) self.loadRoutines();
+      if (type === "routines" || type === "all_off") self.loadRoutines(true);
+      else if (type === "hello" || Date.now() - (self.routinesAt || 0) > 30000) self.loadRoutines();
       self.paintNext(st);
       self.paintBanner(s, intr);
       if (s && self.running.hidden) window.scrollTo(0, 0);  // the ring and its buttons in view
