@@ -6,7 +6,7 @@
  *   tick(state)     optional: once a second (count down from the state's times)
  *   show()          optional: each time the page is opened
  *   scenes(list)    optional: the scene list changed
- * Helpers for pages (documented in docs/ARCHITECTURE.md's web section and below):
+ * Helpers for pages (new pages use these, so they look and behave alike):
  *   MH.h(tag, attrs, ...children)         make an element (attrs: text, class, on<event>, ...)
  *   MH.api(method, path, body, opts)      call /api/v1; opts.form: mark the failing field
  *                                         (an element with data-field="<api field>") and show
