@@ -96,6 +96,16 @@ def test_selected_states_are_exposed(served: ServeProcess) -> None:
             assert page.get_by_role("slider", name=name).count() == 1, name
         assert page.get_by_role("combobox", name="Playlist").count() == 1
         assert page.locator("#conn").text_content() == "Live"  # words, not a bare dot
+        # the dim look: a pressed toggle in Settings, kept on this phone
+        page.click("#tabs a[data-page=settings]")
+        dim = page.locator("#dim")
+        assert dim.get_attribute("aria-pressed") == "false"
+        dim.click()
+        assert dim.get_attribute("aria-pressed") == "true"
+        assert page.evaluate("document.documentElement.classList.contains('dim')")
+        page.reload()
+        page.wait_for_selector("#conn.live")
+        assert page.evaluate("document.documentElement.classList.contains('dim')")
         assert not page.errors, page.errors
 
 
@@ -115,8 +125,10 @@ def test_landscape_session_controls_fit_without_scrolling(served: ServeProcess) 
             # not under the tab bar (down the side in landscape)
             assert box["x"] >= tabs["x"] + tabs["width"] or box["y"] >= tabs["y"] + tabs["height"]
         shot(page, "landscape-prewarm")
+        page.wait_for_function("MH.wakeLocked()")  # the screen stays on during a session
         page.click("#stop")  # during the pre-warm: over at once, no fade-out
         page.wait_for_selector("#start")
         assert api.state()["session"] is None
+        page.wait_for_function("!MH.wakeLocked()")  # and lets the screen sleep again
         assert api.call("GET", "/history?limit=1")["sessions"][0]["end_reason"] == "stopped"
         assert not page.errors, page.errors

@@ -185,7 +185,7 @@ def test_now_shows_routines_lengths_and_endings(served: ServeProcess) -> None:
         nxt = page.locator("[data-testid=next-routine]")
         nxt.wait_for()
         assert re.fullmatch(
-            r"Wind-down (today|\w{3}, \d+ \w{3}|\w{3} \d+ \w{3}) at 9:30\sPM",
+            r"Wind-down (tonight|\w{3}, \d+ \w{3}|\w{3} \d+ \w{3}) at 9:30\sPM",
             nxt.locator("span").text_content() or "",
         ), nxt.text_content()
         # remembered length per scene

@@ -17,7 +17,8 @@
  *   MH.toast(text, ok)                    a short notice above the tab bar
  *   MH.press(button, on)                  show a toggle's state (aria-pressed + look)
  *   MH.clock(seconds)                     "4:59", "1:02:03"
- *   MH.fmt.time(iso) / date(iso) / when(iso)  in the hub's time zone, the phone's 12/24 h
+ *   MH.fmt.time(iso) / date(iso) / when(iso) / hour(iso)  in the hub's time zone, the
+ *                                         phone's 12/24 h (hour: 0-23, for words)
  *   MH.reason(code)                       a session's end reason in words
  *   MH.online()                           false while the hub does not answer */
 var MH = (function () {
@@ -289,6 +290,7 @@ var MH = (function () {
   var fmt = {
     time: fmtWith({hour: "numeric", minute: "2-digit"}),
     date: fmtWith({weekday: "short", day: "numeric", month: "short"}),
+    hour: fmtWith({hour: "numeric", hourCycle: "h23"}),
     when: fmtWith({weekday: "short", day: "numeric", month: "short", hour: "numeric", minute: "2-digit"})
   };
   // seconds left of a countdown the state carried, counted on since it arrived

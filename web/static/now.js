@@ -21,6 +21,8 @@
     return el;
   }
 
+  MH.wakeLocked = function () { return !!lock; };  // the screen is kept on (a session runs)
+
   MH.page("now", {
     mount: function (el) {
       var self = this;
@@ -116,7 +118,7 @@
       el.textContent = "";
       el.hidden = !n;
       if (!n) return;
-      var day = MH.fmt.date(n.at) === MH.fmt.date(st.time) ? "today" : MH.fmt.date(n.at);
+      var day = MH.fmt.date(n.at) === MH.fmt.date(st.time) ? (+MH.fmt.hour(n.at) >= 17 ? "tonight" : "today") : MH.fmt.date(n.at);
       el.appendChild(h("span", {class: "grow", text: n.name + " " + day + " at " + MH.fmt.time(n.at)}));
       el.appendChild(h("button", {class: "btn small", type: "button", id: "skip-next-routine", text: "Skip", "aria-label": "Skip " + n.name + " " + day,
         onclick: function () {
