@@ -132,3 +132,30 @@ def test_landscape_session_controls_fit_without_scrolling(served: ServeProcess) 
         page.wait_for_function("!MH.wakeLocked()")  # and lets the screen sleep again
         assert api.call("GET", "/history?limit=1")["sessions"][0]["end_reason"] == "stopped"
         assert not page.errors, page.errors
+
+
+ADD_TWO_TABS = """() => {
+  const nav = document.getElementById('tabs');
+  for (const name of ['Profiles', 'Journal']) {
+    const a = document.createElement('a');
+    a.href = '#now'; a.textContent = name; a.dataset.page = name.toLowerCase();
+    nav.appendChild(a);
+  }
+  return nav.children.length;
+}"""
+
+
+@pytest.mark.parametrize("size", ["portrait", "landscape"])
+def test_the_tab_bar_holds_eight_pages(served: ServeProcess, size: str) -> None:
+    viewport = PORTRAIT if size == "portrait" else LANDSCAPE
+    with phone(viewport) as page:
+        log_in(page, served)
+        assert page.evaluate(ADD_TWO_TABS) == 8  # as when issues 15-17 add their pages
+        for tab in page.locator("#tabs a").all():
+            tab.scroll_into_view_if_needed()
+            box = tab.bounding_box()
+            assert box is not None
+            assert box["width"] >= 44 and box["height"] >= 44, (tab.text_content(), box)
+            assert box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"] + 0.5
+            assert box["y"] >= 0 and box["y"] + box["height"] <= viewport["height"] + 0.5
+        shot(page, f"{size}-eight-tabs")
