@@ -17,8 +17,9 @@
  *   MH.toast(text, ok)                    a short notice above the tab bar
  *   MH.press(button, on)                  show a toggle's state (aria-pressed + look)
  *   MH.clock(seconds)                     "4:59", "1:02:03"
- *   MH.fmt.time(iso) / date(iso) / when(iso) / hour(iso)  in the hub's time zone, the
- *                                         phone's 12/24 h (hour: 0-23, for words)
+ *   MH.fmt.time(iso) / date(iso) / when(iso) / hour(iso) / relative(iso, nowIso)
+ *                                         in the hub's time zone, the phone's 12/24 h
+ *                                         (hour: 0-23; relative: "tonight at 9:30 PM")
  *   MH.reason(code)                       a session's end reason in words
  *   MH.online()                           false while the hub does not answer */
 var MH = (function () {
@@ -293,6 +294,23 @@ var MH = (function () {
     hour: fmtWith({hour: "numeric", hourCycle: "h23"}),
     when: fmtWith({weekday: "short", day: "numeric", month: "short", hour: "numeric", minute: "2-digit"})
   };
+  // "tonight at 9:30 PM", "tomorrow at 07:00", "on Friday at 9:30 PM", "on Tue, Dec 24 at ..."
+  function dayNumber(iso) {  // days since 1970 of the date in the hub's time zone
+    var o = {year: "numeric", month: "2-digit", day: "2-digit"}, d = new Date(iso), p;
+    if (facts.timezone) o.timeZone = facts.timezone;
+    try { p = d.toLocaleDateString("en-CA", o); } catch (e) { delete o.timeZone; p = d.toLocaleDateString("en-CA", o); }
+    p = p.split("-");
+    return Date.UTC(+p[0], +p[1] - 1, +p[2]) / 86400000;
+  }
+  function relative(iso, nowIso) {
+    if (!iso) return "";
+    var days = dayNumber(iso) - dayNumber(nowIso || new Date().toISOString()), at = " at " + fmt.time(iso);
+    if (days === 0) return (+fmt.hour(iso) >= 17 ? "tonight" : "today") + at;
+    if (days === 1) return "tomorrow" + at;
+    if (days > 1 && days < 7) return "on " + fmtWith({weekday: "long"})(iso) + at;
+    return "on " + fmt.date(iso) + at;
+  }
+  fmt.relative = relative;
   // seconds left of a countdown the state carried, counted on since it arrived
   function since() { return (Date.now() - stateAt) / 1000; }
   function left(seconds, frozen) { return seconds === null || seconds === undefined ? null : frozen ? seconds : Math.max(0, seconds - since()); }

@@ -118,9 +118,9 @@
       el.textContent = "";
       el.hidden = !n;
       if (!n) return;
-      var day = MH.fmt.date(n.at) === MH.fmt.date(st.time) ? (+MH.fmt.hour(n.at) >= 17 ? "tonight" : "today") : MH.fmt.date(n.at);
-      el.appendChild(h("span", {class: "grow", text: n.name + " " + day + " at " + MH.fmt.time(n.at)}));
-      el.appendChild(h("button", {class: "btn small", type: "button", id: "skip-next-routine", text: "Skip", "aria-label": "Skip " + n.name + " " + day,
+      var when = MH.fmt.relative(n.at, st.time);
+      el.appendChild(h("span", {class: "grow", text: n.name + " " + when}));
+      el.appendChild(h("button", {class: "btn small", type: "button", id: "skip-next-routine", text: "Skip", "aria-label": "Skip " + n.name + " " + when,
         onclick: function () {
           api("POST", "/routines/" + encodeURIComponent(n.id) + "/skip-next", {skip: true}).then(function () { toast(n.name + " skipped once.", true); }, function () {});
         }}));

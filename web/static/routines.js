@@ -56,7 +56,7 @@
       list.forEach(function (r) {
         var id = encodeURIComponent(r.id);
         var after = function (msg) { return function () { toast(msg, true); self.load(); }; };
-        var next = r.enabled ? (r.next_run_words ? "Next: " + r.next_run_words : "No further runs") : "Disabled";
+        var next = r.enabled ? (r.next_run ? "Next: " + MH.fmt.relative(r.next_run, (MH.state() || {}).time) : "No further runs") : "Disabled";
         var last = r.last_outcome ? "Last: " + (OUTCOME[r.last_outcome] || r.last_outcome) + " " + when(r.last_run) +
           (r.last_detail && r.last_outcome !== "ran" ? " (" + r.last_detail + ")" : "") : "";
         self.listEl.appendChild(h("div", {class: "card routine", "data-routine": r.id},
@@ -165,7 +165,7 @@
           var req = r ? api("PUT", "/routines/" + encodeURIComponent(r.id), body, {form: ed, words: WORDS}) : api("POST", "/routines", body, {form: ed, words: WORDS});
           req.then(function (saved) {
             ed.hidden = true;
-            toast("Saved. " + (saved.next_run_words ? "Next run " + saved.next_run_words + "." : ""), true);
+            toast("Saved. " + (saved.next_run ? "Next run " + MH.fmt.relative(saved.next_run, (MH.state() || {}).time) + "." : ""), true);
             self.load();
           }, quiet);
         }}),
