@@ -31,7 +31,7 @@ var MH = (function () {
   var facts = factsEl ? JSON.parse(factsEl.textContent) : {heat_levels: [], diffuser_modes: []};
   var pages = {}, mounted = {}, current = null;
   var state = null, stateAt = 0, scenes = [], es = null;
-  var online = true, lastHeard = Date.now(), seen = null, listeners = [];
+  var online = true, lastHeard = Date.now(), heard = false, seen = null, listeners = [];
   var LOST_MS = 2500;  // the hub sends a ping every second
 
   function h(tag, attrs) {
@@ -230,16 +230,17 @@ var MH = (function () {
 
   function connect() {
     if (es) return;
+    heard = false;  // silence counts only once this stream has spoken (a slow start is not a loss)
     es = new EventSource("/api/v1/events");
     es.addEventListener("state", function (e) {
-      lastHeard = Date.now();
+      lastHeard = Date.now(); heard = true;
       var ev = JSON.parse(e.data);
       setOnline(true);
       setState(ev.state, ev.type);
       if (ev.type === "hello") onHello(ev.state); else seen = ev.state;
       if (ev.type === "hello" || ev.type === "scenes") loadScenes();
     });
-    es.addEventListener("ping", function () { lastHeard = Date.now(); setOnline(true); });
+    es.addEventListener("ping", function () { lastHeard = Date.now(); heard = true; setOnline(true); });
     es.onerror = function () {
       if (!es || es.readyState !== 2) { setOnline(false); return; }
       es = null;  // closed for good: maybe logged out
@@ -257,7 +258,7 @@ var MH = (function () {
     route();
     connect();
     setInterval(function () {
-      if (Date.now() - lastHeard > LOST_MS) setOnline(false);
+      if (heard && Date.now() - lastHeard > LOST_MS) setOnline(false);
       var def = pages[current];
       if (def && def.tick && state && mounted[current]) def.tick(state);
     }, 500);
