@@ -118,12 +118,17 @@ def test_landscape_session_controls_fit_without_scrolling(served: ServeProcess) 
         page.wait_for_timeout(300)
         assert page.evaluate("window.scrollY") == 0
         tabs = page.locator("#tabs").bounding_box()
-        for sel in ("#pause", "#extend", "#stop", ".ring", "[data-testid=phase]"):
+        for sel in ("#pause", "#extend", "#dim-now", "#stop", ".ring", "[data-testid=phase]"):
             box = page.locator(sel).bounding_box()
             assert box is not None, sel
             assert box["y"] >= 0 and box["y"] + box["height"] <= LANDSCAPE["height"], (sel, box)
             # not under the tab bar (down the side in landscape)
             assert box["x"] >= tabs["x"] + tabs["width"] or box["y"] >= tabs["y"] + tabs["height"]
+        dim = page.locator("#dim-now")  # the dim look at hand during a session
+        assert dim.get_attribute("aria-pressed") == "false"
+        dim.click()
+        assert dim.get_attribute("aria-pressed") == "true"
+        assert page.evaluate("document.documentElement.classList.contains('dim')")
         shot(page, "landscape-prewarm")
         page.wait_for_function("MH.wakeLocked()")  # the screen stays on during a session
         page.click("#stop")  # during the pre-warm: over at once, no fade-out

@@ -59,9 +59,13 @@
         api("POST", "/session/extend", {minutes: 10}).then(function () { toast("10 minutes added.", true); }, function () {});
       }});
       self.stopBtn = h("button", {class: "btn danger", type: "button", id: "stop", onclick: function () { api("DELETE", "/session").catch(function () {}); }});
+      // the dim look (Settings has it too), at hand when the room goes dark
+      self.dimBtn = h("button", {class: "btn", type: "button", id: "dim-now", text: "Dim", "aria-label": "Dim screen", onclick: function () {
+        MH.setDim(!document.documentElement.classList.contains("dim"));
+      }});
       self.running = h("div", {class: "card session", hidden: true, "data-testid": "running"},
         h("div", {class: "ring-wrap"}, h("div", {class: "scene-name", "data-testid": "session-scene"}), svg, self.phase),
-        h("div", {class: "row controls"}, self.pauseBtn, self.extendBtn, h("span", {class: "grow"}), self.stopBtn));
+        h("div", {class: "row controls"}, self.pauseBtn, self.extendBtn, self.dimBtn, h("span", {class: "grow"}), self.stopBtn));
       self.devices = h("ul", {class: "dev-list", "data-testid": "device-summary"});
       self.room = MH.vroom();
       [self.banner, self.routineRun, self.routineNext, self.idle, self.running, self.room,
@@ -136,6 +140,7 @@
       document.body.classList.toggle("in-session", !!s);
       wake(!!s);
       if (s) {
+        MH.press(self.dimBtn, document.documentElement.classList.contains("dim"));
         self.running.querySelector(".scene-name").textContent = s.scene_name;
         self.pauseBtn.textContent = s.paused ? "Resume" : "Pause";
         self.pauseBtn.disabled = s.phase === "fade_out";

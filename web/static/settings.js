@@ -6,6 +6,7 @@
 
   function setDim(on) {
     document.documentElement.classList.toggle("dim", on);
+    document.querySelectorAll("#dim, #dim-now").forEach(function (b) { MH.press(b, on); });
     try { localStorage.setItem("mh.dim", on ? "1" : ""); } catch (e) { /* private mode */ }
   }
   try { if (localStorage.getItem("mh.dim")) document.documentElement.classList.add("dim"); } catch (e) { /* private mode */ }
