@@ -164,3 +164,23 @@ def test_the_tab_bar_holds_eight_pages(served: ServeProcess, size: str) -> None:
             assert box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"] + 0.5
             assert box["y"] >= 0 and box["y"] + box["height"] <= viewport["height"] + 0.5
         shot(page, f"{size}-eight-tabs")
+
+
+def test_first_run_setup_page_passes_axe(tmp_path: Path) -> None:
+    proc = ServeProcess(write_config(tmp_path)).start()  # no password yet
+    try:
+        with phone() as page:
+            page.goto(proc.base_url + "/")
+            page.wait_for_url("**/setup")
+            check(page, "setup")
+            # both password boxes can be shown, each with its own pressed toggle
+            toggles = page.get_by_role("button", name="Show password")
+            assert toggles.count() == 2
+            toggles.nth(1).click()
+            assert page.get_attribute("#repeat", "type") == "text"
+            assert page.get_attribute("#password", "type") == "password"
+            check(page, "setup, one password shown")
+            shot(page, "setup")
+            assert not page.errors, page.errors
+    finally:
+        proc.stop()
