@@ -60,6 +60,7 @@ def app_shell() -> str:
         facts={**FACTS, "timezone": getattr(zone, "key", None)},
         csrf=csrf_token() or "",
         backend=state.hub.backend,
+        scenes=state.hub.list_scenes(),  # in the page: one request fewer on the first load
         icon=Markup(
             ICON.read_text().replace("<svg ", '<svg aria-hidden="true" width="28" height="28" ', 1)
         ),

@@ -31,6 +31,9 @@ var MH = (function () {
   var facts = factsEl ? JSON.parse(factsEl.textContent) : {heat_levels: [], diffuser_modes: []};
   var pages = {}, mounted = {}, current = null;
   var state = null, stateAt = 0, scenes = [], es = null;
+  var scenesEl = document.getElementById("scenes-data");  // the scenes as the page was made
+  if (scenesEl) scenes = JSON.parse(scenesEl.textContent);
+  var scenesFresh = !!scenesEl;
   var online = true, lastHeard = Date.now(), heard = false, seen = null, listeners = [];
   var LOST_MS = 2500;  // the hub sends a ping every second
 
@@ -238,7 +241,9 @@ var MH = (function () {
       setOnline(true);
       setState(ev.state, ev.type);
       if (ev.type === "hello") onHello(ev.state); else seen = ev.state;
-      if (ev.type === "hello" || ev.type === "scenes") loadScenes();
+      // on the first hello the page's own scene list is new enough; after a gap, ask again
+      if (ev.type === "scenes" || (ev.type === "hello" && !scenesFresh)) loadScenes();
+      scenesFresh = false;
     });
     es.addEventListener("ping", function () { lastHeard = Date.now(); heard = true; setOnline(true); });
     es.onerror = function () {
