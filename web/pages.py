@@ -3,7 +3,8 @@
 The shell's nav lists ``PAGES``; a page with a ``script`` (under ``web/static``) registers
 itself with ``MH.page(id, {...})`` (see static/app.js). The shell also carries the facts
 the scripts show as choices (heat levels, diffuser modes), from :mod:`hub.facts`, and the
-hub's time zone (``MH.fmt`` shows times in it).
+hub's time zone (``MH.fmt`` shows times in it) and the scene list (no request for it on
+the first load). All scripts reach the phone as one bundle (:mod:`web.assets`).
 """
 
 from __future__ import annotations
