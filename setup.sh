@@ -26,7 +26,7 @@ is_pi() { grep -qs "Raspberry Pi" /proc/device-tree/model; }
 
 # --- system packages --------------------------------------------------------------------
 APT_RUN=(python3 python3-venv python3-pip libvlc5 libvlc-bin vlc-plugin-base)
-APT_TEST=(mosquitto chromium fonts-liberation fonts-dejavu-core systemd systemd-container debootstrap ffmpeg wrk pulseaudio pulseaudio-utils)
+APT_TEST=(mosquitto chromium nodejs fonts-liberation fonts-dejavu-core systemd systemd-container debootstrap ffmpeg wrk pulseaudio pulseaudio-utils)
 if is_pi; then APT_RUN+=(python3-lgpio); fi
 # 32-bit Raspberry Pi OS: PyPI has no armv6l/armv7l wheels of cffi, argon2-cffi-bindings and
 # PyYAML, and piwheels' wheels are not in the lock: pip builds them from the hashed sdists
@@ -68,6 +68,13 @@ say "installing massage-hub and $LOCK into .venv"
 "${PIP[@]}" --require-hashes -r requirements/build.txt
 "${PIP[@]}" --require-hashes -r "$LOCK"
 "${PIP[@]}" --no-deps --no-build-isolation -e .
+
+# --- axe-core for the browser tests' accessibility checks (the locked version, offline after) --
+if [ "$MODE" = "--test" ]; then
+  say "installing axe-core into tests/axe/node_modules"
+  command -v npm >/dev/null || DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends npm
+  (cd tests/axe && npm ci --no-audit --no-fund --ignore-scripts --silent)
+fi
 
 # --- music: a fresh install plays something ---------------------------------------------------
 .venv/bin/massage-hub make-music --config config/hub.yaml --if-empty

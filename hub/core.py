@@ -100,6 +100,7 @@ class Hub(GuestCommands, BackupCommands, HubCommands, PeopleCommands):
             pads=self.guard.pad_ids,
             emit=self._emit,
             now_iso=self.wall_iso,
+            playlists=lambda: self.devices.playlists() if self.devices.speaker_id else None,
         )
         self.sessions = SessionController(
             config,

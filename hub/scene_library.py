@@ -29,6 +29,7 @@ class SceneLibrary:
         pads: list[str],
         emit: Callable[[EventType, dict[str, Any]], None],
         now_iso: Callable[[], str],
+        playlists: Callable[[], list[str] | None] | None = None,
     ) -> None:
         self.builtin = builtin
         self._store = store
@@ -36,6 +37,8 @@ class SceneLibrary:
         self._pads = pads
         self._emit = emit
         self._now_iso = now_iso
+        # the music folder's playlists (None: no speaker, so nothing to check against)
+        self._playlists = playlists or (lambda: None)
 
     def list(self) -> list[dict[str, Any]]:
         """Every scene, built-ins first."""
@@ -87,7 +90,30 @@ class SceneLibrary:
         problems = scene_errors(scene, self._lights, self._pads)
         if problems:
             raise InvalidCommand("; ".join(problems))
+        self._check_playlist(scene)
+        self._check_name(scene)
         return scene
+
+    def _check_playlist(self, scene: Scene) -> None:
+        """Refuse a playlist the music folder does not have (the scene would play silence)."""
+        known = self._playlists()
+        if scene.playlist is None or known is None or scene.playlist in known:
+            return
+        have = ", ".join(known) if known else "none: the music folder is empty"
+        raise InvalidCommand(
+            f"playlist: there is no playlist called {scene.playlist!r} (playlists: {have})"
+        )
+
+    def _taken_names(self, but: str | None = None) -> set[str]:
+        scenes = [*self.builtin.values(), *self._user().values()]
+        return {s.name.strip().casefold() for s in scenes if s.id != but}
+
+    def _check_name(self, scene: Scene) -> None:
+        """Refuse a second scene with the same name (two chips that look the same)."""
+        if scene.name.strip().casefold() in self._taken_names(scene.id):
+            raise Conflict(
+                f"name: a scene called {scene.name!r} exists already; choose another name"
+            )
 
     def create(self, data: Any) -> dict[str, Any]:
         """Store a new user scene; return it."""
@@ -124,7 +150,14 @@ class SceneLibrary:
         source = self.get(scene_id).model_dump()
         if name is not None and not isinstance(name, str):
             raise InvalidCommand("name: must be text")
-        source["name"] = (name or f"{source['name']} copy")[:40]
+        if name is None:
+            taken, base = self._taken_names(), f"{source['name']} copy"[:37]
+            name = next(
+                n
+                for n in (base, *(f"{base} {i}" for i in range(2, 1000)))
+                if n.casefold() not in taken
+            )
+        source["name"] = name[:40]
         source.pop("id")
         source.pop("builtin")
         return self.create(source)

@@ -167,11 +167,15 @@ class SessionController:
         return s.to_dict(now, self._zone)
 
     def stop(self, now: float) -> None:
-        """Stop with the scene's fade-out; a second stop during the fade-out ends it now."""
+        """Stop with the scene's fade-out; a second stop during the fade-out ends it now.
+
+        A stop during the pre-warm ends the session at once: only the pad was on, and
+        there are no lights or music to fade.
+        """
         s = self.require()
         if s.paused:
             self._resume_at(now)
-        if s.phase == Phase.FADE_OUT:
+        if s.phase in (Phase.FADE_OUT, Phase.PREPARE):
             self.end(s.end_reason or "stopped", now)
         else:
             self._fade_out(now, "stopped")

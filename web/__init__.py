@@ -14,6 +14,7 @@ log = logging.getLogger(__name__)
 def blueprints() -> list[Blueprint]:
     """Return every blueprint of the app, in the order they are registered."""
     from .api import bp as api_bp
+    from .assets import bp as assets_bp
     from .auth_api import bp as auth_bp
     from .backup_api import bp as backup_bp
     from .guests_api import bp as guests_bp
@@ -35,6 +36,7 @@ def blueprints() -> list[Blueprint]:
         guests_bp,
         backup_bp,
         pages_bp,
+        assets_bp,
     ]
 
 
@@ -69,6 +71,9 @@ def create_app(hub: Any, config: Any = None) -> Flask:
         app.register_blueprint(bp)
     app.after_request(lambda resp: record_guest_action(hub, resp))
     app.after_request(_security_headers)
+    from .assets import init_app as init_assets
+
+    init_assets(app)  # gzip answers (the other after_request hooks only set headers)
     return app
 
 

@@ -2,14 +2,18 @@
 
 The shell's nav lists ``PAGES``; a page with a ``script`` (under ``web/static``) registers
 itself with ``MH.page(id, {...})`` (see static/app.js). The shell also carries the facts
-the scripts show as choices (heat levels, diffuser modes), from :mod:`hub.facts`.
+the scripts show as choices (heat levels, diffuser modes), from :mod:`hub.facts`, and the
+hub's time zone (``MH.fmt`` shows times in it) and the scene list (no request for it on
+the first load). All scripts reach the phone as one bundle (:mod:`web.assets`).
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, redirect, render_template, url_for
+from markupsafe import Markup
 
 from hub.facts import DiffuserMode, HeatLevel
 
@@ -18,21 +22,28 @@ from .auth import csrf_token, public
 bp = Blueprint("pages", __name__)
 
 PAGES: list[dict[str, str]] = [
-    {"id": "now", "label": "Now", "script": ""},
-    {"id": "room", "label": "Room", "script": ""},
-    {"id": "scenes", "label": "Scenes", "script": ""},
+    {"id": "now", "label": "Now", "script": "now.js"},
+    {"id": "room", "label": "Room", "script": "room.js"},
+    {"id": "scenes", "label": "Scenes", "script": "scenes.js"},
     {"id": "routines", "label": "Routines", "script": "routines.js"},
-    {"id": "history", "label": "History", "script": ""},
+    {"id": "history", "label": "History", "script": "history.js"},
     {"id": "people", "label": "People", "script": "profiles.js"},
     {"id": "journal", "label": "Journal", "script": "journal.js"},
-    {"id": "settings", "label": "Settings", "script": "homekit.js"},
+    {"id": "settings", "label": "Settings", "script": "settings.js"},
 ]
+
+# scripts that add to other pages (MH.extend in static/app.js), bundled after the pages'
+EXTENSIONS: list[str] = ["visits.js", "homekit.js"]
 
 # the choices the scripts offer, in order (MH.facts in static/app.js)
 FACTS: dict[str, list[str]] = {
     "heat_levels": [level.value for level in HeatLevel],
     "diffuser_modes": [mode.value for mode in DiffuserMode],
 }
+
+
+# the header's icon, drawn inline (one request fewer on the first load)
+ICON = Path(__file__).parent / "static" / "icon.svg"
 
 
 def page(view: Any) -> Any:
@@ -48,12 +59,17 @@ def app_shell() -> str:
     from . import web_state
 
     state = web_state()
+    zone = getattr(state.hub, "zone", None)
     return render_template(
         "app.html",
         pages=PAGES,
-        facts=FACTS,
+        facts={**FACTS, "timezone": getattr(zone, "key", None)},
         csrf=csrf_token() or "",
         backend=state.hub.backend,
+        scenes=state.hub.list_scenes(),  # in the page: one request fewer on the first load
+        icon=Markup(
+            ICON.read_text().replace("<svg ", '<svg aria-hidden="true" width="28" height="28" ', 1)
+        ),
     )
 
 

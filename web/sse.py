@@ -5,7 +5,7 @@ only serialises the event once and appends it to each client's bounded queue (a 
 client loses its oldest events, never blocks the hub). A client's first message is the
 state with the newest event number; events up to that number are in it already and are
 not sent again (they may reach the queue after it, since delivery is asynchronous). Each client's generator waits on its own
-queue, sends a heartbeat comment every ``heartbeat`` seconds, and unsubscribes when the
+queue, sends a heartbeat (a ``ping`` event the page watches to tell a lost hub) every ``heartbeat`` seconds, and unsubscribes when the
 client goes away (the write fails and the server closes the generator) or the app stops.
 """
 
@@ -17,8 +17,9 @@ from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
-HEARTBEAT_SECONDS = 15.0
+HEARTBEAT_SECONDS = 1.0  # the page calls the hub lost after 2.5 s of silence
 QUEUE_SIZE = 64
+HEARTBEAT = "event: ping\ndata: {}\n\n"
 
 
 class Client:
@@ -142,7 +143,7 @@ class EventBroker:
                     return
                 if messages:
                     yield "".join(messages)
-                else:
-                    yield ": heartbeat\n\n"
+                else:  # an event, not a comment: a page can see it and tell a lost hub
+                    yield HEARTBEAT
         finally:
             self.remove(client)

@@ -1,5 +1,5 @@
 /* Settings card "Apple Home": pair (setup code and QR code, made on the hub) or reset the pairing.
- * Added to the Settings page with MH.settingsCard (see app.js); the API is /api/v1/homekit
+ * Added to the Settings page with MH.extend("settings", ...) (see app.js); the API is /api/v1/homekit
  * (web/homekit_api.py). */
 (function () {
   "use strict";
@@ -7,7 +7,7 @@
 
   function quiet() {}  // api() has shown the error in a toast already
 
-  MH.settingsCard({
+  MH.extend("settings", {
     mount: function (el) {
       this.body = h("div", {"data-testid": "homekit-body"});
       el.appendChild(h("div", {class: "card", id: "homekit-card"}, h("h2", {text: "Apple Home"}), this.body));

@@ -29,9 +29,6 @@
     ["feet", "rect", {x: 63, y: 182, width: 21, height: 10, rx: 4}]
   ];
 
-  // once: the styles of these pages (a file: the CSP allows no inline style)
-  document.head.appendChild(h("link", {rel: "stylesheet", href: "/static/people.css"}));
-
   /* A body outline with ``areas`` marked; with ``onchange`` a tap toggles an area. */
   function body(areas, onchange) {
     var marked = (areas || []).slice();

@@ -9,10 +9,7 @@
 
   function quiet() {}  // api() has shown the error in a toast already
   function pct(x) { return Math.round(x * 100); }
-  function when(iso) {
-    if (!iso) return "";
-    return iso.slice(0, 10) + " " + iso.slice(11, 16);
-  }
+  function when(iso) { return MH.fmt.when(iso); }
   function actionWords(a) {
     if (a.kind === "wind_down") {
       return "Wind-down " + pct(a.light_from) + " % → " + pct(a.light_to) + " % over " + a.minutes + " min" +
@@ -21,6 +18,10 @@
     if (a.kind === "scene") return "Scene " + a.scene + " for " + a.minutes + " min";
     return "Session" + (a.scene ? " " + a.scene : "") + (a.minutes ? ", " + a.minutes + " min" : "");
   }
+
+  MH.routineWords = actionWords;
+  var WORDS = {name: "Give the routine a name (1 to 40 characters).", time: "Choose a time.", date: "Choose a date.",
+    days: "Choose at least one day.", light_from: "Light levels go from 0 to 100 %.", light_to: "Light levels go from 0 to 100 %."};
 
   MH.page("routines", {
     mount: function (el) {
@@ -55,7 +56,7 @@
       list.forEach(function (r) {
         var id = encodeURIComponent(r.id);
         var after = function (msg) { return function () { toast(msg, true); self.load(); }; };
-        var next = r.enabled ? (r.next_run_words ? "Next: " + r.next_run_words : "No further runs") : "Disabled";
+        var next = r.enabled ? (r.next_run ? "Next: " + MH.fmt.relative(r.next_run, (MH.state() || {}).time) : "No further runs") : "Disabled";
         var last = r.last_outcome ? "Last: " + (OUTCOME[r.last_outcome] || r.last_outcome) + " " + when(r.last_run) +
           (r.last_detail && r.last_outcome !== "ran" ? " (" + r.last_detail + ")" : "") : "";
         self.listEl.appendChild(h("div", {class: "card routine", "data-routine": r.id},
@@ -68,7 +69,7 @@
               }})),
           h("div", {class: "muted", text: r.schedule_words + " · " + actionWords(r.action)}),
           h("div", {"data-testid": "next-run", text: next}),
-          r.skip_next ? h("div", {class: "muted", text: "Skipping the run of " + when(r.skip_next)}) : null,
+          r.skip_next ? h("div", {class: "muted", text: "Skipping the run on " + when(r.skip_next)}) : null,
           last ? h("div", {class: "muted", "data-testid": "last-run", text: last}) : null,
           h("div", {class: "row"},
             h("button", {class: "btn small", type: "button", text: "Run now", onclick: function () {
@@ -97,20 +98,22 @@
         return values.map(function (v, i) { return h("option", {value: v, text: labels ? labels[i] : v, selected: v === cur}); });
       }
       ed.appendChild(h("h2", {text: r ? "Edit " + r.name : "New routine"}));
-      f.name = field("Name", h("input", {type: "text", maxlength: 40, id: "routine-name", value: r ? r.name : "Evening wind-down"}));
+      f.name = field("Name", h("input", {type: "text", maxlength: 40, id: "routine-name", "data-field": "name", value: r ? r.name : "Evening wind-down"}));
 
       f.kind = field("When", h("select", {id: "routine-kind"}, opt(["weekly", "once", "sunset"], s.kind, ["On weekdays I choose", "Once", "Around sunset"])));
-      var dayChips = h("div", {class: "chips", id: "routine-days"}, DAYS.map(function (d) {
-        return h("button", {class: "chip" + (days.indexOf(d) >= 0 ? " on" : ""), type: "button", "data-day": d, text: DAY_LABEL[d], onclick: function (e) {
+      var dayChips = h("div", {class: "chips", id: "routine-days", role: "group", "aria-label": "Days"}, DAYS.map(function (d) {
+        var b = h("button", {class: "chip", type: "button", "data-day": d, text: DAY_LABEL[d], onclick: function () {
           var i = days.indexOf(d);
           if (i >= 0) days.splice(i, 1); else days.push(d);
-          e.target.classList.toggle("on", i < 0);
+          MH.press(b, i < 0);
         }});
+        MH.press(b, days.indexOf(d) >= 0);
+        return b;
       }));
-      var daysLabel = h("label", null, "Days", dayChips); ed.appendChild(daysLabel);
-      f.date = field("Date", h("input", {type: "date", id: "routine-date", value: s.date || today}));
-      f.time = field("Time", h("input", {type: "time", id: "routine-time", value: s.time || "21:30"}));
-      f.offset = field("Minutes after sunset (negative: before)", h("input", {type: "number", min: -240, max: 240, step: 1, id: "routine-offset", value: s.offset_minutes || 0}));
+      var daysLabel = h("div", {class: "label", "data-field": "schedule.days"}, h("span", {text: "Days"}), dayChips); ed.appendChild(daysLabel);
+      f.date = field("Date", h("input", {type: "date", id: "routine-date", "data-field": "schedule.date", value: s.date || today}));
+      f.time = field("Time", h("input", {type: "time", id: "routine-time", "data-field": "schedule.time", value: s.time || "21:30"}));
+      f.offset = field("Minutes after sunset (negative: before)", h("input", {type: "number", min: -240, max: 240, step: 1, id: "routine-offset", "data-field": "schedule.offset_minutes", value: s.offset_minutes || 0}));
       function showSchedule() {
         var k = f.kind.value;
         daysLabel.hidden = k === "once";
@@ -124,14 +127,14 @@
       var scenes = MH.scenes().map(function (x) { return x.id; });
       var names = MH.scenes().map(function (x) { return x.name; });
       f.scene = field("Scene", h("select", {id: "routine-scene"}, opt(scenes, a.scene || "wind-down", names)));
-      f.minutes = field("Minutes", h("input", {type: "number", min: 1, max: 240, step: 1, id: "routine-minutes", value: a.minutes || 30}));
-      f.lightFrom = field("Light from (%)", h("input", {type: "number", min: 0, max: 100, step: 1, id: "routine-light-from", value: pct(a.light_from !== undefined ? a.light_from : 0.6)}));
-      f.lightTo = field("Light to (%)", h("input", {type: "number", min: 0, max: 100, step: 1, id: "routine-light-to", value: pct(a.light_to || 0)}));
+      f.minutes = field("Minutes", h("input", {type: "number", min: 1, max: 240, step: 1, id: "routine-minutes", "data-field": "action.minutes", value: a.minutes || 30}));
+      f.lightFrom = field("Light from (%)", h("input", {type: "number", min: 0, max: 100, step: 1, id: "routine-light-from", "data-field": "action.light_from", value: pct(a.light_from !== undefined ? a.light_from : 0.6)}));
+      f.lightTo = field("Light to (%)", h("input", {type: "number", min: 0, max: 100, step: 1, id: "routine-light-to", "data-field": "action.light_to", value: pct(a.light_to || 0)}));
       var spk = Object.keys(st.devices).map(function (k) { return st.devices[k]; }).filter(function (d) { return d.kind === "speaker"; })[0];
-      f.playlist = field("Playlist (empty: no music)", h("input", {type: "text", maxlength: 80, id: "routine-playlist", value: a.playlist || (spk && spk.playlist) || ""}));
+      f.playlist = field("Playlist (empty: no music)", h("input", {type: "text", maxlength: 80, id: "routine-playlist", "data-field": "action.playlist", value: a.playlist || (spk && spk.playlist) || ""}));
       f.volFrom = field("Volume from (0-100)", h("input", {type: "number", min: 0, max: 100, step: 1, value: a.volume_from !== undefined ? a.volume_from : 30}));
       f.volTo = field("Volume to (0-100)", h("input", {type: "number", min: 0, max: 100, step: 1, value: a.volume_to || 0}));
-      f.mist = field("Diffuser for the first … minutes", h("input", {type: "number", min: 0, max: 240, step: 1, id: "routine-mist", value: a.diffuser_minutes || 0}));
+      f.mist = field("Diffuser for the first … minutes", h("input", {type: "number", min: 0, max: 240, step: 1, id: "routine-mist", "data-field": "action.diffuser_minutes", value: a.diffuser_minutes || 0}));
       var windOnly = [f.lightFrom, f.lightTo, f.playlist, f.volFrom, f.volTo, f.mist];
       function showAction() {
         var k = f.action.value;
@@ -159,10 +162,10 @@
             if (f.minutes.value) act.minutes = +f.minutes.value;
           }
           var body = {name: f.name.value.trim(), schedule: sched, action: act, if_session: f.ifSession.value};
-          var req = r ? api("PUT", "/routines/" + encodeURIComponent(r.id), body) : api("POST", "/routines", body);
+          var req = r ? api("PUT", "/routines/" + encodeURIComponent(r.id), body, {form: ed, words: WORDS}) : api("POST", "/routines", body, {form: ed, words: WORDS});
           req.then(function (saved) {
             ed.hidden = true;
-            toast("Saved. " + (saved.next_run_words ? "Next run " + saved.next_run_words + "." : ""), true);
+            toast("Saved. " + (saved.next_run ? "Next run " + MH.fmt.relative(saved.next_run, (MH.state() || {}).time) + "." : ""), true);
             self.load();
           }, quiet);
         }}),

@@ -1,0 +1,174 @@
+"""The UI's files, light on the wire: one script bundle, hashed names, gzip, ETags.
+
+- ``/assets/app-<hash>.js`` is every page script in load order (``app.js``, ``live.js``,
+  the scripts of ``web.pages.PAGES`` and ``EXTENSIONS``, ``start.js``) in one file;
+  ``/assets/app-<hash>.css`` is the style sheets of :data:`STYLES` in one. A name changes when its content does, so both are cached for a year
+  (``immutable``) and carry their hash as ETag (``If-None-Match`` answers 304).
+- The HTML, the manifest and SVG are gzipped when the client accepts it and it is worth
+  it. API answers stay plain JSON (small, and clients and test tools read them as they
+  are); the event stream is never touched.
+- ``/sw.js`` is the service worker: it keeps the shell and the assets so the app opens
+  without the hub and then says the hub is not answering.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+from flask import Blueprint, Flask, Response, abort, request
+
+from .auth import public
+
+bp = Blueprint("assets", __name__)
+
+STATIC = Path(__file__).parent / "static"
+YEAR = 365 * 24 * 3600
+MIN_GZIP_BYTES = 512  # smaller answers gain nothing from gzip
+COMPRESSIBLE = {
+    "text/html",
+    "text/css",
+    "text/javascript",
+    "application/javascript",
+    "application/manifest+json",
+    "image/svg+xml",
+}
+
+
+@dataclass(frozen=True)
+class Asset:
+    """One built file: its bytes, gzipped bytes, content type and hash."""
+
+    body: bytes
+    gz: bytes
+    mimetype: str
+    digest: str
+
+
+def scripts() -> list[str]:
+    """Return the page scripts in the order the shell runs them."""
+    from .pages import EXTENSIONS, PAGES
+
+    pages = [p["script"] for p in PAGES if p.get("script")]
+    return ["app.js", "live.js", *pages, *EXTENSIONS, "start.js"]
+
+
+def slim_js(source: str) -> str:
+    """Drop a script's header comment, full-line ``//`` comments, blank lines and indents.
+
+    Only whole lines go, and every line break stays, so what runs is the same (the
+    scripts use no template literals, whose lines this would change).
+    """
+    if source.startswith("/*"):
+        source = source[source.index("*/") + 2 :]
+    lines = (line.strip() for line in source.splitlines())
+    return "\n".join(line for line in lines if line and not line.startswith("//")) + "\n"
+
+
+def _build(names: list[str], mimetype: str) -> Asset:
+    if mimetype.endswith("javascript"):
+        parts = [slim_js((STATIC / n).read_text()).encode() for n in names]
+    else:
+        parts = [(STATIC / n).read_bytes() for n in names]
+    body = b"\n;\n".join(parts) if mimetype.endswith("javascript") else b"\n".join(parts)
+    return Asset(
+        body, gzip.compress(body, 9, mtime=0), mimetype, hashlib.sha256(body).hexdigest()[:12]
+    )
+
+
+#: the style sheets, in one file: the app's, then the people pages' and the visits'
+STYLES = ("app.css", "people.css", "visits.css")
+
+_cache: dict[tuple[str, ...], Asset] = {}
+
+
+def asset(kind: str) -> Asset:
+    """Return the built script bundle (``js``) or style sheet (``css``)."""
+    names = tuple(scripts()) if kind == "js" else STYLES
+    key = (kind, *names, *(str((STATIC / n).stat().st_mtime_ns) for n in names))
+    if key not in _cache:
+        mimetype = "text/javascript" if kind == "js" else "text/css"
+        if len(_cache) > 8:  # files changed while serving (a developer's edits)
+            _cache.clear()
+        _cache[key] = _build(list(names), mimetype)
+    return _cache[key]
+
+
+def asset_url(kind: str) -> str:
+    """Return the hashed address of the bundle (``js``) or the style sheet (``css``)."""
+    return f"/assets/app-{asset(kind).digest}.{kind}"
+
+
+def _accepts_gzip() -> bool:
+    return "gzip" in request.headers.get("Accept-Encoding", "").lower()
+
+
+@bp.get("/assets/app-<digest>.<kind>")
+@public
+def built(digest: str, kind: str) -> Response:
+    """Serve the bundle or the style sheet, cached for a year under its hash."""
+    if kind not in ("js", "css"):
+        abort(404)
+    a = asset(kind)
+    if digest != a.digest:
+        abort(404)  # an old name: the shell asks for the new one
+    etag = f'"{a.digest}"'
+    if etag in request.headers.get("If-None-Match", ""):
+        resp = Response(status=304)
+    elif _accepts_gzip():
+        resp = Response(a.gz, mimetype=a.mimetype)
+        resp.headers["Content-Encoding"] = "gzip"
+    else:
+        resp = Response(a.body, mimetype=a.mimetype)
+    resp.headers["ETag"] = etag
+    resp.headers["Cache-Control"] = f"public, max-age={YEAR}, immutable"
+    resp.headers["Vary"] = "Accept-Encoding"
+    return resp
+
+
+@bp.get("/sw.js")
+@public
+def service_worker() -> Response:
+    """Serve the service worker (from the root, so it may keep the whole app)."""
+    body = (
+        (STATIC / "sw.js")
+        .read_text()
+        .replace("__ASSETS__", f"{asset_url('js')} {asset_url('css')}")
+    )
+    resp = Response(body, mimetype="text/javascript")
+    resp.headers["Cache-Control"] = "no-cache"
+    return resp
+
+
+def gzip_response(resp: Response) -> Response:
+    """Gzip a compressible, complete answer when the client accepts gzip."""
+    if (
+        resp.direct_passthrough
+        or resp.is_streamed
+        or resp.status_code < 200
+        or resp.status_code in (204, 304)
+        or "Content-Encoding" in resp.headers
+        or resp.mimetype not in COMPRESSIBLE
+        or not _accepts_gzip()
+    ):
+        return resp
+    data = resp.get_data()
+    if len(data) < MIN_GZIP_BYTES:
+        return resp
+    resp.set_data(gzip.compress(data, 6))
+    resp.headers["Content-Encoding"] = "gzip"
+    vary = resp.headers.get("Vary")
+    resp.headers["Vary"] = f"{vary}, Accept-Encoding" if vary else "Accept-Encoding"
+    return resp
+
+
+def init_app(app: Flask) -> None:
+    """Offer ``asset_url`` to templates and gzip answers on the way out."""
+    app.jinja_env.globals["asset_url"] = asset_url
+    # the icon inline as the tab's icon too: no request for it on the first load
+    svg = (STATIC / "icon.svg").read_text().strip()
+    app.jinja_env.globals["icon_uri"] = "data:image/svg+xml," + quote(svg, safe=' =:/"<>')
+    app.after_request(gzip_response)
