@@ -1,9 +1,11 @@
-"""The UI's files, light on the wire: one script bundle, hashed names, gzip, ETags.
+"""The UI's files, light on the wire: two script bundles, hashed names, gzip, ETags.
 
-- ``/assets/app-<hash>.js`` is every page script in load order (``app.js``, ``live.js``,
-  the scripts of ``web.pages.PAGES`` and ``EXTENSIONS``, ``start.js``) in one file;
-  ``/assets/app-<hash>.css`` is the style sheets of :data:`STYLES` in one. A name changes when its content does, so both are cached for a year
-  (``immutable``) and carry their hash as ETag (``If-None-Match`` answers 304).
+- ``/assets/app-<hash>.js`` is what the first page needs, in load order (``app.js``,
+  ``live.js``, the scripts of the pages in ``web.pages.FIRST``, ``start.js``);
+  ``/assets/more-<hash>.js`` is the other pages' scripts and ``EXTENSIONS``, which app.js
+  loads when one of those pages is first opened; ``/assets/app-<hash>.css`` is the style
+  sheets of :data:`STYLES`. A name changes when its content does, so all are cached for a
+  year (``immutable``) and carry their hash as ETag (``If-None-Match`` answers 304).
 - The HTML, the manifest and SVG are gzipped when the client accepts it and it is worth
   it. API answers stay plain JSON (small, and clients and test tools read them as they
   are); the event stream is never touched.
@@ -48,12 +50,19 @@ class Asset:
     digest: str
 
 
-def scripts() -> list[str]:
-    """Return the page scripts in the order the shell runs them."""
-    from .pages import EXTENSIONS, PAGES
+def scripts(kind: str = "js") -> list[str]:
+    """Return the scripts of the first bundle (``js``) or the second (``more``), in order.
 
-    pages = [p["script"] for p in PAGES if p.get("script")]
-    return ["app.js", "live.js", *pages, *EXTENSIONS, "start.js"]
+    The second holds the pages a first visit does not need; app.js loads it when one of
+    them is opened. Its extensions come first, so a page finds them when it mounts.
+    """
+    from .pages import EXTENSIONS, FIRST, PAGES
+
+    first = [p["script"] for p in PAGES if p.get("script") and p["id"] in FIRST]
+    later = [p["script"] for p in PAGES if p.get("script") and p["id"] not in FIRST]
+    if kind == "more":
+        return [*EXTENSIONS, *later]
+    return ["app.js", "live.js", *first, "start.js"]
 
 
 def slim_js(source: str) -> str:
@@ -86,11 +95,11 @@ _cache: dict[tuple[str, ...], Asset] = {}
 
 
 def asset(kind: str) -> Asset:
-    """Return the built script bundle (``js``) or style sheet (``css``)."""
-    names = tuple(scripts()) if kind == "js" else STYLES
+    """Return a built script bundle (``js``, ``more``) or the style sheet (``css``)."""
+    names = STYLES if kind == "css" else tuple(scripts(kind))
     key = (kind, *names, *(str((STATIC / n).stat().st_mtime_ns) for n in names))
     if key not in _cache:
-        mimetype = "text/javascript" if kind == "js" else "text/css"
+        mimetype = "text/css" if kind == "css" else "text/javascript"
         if len(_cache) > 8:  # files changed while serving (a developer's edits)
             _cache.clear()
         _cache[key] = _build(list(names), mimetype)
@@ -98,7 +107,9 @@ def asset(kind: str) -> Asset:
 
 
 def asset_url(kind: str) -> str:
-    """Return the hashed address of the bundle (``js``) or the style sheet (``css``)."""
+    """Return the hashed address of a bundle (``js``, ``more``) or the style sheet (``css``)."""
+    if kind == "more":
+        return f"/assets/more-{asset(kind).digest}.js"
     return f"/assets/app-{asset(kind).digest}.{kind}"
 
 
@@ -106,11 +117,18 @@ def _accepts_gzip() -> bool:
     return "gzip" in request.headers.get("Accept-Encoding", "").lower()
 
 
+@bp.get("/assets/more-<digest>.js")
+@public
+def more(digest: str) -> Response:
+    """Serve the second bundle (the pages a first visit does not need)."""
+    return built(digest, "more")
+
+
 @bp.get("/assets/app-<digest>.<kind>")
 @public
 def built(digest: str, kind: str) -> Response:
-    """Serve the bundle or the style sheet, cached for a year under its hash."""
-    if kind not in ("js", "css"):
+    """Serve a bundle or the style sheet, cached for a year under its hash."""
+    if kind not in ("js", "css", "more"):
         abort(404)
     a = asset(kind)
     if digest != a.digest:
@@ -136,7 +154,7 @@ def service_worker() -> Response:
     body = (
         (STATIC / "sw.js")
         .read_text()
-        .replace("__ASSETS__", f"{asset_url('js')} {asset_url('css')}")
+        .replace("__ASSETS__", f"{asset_url('js')} {asset_url('more')} {asset_url('css')}")
     )
     resp = Response(body, mimetype="text/javascript")
     resp.headers["Cache-Control"] = "no-cache"

@@ -32,7 +32,10 @@ PAGES: list[dict[str, str]] = [
     {"id": "settings", "label": "Settings", "script": "settings.js"},
 ]
 
-# scripts that add to other pages (MH.extend in static/app.js), bundled after the pages'
+# the pages in the first bundle: Now, and the two whose parts Now shows (who is on the
+# table, the one-tap journal); the others load when one of them is first opened
+FIRST: tuple[str, ...] = ("now", "people", "journal")
+# scripts that add to other pages (MH.extend in static/app.js), in the second bundle
 EXTENSIONS: list[str] = ["visits.js", "homekit.js"]
 
 # the choices the scripts offer, in order (MH.facts in static/app.js)

@@ -169,7 +169,7 @@ var MH = (function () {
     });
     window.scrollTo(0, 0);
     var def = pages[id];
-    if (!def) return;
+    if (!def) { loadMore(); return; }  // it routes again when the page registers
     var el = document.getElementById("page-" + id);
     if (!mounted[id]) { mounted[id] = true; def.mount(el); }
     if (def.show) def.show();
@@ -324,12 +324,28 @@ var MH = (function () {
   function since() { return (Date.now() - stateAt) / 1000; }
   function left(seconds, frozen) { return seconds === null || seconds === undefined ? null : frozen ? seconds : Math.max(0, seconds - since()); }
 
+  // the dim look (a phone remembers it); the Now page and Settings toggle it
+  function setDim(on) {
+    document.documentElement.classList.toggle("dim", on);
+    document.querySelectorAll("#dim, #dim-now").forEach(function (b) { press(b, on); });
+    try { localStorage.setItem("mh.dim", on ? "1" : ""); } catch (e) { /* private mode */ }
+  }
+  try { if (localStorage.getItem("mh.dim")) document.documentElement.classList.add("dim"); } catch (e) { /* private mode */ }
+
+  // pages not needed at first are in a second bundle, loaded when one of them is opened
+  var more = document.querySelector('meta[name="more-js"]'), moreAsked = false;
+  function loadMore() {
+    if (moreAsked || !more) return;
+    moreAsked = true;
+    document.body.appendChild(h("script", {src: more.content}));
+  }
+
   // other scripts add to a page: MH.extend("settings", fn(el) or {mount(el), show()}),
   // MH.extend("sceneEditor", fn(editor, scene) -> fn(body) that adds its fields)
   var extensions = {sceneEditor: [], settings: []};
   function extend(where, x) { extensions[where].push(x); }
 
-  return {page: page, extend: extend, extensions: function (where) { return extensions[where]; },
+  return {page: page, extend: extend, setDim: setDim, extensions: function (where) { return extensions[where]; },
     csrf: function () { return csrf; }, api: api, h: h, toast: toast, start: start, clock: clock, press: press, field: field,
     clearErrors: clearErrors, fieldError: showFieldError, fmt: fmt, reason: reason, left: left, facts: facts,
     online: function () { return online; }, onState: function (fn) { listeners.push(fn); },

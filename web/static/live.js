@@ -49,6 +49,18 @@
     };
     return el;
   }
+  // what a routine does, in words (the Now page and the Routines page)
+  function routineWords(a) {
+    var pct = function (x) { return Math.round(x * 100); };
+    if (a.kind === "wind_down") {
+      return "Wind-down " + pct(a.light_from) + " % → " + pct(a.light_to) + " % over " + a.minutes + " min" +
+        (a.playlist ? ", " + a.playlist : "") + (a.diffuser_minutes ? ", mist " + a.diffuser_minutes + " min" : "");
+    }
+    if (a.kind === "scene") return "Scene " + a.scene + " for " + a.minutes + " min";
+    return "Session" + (a.scene ? " " + a.scene : "") + (a.minutes ? ", " + a.minutes + " min" : "");
+  }
+
   MH.describe = describe;
+  MH.routineWords = routineWords;
   MH.vroom = vroom;
 })();

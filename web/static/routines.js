@@ -10,16 +10,7 @@
   function quiet() {}  // api() has shown the error in a toast already
   function pct(x) { return Math.round(x * 100); }
   function when(iso) { return MH.fmt.when(iso); }
-  function actionWords(a) {
-    if (a.kind === "wind_down") {
-      return "Wind-down " + pct(a.light_from) + " % → " + pct(a.light_to) + " % over " + a.minutes + " min" +
-        (a.playlist ? ", " + a.playlist : "") + (a.diffuser_minutes ? ", mist " + a.diffuser_minutes + " min" : "");
-    }
-    if (a.kind === "scene") return "Scene " + a.scene + " for " + a.minutes + " min";
-    return "Session" + (a.scene ? " " + a.scene : "") + (a.minutes ? ", " + a.minutes + " min" : "");
-  }
-
-  MH.routineWords = actionWords;
+  var actionWords = MH.routineWords;  // live.js: the Now page says it too
   var WORDS = {name: "Give the routine a name (1 to 40 characters).", time: "Choose a time.", date: "Choose a date.",
     days: "Choose at least one day.", light_from: "Light levels go from 0 to 100 %.", light_to: "Light levels go from 0 to 100 %."};
 

@@ -4,13 +4,7 @@
   var h = MH.h, api = MH.api, toast = MH.toast;
   var quiet = function () {};
 
-  function setDim(on) {
-    document.documentElement.classList.toggle("dim", on);
-    document.querySelectorAll("#dim, #dim-now").forEach(function (b) { MH.press(b, on); });
-    try { localStorage.setItem("mh.dim", on ? "1" : ""); } catch (e) { /* private mode */ }
-  }
-  try { if (localStorage.getItem("mh.dim")) document.documentElement.classList.add("dim"); } catch (e) { /* private mode */ }
-  MH.setDim = setDim;
+  var setDim = MH.setDim;  // app.js: the Now page has it too
 
   MH.page("settings", {
     mount: function (el) {
