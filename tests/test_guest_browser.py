@@ -26,6 +26,9 @@ PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 1, "h
 def served(tmp_path: Path) -> Iterator[ServeProcess]:
     """``massage-hub serve`` with a password set, no pre-warm (the session starts at once)."""
     path = write_config(tmp_path, {"session": {"prewarm_minutes": 0}})
+    # the built-in scenes' playlist ("calm"), as setup.sh makes it: a copy of one then saves
+    made = run_cli(path, "make-music", "--if-empty")
+    assert made.returncode == 0, made.stderr
     out = run_cli(path, "set-password", stdin=PASSWORD + "\n")
     assert out.returncode == 0, out.stderr
     proc = ServeProcess(path).start()

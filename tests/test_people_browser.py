@@ -87,7 +87,9 @@ def test_people_picker_limits_journal_and_history(served: ServeProcess) -> None:
             # a bad value is refused with the API's words, and nothing is added
             page.click("#new-profile")
             page.click("#save-profile")
-            expect(page.locator("#toast")).to_have_text("name: give the person a name")
+            error = page.locator("#page-people .field-error")  # next to the name, in words
+            expect(error).to_have_text("Give the person a name.")
+            assert page.get_attribute("#profile-name", "aria-invalid") == "true"
             expect(page.locator("#page-people .card[data-profile]")).to_have_count(1)
             page.screenshot(path=str(shots / "people-list.png"), full_page=True)
             assert call(page, "GET", "/profiles/anna")["areas"] == ["neck", "lower_back", "feet"]
@@ -128,8 +130,8 @@ def test_people_picker_limits_journal_and_history(served: ServeProcess) -> None:
             expect(ask).to_have_count(0)
             page.locator("[data-ask=before][data-person=ben] .scale [data-value='5']").click()
 
-            call(page, "DELETE", "/session")
-            call(page, "DELETE", "/session")  # end the fade-out now
+            call(page, "DELETE", "/session")  # still warming the table: it ends at once
+            assert call(page, "GET", "/state")["session"] is None
             after = page.locator("[data-ask=after][data-person=anna]")
             expect(after).to_be_visible()
             page.screenshot(path=str(shots / "people-journal-after.png"), full_page=True)
@@ -163,8 +165,7 @@ def test_people_picker_limits_journal_and_history(served: ServeProcess) -> None:
                     "/session",
                     {"scene": "swedish", "minutes": 20, "profiles": ["anna"]},
                 )
-                call(page, "DELETE", "/session")
-                call(page, "DELETE", "/session")
+                call(page, "DELETE", "/session")  # in the pre-warm: it ends at once
                 for when, value in (("before", before), ("after", after_)):
                     call(
                         page,

@@ -215,7 +215,7 @@
       var self = this, ed = self.editor;
       var data = p ? JSON.parse(JSON.stringify(p)) : {name: "", heat_max: "high", volume_max: 100, aroma: true, favourite_scenes: [], areas: [], notes: ""};
       ed.textContent = ""; ed.hidden = false;
-      var name = h("input", {type: "text", id: "profile-name", maxlength: 60, value: data.name});
+      var name = h("input", {type: "text", id: "profile-name", maxlength: 60, value: data.name, "data-field": "name"});
       var heat = h("div", {class: "seg", id: "profile-heat"});
       MH.facts.heat_levels.forEach(function (lv) {
         heat.appendChild(h("button", {type: "button", "data-value": lv, text: lv, class: lv === data.heat_max ? "on" : "",
@@ -263,7 +263,9 @@
         h("button", {class: "btn primary", type: "button", id: "save-profile", text: "Save", onclick: function () {
           var bodyOut = {name: name.value.trim(), heat_max: data.heat_max, volume_max: +vol.value, aroma: !aroma.checked,
             favourite_scenes: data.favourite_scenes, areas: data.areas, notes: notes.value};
-          var call = p ? api("PUT", "/profiles/" + encodeURIComponent(p.id), bodyOut) : api("POST", "/profiles", bodyOut);
+          var opts = {form: ed};  // an error shows in words next to its field
+          MH.clearErrors(ed);
+          var call = p ? api("PUT", "/profiles/" + encodeURIComponent(p.id), bodyOut, opts) : api("POST", "/profiles", bodyOut, opts);
           call.then(function (saved) { toast(saved.name + " saved.", true); ed.hidden = true; self.show(); }, function () {});
         }}),
         h("button", {class: "btn", type: "button", text: "Cancel", onclick: function () { ed.hidden = true; }})));
