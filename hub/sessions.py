@@ -359,6 +359,7 @@ class SessionController:
             "actual_minutes": round(actual, 2),
             "end_reason": reason,
             "ended_at": self._wall_iso(),
+            "people": [p.to_dict() for p in s.people.people] if s.people else [],
         }
         self._action(SessionAction.ENDED, {"phase": Phase.ENDED, "reason": reason}, s.scene)
 

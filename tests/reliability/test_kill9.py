@@ -68,11 +68,11 @@ class Writer(threading.Thread):
     def step_scenes(self, n: int) -> None:
         sid = f"k{self.run_no}-{n}"
         self.call("create", sid, "POST", "/scenes",
-                  {"id": sid, "name": f"S{n}", "lights": {"main": 0.3}, "volume": 20})  # fmt: skip
-        self.known[sid] = f"S{n}"
+                  {"id": sid, "name": f"S{sid}", "lights": {"main": 0.3}, "volume": 20})  # fmt: skip
+        self.known[sid] = f"S{sid}"  # names are unique: each run's scenes have their own
         self.call("rename", sid, "PUT", f"/scenes/{sid}",
-                  {"name": f"S{n} renamed", "lights": {"main": 0.4}})  # fmt: skip
-        self.known[sid] = f"S{n} renamed"
+                  {"name": f"S{sid} renamed", "lights": {"main": 0.4}})  # fmt: skip
+        self.known[sid] = f"S{sid} renamed"
         if n % 3 == 0:
             self.call("delete", sid, "DELETE", f"/scenes/{sid}")
             self.known[sid] = None

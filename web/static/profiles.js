@@ -81,8 +81,12 @@
     return out.join(" · ");
   }
 
+  // the first time, the profiles the page was made with; after that, asked again
+  var inPage = document.getElementById("profiles-data");
   function load() {
-    return api("GET", "/profiles").then(function (d) {
+    var asked = inPage ? Promise.resolve({profiles: JSON.parse(inPage.textContent)}) : api("GET", "/profiles");
+    inPage = null;
+    return asked.then(function (d) {
       profiles = d.profiles;
       listeners.forEach(function (f) { f(profiles); });
       return profiles;
