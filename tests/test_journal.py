@@ -17,8 +17,8 @@ from .web_fixtures import Api, api, app, client, token  # noqa: F401
 
 def session_for(hub: Hub, who: list[str], scene: str = "swedish", minutes: int = 20) -> int:
     sid = int(hub.start_session(scene, minutes, profiles=who)["id"])
-    hub.stop_session()
-    hub.stop_session()  # end the fade-out now
+    hub.stop_session()  # in the pre-warm: it ends at once
+    assert hub.session is None
     return sid
 
 

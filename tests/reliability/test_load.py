@@ -30,7 +30,8 @@ SSE_CLIENTS = 20
 GROWTH_LIMIT_MB = 5.0 if FULL else 8.0
 
 SESSION_STEPS: list[tuple[str, str, Any]] = [
-    ("POST", "/session", {"scene": "aromatherapy", "minutes": 30}),
+    # no heat, so no pre-warm: the first stop fades out, the second ends the fade-out
+    ("POST", "/session", {"scene": "wind-down", "minutes": 30}),
     ("GET", "/state", None),
     ("POST", "/session/pause", None),
     ("POST", "/session/resume", None),
