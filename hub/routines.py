@@ -359,6 +359,18 @@ class RoutineController:
             self._changed(r, "ran")
             return self._out(r, now)
 
+    def stop_run(self, rid: str) -> dict[str, Any]:
+        """Stop a routine that runs now: what it switched on goes off; the schedule stays."""
+        with self.hub.lock:
+            r = self._get(rid)
+            if rid not in self.runs:
+                raise Conflict(f"{r.spec.name} is not running")
+            now = self.hub.clock.now()
+            self.runs.end(rid)  # switch off what it switched on
+            self.hub.store.routine_run(rid, None, iso(now) or "", "stopped", "stopped by hand")
+            self._changed(r, "stopped")
+            return self._out(r, now)
+
     def skip_next(self, rid: str, skip: bool = True) -> dict[str, Any]:
         """Skip the next planned run (``skip=False`` takes the skip back)."""
         with self.hub.lock:

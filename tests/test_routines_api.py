@@ -57,6 +57,15 @@ def test_routines_crud_over_http(api: tuple[Any, dict[str, str], RoutineControll
 
     r = client.post(f"/api/v1/routines/{made['id']}/run", headers=auth)
     assert r.status_code == 200 and r.json["running"] is True
+    r = client.post(f"/api/v1/routines/{made['id']}/stop", headers=auth)
+    assert r.status_code == 200 and r.json["running"] is False
+    assert r.json["next_run_words"] == "tonight at 21:30"  # the schedule stays
+    runs = client.get(f"/api/v1/routines/{made['id']}", headers=auth).json["runs"]
+    assert runs[0]["outcome"] == "stopped"
+    r = client.post(f"/api/v1/routines/{made['id']}/stop", headers=auth)
+    assert r.status_code == 409 and "is not running" in r.json["error"]["message"]
+    r = client.post(f"/api/v1/routines/{made['id']}/run", headers=auth)
+    assert r.status_code == 200 and r.json["running"] is True
 
     assert client.delete(f"/api/v1/routines/{made['id']}", headers=auth).status_code == 204
     r = client.get(f"/api/v1/routines/{made['id']}", headers=auth)
@@ -114,6 +123,7 @@ def test_routine_errors_on_unknown_ids_and_conflicts(
         ("delete", "/nope"),
         ("post", "/nope/run"),
         ("post", "/nope/skip-next"),
+        ("post", "/nope/stop"),
     ]:
         r = getattr(client, method)(f"/api/v1/routines{path}", json={}, headers=auth)
         assert r.status_code == 404, (method, path)
@@ -134,6 +144,7 @@ def test_openapi_describes_the_routines(api: tuple[Any, dict[str, str], RoutineC
     assert set(paths["/api/v1/routines/{routine_id}"]) == {"get", "put", "delete"}
     assert "post" in paths["/api/v1/routines/{routine_id}/run"]
     assert "post" in paths["/api/v1/routines/{routine_id}/skip-next"]
+    assert "post" in paths["/api/v1/routines/{routine_id}/stop"]
     params = paths["/api/v1/routines/{routine_id}"]["get"]["parameters"]
     assert params[0]["name"] == "routine_id"
     schemas = spec["components"]["schemas"]

@@ -78,6 +78,14 @@ def run_routine(routine_id: str) -> Response:
     return jsonify(_routines().run_now(routine_id))
 
 
+@bp.post("/<routine_id>/stop")
+@describe(RoutineOut, body=Empty, errors=(404, 409, 503), tag="routines")
+def stop_routine(routine_id: str) -> Response:
+    """Stop a routine that runs now (what it switched on goes off; its schedule stays)."""
+    parse(Empty, json_object())
+    return jsonify(_routines().stop_run(routine_id))
+
+
 @bp.post("/<routine_id>/skip-next")
 @describe(RoutineOut, body=SkipNext, errors=(404, 409, 503), tag="routines")
 def skip_next(routine_id: str) -> Response:

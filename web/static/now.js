@@ -116,8 +116,12 @@
         self.routineRun.appendChild(h("div", {class: "row"},
           h("div", {class: "grow"}, h("strong", {text: run.name + " is running"}),
             h("div", {class: "muted", text: MH.routineWords ? MH.routineWords(run.action) : ""})),
-          h("button", {class: "btn danger", type: "button", id: "stop-routine", text: "Stop", "aria-label": "Stop " + run.name + " (switches everything off)",
-            onclick: function () { api("POST", "/all-off").then(function (s) { MH.setState(s, "all_off"); toast(run.name + " stopped.", true); }, function () {}); }})));
+          h("button", {class: "btn danger", type: "button", id: "stop-routine", text: "Stop", "aria-label": "Stop " + run.name,
+            onclick: function () {
+              api("POST", "/routines/" + encodeURIComponent(run.id) + "/stop", {}).then(function () {
+                toast(run.name + " stopped.", true); self.loadRoutines(true);
+              }, function () {});
+            }})));
       }
     },
     paintNext: function (st) {

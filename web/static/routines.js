@@ -5,7 +5,7 @@
   var h = MH.h, api = MH.api, toast = MH.toast;
   var DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
   var DAY_LABEL = {mon: "Mo", tue: "Tu", wed: "We", thu: "Th", fri: "Fr", sat: "Sa", sun: "Su"};
-  var OUTCOME = {ran: "ran", failed: "failed", missed: "missed (the hub was off)", skipped: "skipped"};
+  var OUTCOME = {ran: "ran", failed: "failed", missed: "missed (the hub was off)", skipped: "skipped", stopped: "stopped by hand"};
 
   function quiet() {}  // api() has shown the error in a toast already
   function pct(x) { return Math.round(x * 100); }
