@@ -13,7 +13,8 @@ time twice. The next planned run is stored too, so a hub that was down at that t
 up when it starts again: within ``routines.misfire_grace_minutes`` (default 10) the routine
 runs, later it is logged as missed. Time rules for DST are in :mod:`hub.routine_models`;
 what a run does, and which runs are going, in :mod:`hub.routine_runs`; a routine's record
-(as sent, stored and shown) in :mod:`hub.routine_records`.
+(as sent, stored and shown) in :mod:`hub.routine_records`; the read-only queries in
+:mod:`hub.routine_queries`.
 """
 
 from __future__ import annotations
@@ -24,10 +25,11 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from .errors import Conflict, HubError, InvalidCommand, NotFound
+from .errors import Conflict, HubError, InvalidCommand
 from .facts import EventType
 from .loop import Part
-from .routine_models import RoutineIn, SessionAction, in_words, next_fire
+from .routine_models import RoutineIn, SessionAction, next_fire
+from .routine_queries import RoutineQueries
 from .routine_records import Routine, iso, parse_spec, patched, schedule_problems
 from .routine_runs import RoutineRuns
 from .scenes import free_id, slug
@@ -40,7 +42,7 @@ log = logging.getLogger(__name__)
 MAX_CATCH_UP = 400  # planned runs handled per routine per tick (a hub down for a year)
 
 
-class RoutineController:
+class RoutineController(RoutineQueries):
     """Own the routines, their scheduler, and the routines that are running."""
 
     name = "routines"
@@ -221,56 +223,6 @@ class RoutineController:
         return "ran", detail
 
     # --- queries ----------------------------------------------------------------------------
-
-    def next_routine(self) -> dict[str, Any] | None:
-        """Return the next routine to run: id, name, ISO time and the time in words."""
-        best: Routine | None = None
-        for r in self.routines.values():
-            if r.shown_next is not None and (
-                best is None or r.shown_next < best.shown_next  # type: ignore[operator]
-            ):
-                best = r
-        if best is None or best.shown_next is None:
-            return None
-        now = self.hub.clock.now()
-        return {
-            "id": best.id,
-            "name": best.spec.name,
-            "at": best.shown_next.astimezone(self.zone).isoformat(timespec="seconds"),
-            "words": in_words(best.shown_next, now, self.zone),
-        }
-
-    def _out(self, r: Routine, now: datetime) -> dict[str, Any]:
-        return r.out(now, self.zone, running=r.id in self.runs)
-
-    def list_routines(self) -> list[dict[str, Any]]:
-        """Return every routine with its next and last run."""
-        with self.hub.lock:
-            now = self.hub.clock.now()
-            return [self._out(r, now) for r in sorted(self.routines.values(), key=lambda r: r.id)]
-
-    def _get(self, rid: str) -> Routine:
-        r = self.routines.get(rid)
-        if r is None:
-            names = ", ".join(self.routines) or "none"
-            raise NotFound(f"no routine called {rid!r} (routines: {names})")
-        return r
-
-    def get_routine(self, rid: str, *, runs: int = 10) -> dict[str, Any]:
-        """Return one routine, with its latest logged runs."""
-        with self.hub.lock:
-            out = self._out(self._get(rid), self.hub.clock.now())
-            out["runs"] = self.hub.store.routine_runs(rid, runs) if runs else []
-            return out
-
-    def runs_log(self, rid: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
-        """Return logged runs (of one routine or of all), newest first."""
-        if not 1 <= limit <= 500:
-            raise InvalidCommand("limit must be 1-500")
-        with self.hub.lock:
-            if rid is not None:
-                self._get(rid)
-            return self.hub.store.routine_runs(rid, limit)
 
     # --- commands ---------------------------------------------------------------------------
 
