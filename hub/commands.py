@@ -45,13 +45,15 @@ class HeatPadCommand(Command):
 
 
 class SpeakerCommand(Command):
-    """Set the speaker: ``volume`` 0-100 (with a fade), ``playing``, ``playlist``, ``next``."""
+    """Set the speaker: ``volume`` 0-100 (with a fade), ``playing``, ``playlist``, ``next``, ``stop``."""
 
     volume: Volume | None = None
     fade_seconds: FadeSeconds = 0
     playing: StrictBool | None = None
     playlist: str | None = Field(None, min_length=1, max_length=80)
     next: StrictBool | None = None
+    #: stop the music (``playing: false`` pauses it, keeping the place)
+    stop: StrictBool | None = None
 
 
 class SessionStart(Command):

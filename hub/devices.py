@@ -242,6 +242,8 @@ class DeviceController:
             speaker.pause()
         if cmd.next:
             speaker.next_track()
+        if cmd.stop:
+            speaker.stop()
         if cmd.volume is not None and cmd.volume > 0:
             self._listen_volume = cmd.volume
         if speaker.playing and not was_playing:

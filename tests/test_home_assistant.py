@@ -167,7 +167,7 @@ def test_every_control_works_from_home_assistant(room: Room) -> None:
     wait_state(
         ha, "sensor.massage_room_session_phase", lambda s: s["state"] in ("fade_out", "idle")
     )
-    for button in ("music_play", "music_pause", "music_next"):
+    for button in ("music_play", "music_pause", "music_stop", "music_next"):
         ha.call("button", "press", entity_id=f"button.massage_room_{button}")
     is_("sensor.massage_room_now_playing", "nothing")  # no music folder: nothing plays
     ha.call("light", "turn_on", entity_id=light, brightness=255)

@@ -27,8 +27,8 @@ from .support import ServeProcess, free_port, wait_for, write_config
 needs_broker = pytest.mark.skipif(not have_mosquitto(), reason="mosquitto is not installed")
 
 FAST = {"reconnect_min_seconds": 0.1, "reconnect_max_seconds": 0.5, "fade_update_seconds": 0.5}
-#: discovery configs of the shipped config: 28 entities on the device, 7 scenes, 8 triggers
-N_CONFIGS = 43
+#: discovery configs of the shipped config: 29 entities on the device, 7 scenes, 8 triggers
+N_CONFIGS = 44
 PINS = {"main": "GPIO18", "accent": "GPIO13", "diffuser": "GPIO23", "pad": "GPIO24"}
 
 

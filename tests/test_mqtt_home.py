@@ -98,6 +98,12 @@ def test_music_controls_and_now_playing(
     obs.publish(f"{b}/playlist/set", "no music")
     obs.wait_last(f"{b}/now_playing/state", "paused")
     assert rig.hub.state()["devices"]["speaker"]["playing"] is False
+    obs.publish(f"{b}/playlist/set", "calm")
+    obs.wait_last(f"{b}/now_playing/state", "calm")
+    obs.publish(f"{b}/music_stop/set", "PRESS")  # stopped, not paused: nothing to go on with
+    obs.wait_last(f"{b}/now_playing/state", "nothing")
+    speaker = rig.hub.state()["devices"]["speaker"]
+    assert speaker["playing"] is False and not speaker.get("paused")
 
 
 def test_the_area_is_the_devices_suggested_area_and_a_bad_one_is_refused(tmp_path: Path) -> None:

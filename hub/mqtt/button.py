@@ -58,7 +58,7 @@ def session_buttons(hub: Hub, choices: Choices) -> list[Button]:
 
 
 def music_buttons(hub: Hub, speaker_id: str) -> list[Button]:
-    """Return play, pause and next for the speaker (pause keeps the place; play goes on)."""
+    """Return play, pause, stop and next for the speaker (pause keeps the place; play goes on)."""
 
     def speaker(**fields: Any) -> Callable[[], Any]:
         return device_change(hub, speaker_id, SpeakerCommand.model_construct(**fields))
@@ -66,5 +66,6 @@ def music_buttons(hub: Hub, speaker_id: str) -> list[Button]:
     return [
         Button("music_play", "Play music", "mdi:play-circle-outline", speaker(playing=True)),
         Button("music_pause", "Pause music", "mdi:pause-circle-outline", speaker(playing=False)),
+        Button("music_stop", "Stop music", "mdi:stop-circle-outline", speaker(stop=True)),
         Button("music_next", "Next track", "mdi:skip-next-circle-outline", speaker(next=True)),
     ]
