@@ -74,7 +74,7 @@ class Rig:
 @pytest.fixture
 def broker(tmp_path: Path) -> Iterator[Mosquitto]:
     if not have_mosquitto():
-        pytest.skip("mosquitto is not installed")
+        pytest.fail("mosquitto is not installed (setup.sh --test installs it)")
     b = Mosquitto(tmp_path / "broker").start()
     yield b
     b.stop()
@@ -512,7 +512,7 @@ def test_hub_works_while_broker_is_down_and_connects_when_it_comes(
     tmp_path: Path, rigs: Callable[..., Rig], observers: Callable[..., Observer]
 ) -> None:
     if not have_mosquitto():
-        pytest.skip("mosquitto is not installed")
+        pytest.fail("mosquitto is not installed (setup.sh --test installs it)")
     port = free_port()
     rig = rigs(port)
     rig.hub.set_device("main", {"level": 1.0})
@@ -534,7 +534,7 @@ def test_password_file_works_and_no_password_is_refused(
     tmp_path: Path, rigs: Callable[..., Rig], observers: Callable[..., Observer]
 ) -> None:
     if not have_mosquitto():
-        pytest.skip("mosquitto is not installed")
+        pytest.fail("mosquitto is not installed (setup.sh --test installs it)")
     secure = Mosquitto(tmp_path / "secure", users={"hub": "s3cret pass", "ha": "ha-pass"}).start()
     try:
         secret = tmp_path / "mqtt-password"
@@ -702,7 +702,7 @@ def test_tls_with_a_client_certificate(
     tmp_path: Path, rigs: Callable[..., Rig], observers: Callable[..., Observer]
 ) -> None:
     if not have_mosquitto() or shutil.which("openssl") is None:
-        pytest.skip("mosquitto or openssl is not installed")
+        pytest.fail("mosquitto or openssl is not installed (setup.sh --test installs them)")
     certs = make_certificates(tmp_path / "certs")
     tls = {"ca": certs["ca.crt"], "cert": certs["server.crt"], "key": certs["server.key"]}
     broker = Mosquitto(tmp_path / "tls-broker", tls=tls).start()

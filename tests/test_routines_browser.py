@@ -44,7 +44,7 @@ def expected_words(at: str, days: list[str]) -> str:
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[ServeProcess]:
     if not os.path.exists(CHROMIUM):
-        pytest.skip("Debian's chromium is not installed")
+        pytest.fail("Debian's chromium is not installed (setup.sh --test installs it)")
     (tmp_path / "svc" / "music" / "calm").mkdir(parents=True)
     proc = ServeProcess(write_config(tmp_path / "svc", {"timezone": ZONE.key})).start()
     yield proc

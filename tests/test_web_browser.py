@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect, sync_playwright
 
 from .support import CHROMIUM, CHROMIUM_ARGS, ROOT, ServeProcess, sim_pins, wait_for, write_config
 
@@ -36,10 +37,9 @@ def served(tmp_path: Path) -> Iterator[ServeProcess]:
 def page(served: ServeProcess) -> Iterator[Any]:
     """A phone-sized Chromium page."""
     if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed (setup.sh --test installs it)")
-    sync_api = pytest.importorskip("playwright.sync_api")
+        pytest.fail("Debian's chromium is not installed (setup.sh --test installs it)")
     ARTIFACTS.mkdir(exist_ok=True)
-    with sync_api.sync_playwright() as p:
+    with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         context = browser.new_context(
             viewport={"width": 390, "height": 844}, device_scale_factor=1, has_touch=True
@@ -81,7 +81,6 @@ def outputs_off(served: ServeProcess) -> bool:
 
 
 def test_phone_session_flow(served: ServeProcess, page: Any) -> None:
-    expect = pytest.importorskip("playwright.sync_api").expect
     page.goto(served.base_url + "/")
     assert page.url.endswith("/setup")
     shot(page, "1-setup")
@@ -193,7 +192,6 @@ def test_phone_session_flow(served: ServeProcess, page: Any) -> None:
 
 def test_interrupted_banner(tmp_path: Path, page: Any, served: ServeProcess) -> None:
     """After a crash the Now page offers to start again or dismiss; heat stays off."""
-    expect = pytest.importorskip("playwright.sync_api").expect
     import signal
     import subprocess
     import sys

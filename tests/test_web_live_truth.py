@@ -62,6 +62,7 @@ def served(tmp_path: Path) -> Iterator[ServeProcess]:
     proc.stop()
 
 
+@pytest.mark.timeout(480)  # a five-minute run, and the set-up
 def test_page_matches_the_hub_at_random_moments(served: ServeProcess) -> None:
     api = HubApi(served)
     rng = random.Random(14)
@@ -73,7 +74,9 @@ def test_page_matches_the_hub_at_random_moments(served: ServeProcess) -> None:
         page.wait_for_selector("[data-testid=running]:not([hidden])")
         checked = {"mist": 0, "pad": 0, "phase": 0}
         mist_seen = set()
-        end = time.monotonic() + 75  # the pre-warm, the switch to the massage, then some
+        # five minutes, as the issue asks: the pre-warm, the switch to the massage, then
+        # thirty mist cycles and the pad's duty cycle, looked at about 260 times
+        end = time.monotonic() + 300
         while time.monotonic() < end:
             time.sleep(rng.uniform(0.3, 2.0))
             before = api_view(api.state())

@@ -15,15 +15,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
 
+from .. import test_web_schema as web_schema
 from ..live import LiveHub
 from .conftest import FULL, figure
 
 pytestmark = pytest.mark.reliability
-
-schemathesis = pytest.importorskip("schemathesis")
-web_schema = pytest.importorskip("tests.test_web_schema")
-from hypothesis import HealthCheck, settings  # noqa: E402
 
 TARGET = 12_000 if FULL else 100  # schemathesis adds its own coverage cases
 schema = schemathesis.openapi.from_dict(web_schema._spec()).exclude(path="/api/v1/events")
