@@ -13,8 +13,6 @@ A run of it: tests/ha_rig.py.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 import json
 import os
@@ -23,8 +21,9 @@ import subprocess
 import sys
 import time
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
+
+from .support import locked
 
 CACHE = Path(os.environ.get("MASSAGE_HUB_TEST_CACHE", "/var/cache/massage-hub-tests"))
 HA_VERSION = "2025.4.4"
@@ -75,17 +74,6 @@ def _run(argv: list[str], timeout: float) -> None:
         raise HomeAssistantError(f"{' '.join(argv[:4])}… exited {result.returncode}:\n{tail}")
 
 
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def venv_key() -> str:
     """The cache key of the venv: what goes into it."""
     parts = [HA_VERSION, str(PYTHON), sorted(INTEGRATIONS), BUILD_VERSION]
@@ -115,7 +103,7 @@ def requirements_of(wheel: Path, domains: list[str]) -> list[str]:
 def venv() -> Path:
     """Return the cached Home Assistant venv, building it first when it is missing."""
     target = CACHE / f"ha-{venv_key()}"
-    with _locked(CACHE / f"ha-{venv_key()}.lock"):
+    with locked(CACHE / f"ha-{venv_key()}.lock"):
         if (target / ".complete").exists():
             return target
         if not PYTHON.exists():

@@ -23,7 +23,6 @@ The systemd tier (tests/test_systemd_nspawn.py) installs massage-hub in it with 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import os
@@ -36,6 +35,8 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+
+from .support import locked
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = Path(os.environ.get("MASSAGE_HUB_TEST_CACHE", "/var/cache/massage-hub-tests"))
@@ -154,18 +155,6 @@ def _key(*parts: object) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
 
 
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    """Hold an exclusive lock on ``path`` (two runs never build the same cache entry)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def rootfs_key() -> str:
     """The cache key of the root filesystem: its package lists and debootstrap arguments."""
     return _key(SUITE, DEBOOTSTRAP_ARGS, BASE_PACKAGES, EXTRA_PACKAGES)
@@ -174,7 +163,7 @@ def rootfs_key() -> str:
 def rootfs() -> Path:
     """Return the cached root filesystem, building it first when it is missing."""
     target = CACHE / f"rootfs-{rootfs_key()}"
-    with _locked(CACHE / f"rootfs-{rootfs_key()}.lock"):
+    with locked(CACHE / f"rootfs-{rootfs_key()}.lock"):
         if (target / ".complete").exists():
             return target
         mirror = apt_mirror()
@@ -236,7 +225,7 @@ def lock_key(files: Sequence[Path] = LOCK_FILES) -> str:
 def wheelhouse() -> Path:
     """Return a cached folder of wheels for the container's Python, fetching it if missing."""
     target = CACHE / f"wheels-{lock_key()}"
-    with _locked(target.with_name(target.name + ".lock")):
+    with locked(target.with_name(target.name + ".lock")):
         if (target / ".complete").exists():
             return target
         log(f"fetching the wheelhouse {target} (pip download)")
