@@ -130,27 +130,30 @@ class DeviceController:
 
     def states(self, now: float) -> dict[str, Any]:
         """Every device's state for the API, with its name and where it fades to."""
-        devices: dict[str, Any] = {}
-        for did, part in self.room.devices().items():
-            st = self.guard.pad_state(did, now) if did in self.room.heat_pads else part.state()
-            st["name"] = self.name(did)
-            note = self.limits.note(did) if self.limits is not None else None
-            if note is not None:
-                st["limit"] = note
-            if did == self.room.speaker_id and did not in self.room.lights:
-                st["playlists"] = part.playlists()
-            for attr, target in self.fader.targets(did).items():
-                st["fading_to"] = {attr: round(target, 4)}
-            devices[did] = st
-        return devices
+        return {did: self._state(did, part, now) for did, part in self.room.devices().items()}
+
+    def state(self, did: str, now: float) -> dict[str, Any]:
+        """One device's state, as in :meth:`states` (raise KeyError for no such device)."""
+        return self._state(did, self.room.devices()[did], now)
+
+    def _state(self, did: str, part: Any, now: float) -> dict[str, Any]:
+        st = self.guard.pad_state(did, now) if did in self.room.heat_pads else part.state()
+        st["name"] = self.name(did)
+        note = self.limits.note(did) if self.limits is not None else None
+        if note is not None:
+            st["limit"] = note
+        if did == self.room.speaker_id and did not in self.room.lights:
+            st["playlists"] = part.playlists()
+        for attr, target in self.fader.targets(did).items():
+            st["fading_to"] = {attr: round(target, 4)}
+        return st
 
     # --- commands -----------------------------------------------------------------------------
 
     def set(self, device_id: Any, changes: Any, owner: str, now: float) -> dict[str, Any]:
-        """Change one device; return the changes made. Raises HubError, changing nothing.
+        """Change one device by a dict or a parsed command model; return the changes made.
 
-        ``changes`` is a dict to parse, or a command model an adapter parsed already.
-        """
+        Raises HubError, changing nothing."""
         devices = self.room.devices()
         if not isinstance(device_id, str) or device_id not in devices:
             raise NotFound(f"no device called {device_id!r} (devices: {', '.join(devices)})")

@@ -58,7 +58,7 @@ class HubCommands:
             self.devices.set(device_id, changes, owner, now)
             if device_id in self.room.heat_pads:
                 self.sessions.pad_taken(device_id)  # the user took it: no longer renewed
-            result = self.devices.states(now)[device_id]
+            result = self.devices.state(device_id, now)
         self.loop.kick()
         return result
 

@@ -37,12 +37,19 @@ VLC_OK, VLC_WHY = vlc_available()
 
 pytestmark = [
     pytest.mark.vlc,
-    pytest.mark.skipif(not VLC_OK, reason=f"no libvlc: {VLC_WHY}"),
+    pytest.mark.usefixtures("libvlc_present"),
     pytest.mark.timeout(120),
 ]
-needs_pulse = pytest.mark.skipif(
-    not have_pulse(), reason="PulseAudio is not installed (Debian pulseaudio pulseaudio-utils)"
-)
+
+
+@pytest.fixture
+def libvlc_present() -> None:
+    """Fail, naming the fix, when libvlc cannot be loaded: these tests never skip."""
+    if not VLC_OK:
+        pytest.fail(f"no libvlc: {VLC_WHY} (setup.sh installs Debian's libvlc5)")
+
+
+needs_pulse = pytest.mark.usefixtures("pulse")  # fails without PulseAudio (see pulse)
 
 CHIME_HZ = 523.25  # the base of hardware.music's chime
 
@@ -50,6 +57,8 @@ CHIME_HZ = 523.25  # the base of hardware.music's chime
 @pytest.fixture(scope="module")
 def pulse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PulseServer]:
     """A private PulseAudio server with a recordable null sink."""
+    if not have_pulse():
+        pytest.fail("PulseAudio is not installed (setup.sh --test installs pulseaudio)")
     server = PulseServer(tmp_path_factory.mktemp("pulse")).start()
     yield server
     server.stop()

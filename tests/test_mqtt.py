@@ -24,8 +24,6 @@ from hub.mqtt import BadPayload, MqttBridge, mqtt_component, parse_light_command
 from .broker import Mosquitto, Observer, have_mosquitto, make_certificates
 from .support import ServeProcess, free_port, wait_for, write_config
 
-needs_broker = pytest.mark.skipif(not have_mosquitto(), reason="mosquitto is not installed")
-
 FAST = {"reconnect_min_seconds": 0.1, "reconnect_max_seconds": 0.5, "fade_update_seconds": 0.5}
 #: discovery configs of the shipped config: 29 entities on the device, 7 scenes, 8 triggers
 N_CONFIGS = 44
