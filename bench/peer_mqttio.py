@@ -24,6 +24,12 @@ QoS, CPU per round trip (utime+stime from /proc/<pid>/stat, over that server's m
 passes only), VmRSS, each as figures and as hub/mqtt-io ratios; the last line is the
 ratios as JSON for bench/run_all.py.
 
+The measuring client ACKs the broker's PUBACK at once (TCP_QUICKACK when it arrives).
+Without that (``--client-delayed-ack``), Mosquitto's Nagle (``set_tcp_nodelay false``, as
+shipped) holds the state behind the PUBACK until this client's delayed ACK, about 40 ms,
+for either server alike: a QoS 1 figure of the bench itself, which hides the servers'
+difference (and the CPU per round trip then mostly counts 40 ms of each server idling).
+
     .venv/bin/python bench/peer_mqttio.py [--count 500] [--passes 3] [--idle 10]
 """
 
@@ -34,6 +40,7 @@ import fcntl
 import json
 import os
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -204,9 +211,13 @@ class Target:
 class RoundTrips:
     """One paho client that publishes commands and times the state coming back."""
 
-    def __init__(self, port: int, targets: list[Target], extra: list[str]) -> None:
+    def __init__(
+        self, port: int, targets: list[Target], extra: list[str], quickack: bool = True
+    ) -> None:
         self.by_topic = {t.state_topic: t for t in targets}
         self.obs = Observer(port, [t.state_topic for t in targets] + extra)
+        if quickack:
+            self.obs.client.on_publish = self._ack_now
         self.seen = threading.Event()
         self.want: tuple[str, str] | None = None
         self.stamp = 0.0
@@ -224,6 +235,13 @@ class RoundTrips:
             original(client, userdata, msg)
 
         self.obs.client.on_message = on_message
+
+    @staticmethod
+    def _ack_now(client: Any, *args: Any) -> None:
+        """A PUBACK came: ACK it now, so the broker's Nagle sends the state (see the top)."""
+        sock = client.socket()
+        if sock is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
 
     def one(self, target: Target, qos: int, timeout: float = 2.0) -> float | None:
         """Flip ``target`` (ON <-> OFF) once; return command -> state in ms, or None if lost."""
@@ -270,6 +288,7 @@ def measure(
     venv: Path = DEFAULT_VENV,
     nodelay: bool = False,
     peer_quiet: bool = False,
+    quickack: bool = True,
 ) -> dict[str, Any]:
     """Run both servers and return every figure (see the module docstring)."""
     peer_version, gz_version = ensure_venv(venv)
@@ -283,6 +302,7 @@ def measure(
         "idle_s": idle,
         "nodelay": nodelay,
         "peer_quiet": peer_quiet,
+        "client_quickack": quickack,
     }
     hub = LiveHub(
         folder / "hub",
@@ -298,7 +318,10 @@ def measure(
         t_hub = Target("hub", f"{base}/diffuser/set", f"{base}/diffuser/state", hub.pid)
         t_peer = Target("mqtt-io", peer.set_topic, peer.state_topic, peer.pid)
         client = RoundTrips(
-            broker.port, [t_hub, t_peer], [f"{base}/availability", f"{peer.prefix}/status"]
+            broker.port,
+            [t_hub, t_peer],
+            [f"{base}/availability", f"{peer.prefix}/status"],
+            quickack,
         )
         wait_for(lambda: client.obs.last(f"{base}/availability") == "online", timeout=20)
         wait_for(lambda: peer.check() or client.obs.last(f"{peer.prefix}/status"), timeout=30)
@@ -387,6 +410,7 @@ def show(r: dict[str, Any]) -> None:
     )
     print(
         f"Mosquitto set_tcp_nodelay {'true' if r['nodelay'] else 'false (default)'}; "
+        f"client {'ACKs PUBACKs at once' if r['client_quickack'] else 'delays its ACKs'}; "
         f"{r['passes']} interleaved passes x {r['count']} round trips per server and QoS "
         f"(+{WARMUP} warm-up); round trips took {r['round_trip_s']:.0f} s"
     )
@@ -429,9 +453,12 @@ def main() -> int:
     parser.add_argument("--venv", type=Path, default=DEFAULT_VENV, help="bench-only venv")
     parser.add_argument("--broker-nodelay", action="store_true", help="set_tcp_nodelay true")
     parser.add_argument("--peer-quiet", action="store_true", help="mqtt-io logs WARNING only")
+    parser.add_argument(
+        "--client-delayed-ack", action="store_true", help="no TCP_QUICKACK (see the top)"
+    )
     args = parser.parse_args()
     r = measure(args.count, args.passes, args.idle, args.venv, args.broker_nodelay,
-                args.peer_quiet)  # fmt: skip
+                args.peer_quiet, not args.client_delayed_ack)  # fmt: skip
     show(r)
     lost = r["hub"]["lost"] + r["mqtt-io"]["lost"]
     return 1 if lost > 0.01 * 2 * args.count * args.passes or r["sse_errors"] else 0
