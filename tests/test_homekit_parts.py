@@ -1,10 +1,13 @@
-"""Apple Home's parts: the setup code file and URI, names, mDNS interfaces, config and start errors."""
+"""Apple Home's parts: the setup code file and URI, names, mDNS interfaces, config and start
+errors, and zeroconf loaded from source."""
 
 from __future__ import annotations
 
 import json
 import logging
 import socket
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
@@ -73,6 +76,17 @@ def test_accessory_ids_are_stable_and_distinct() -> None:
     assert a == stable_aid("scene", "swedish", set())  # the same at every start
     assert stable_aid("scene", "swedish", taken) != a  # taken: the next free one
     assert all(2 <= aid < 2**31 for aid in taken)
+
+
+def test_zeroconf_loads_from_its_python_source_not_its_compiled_modules() -> None:
+    # in a fresh interpreter: this one may have imported zeroconf before hub.homekit
+    code = (
+        "import hub.homekit, zeroconf.asyncio, sys; "
+        "print([n for n, m in sys.modules.items() if n.startswith('zeroconf') "
+        "and not getattr(m, '__file__', '').endswith('.py')])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout
 
 
 def test_mdns_interfaces_all_by_default_addresses_and_names() -> None:

@@ -9,18 +9,23 @@ a public hub command, so the safety rules and each person's limits hold.
 Layout: :mod:`.bridge` is the component (the driver's thread, events in, pairing);
 :mod:`.server` bounds the HAP server's connections; :mod:`.network` picks interfaces;
 :mod:`.accessories` holds one class per accessory kind; :mod:`.setup_code` keeps the
-setup code in ``data_dir`` and makes the ``X-HM://`` setup URI. Nothing of HAP-python or
-zeroconf is imported until :func:`homekit_component` makes a bridge (``homekit.enabled``).
+setup code in ``data_dir`` and makes the ``X-HM://`` setup URI; :mod:`.lean` has zeroconf
+load as the pure Python it ships. Nothing of HAP-python or zeroconf is imported until
+:func:`homekit_component` makes a bridge (``homekit.enabled``).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .lean import prefer_source
+
 if TYPE_CHECKING:
     from .bridge import HomeKitBridge
 
 __all__ = ["homekit_component"]
+
+prefer_source()  # before any module of ours imports zeroconf (it saves the bridge ~2.7 MB)
 
 
 def homekit_component(service: Any) -> HomeKitBridge | None:
