@@ -7,7 +7,8 @@ session, so Siri is never a way to switch a mains pad on. Every write from a con
 a public hub command, so the safety rules and each person's limits hold.
 
 Layout: :mod:`.bridge` is the component (the driver's thread, events in, pairing);
-:mod:`.server` bounds the HAP server's connections; :mod:`.network` picks interfaces;
+:mod:`.server` bounds the HAP server's connections; :mod:`.srp` keeps pairing's SRP
+values at full width; :mod:`.network` picks interfaces;
 :mod:`.accessories` holds one class per accessory kind; :mod:`.setup_code` keeps the
 setup code in ``data_dir`` and makes the ``X-HM://`` setup URI; :mod:`.lean` has zeroconf
 load as the pure Python it ships. Nothing of HAP-python or zeroconf is imported until

@@ -40,6 +40,7 @@ from .accessories import (
 from .network import local_address, mdns_interfaces
 from .server import BoundedHAPServer
 from .setup_code import SetupCode, load_or_create, save
+from .srp import HubDriver
 
 if TYPE_CHECKING:
     from ..config import Config
@@ -119,7 +120,7 @@ class HomeKitBridge:
         # file): its default pool may grow to 32 threads
         loop = asyncio.new_event_loop()
         loop.set_default_executor(ThreadPoolExecutor(WORKERS, thread_name_prefix="homekit"))
-        driver = AccessoryDriver(
+        driver = HubDriver(  # pairs with full-width SRP values (see .srp)
             loop=loop,
             port=self.hc.port,
             address=address,
