@@ -3,12 +3,12 @@
 Runs ``massage-hub serve`` (the real ``hub.cli.main``, web and logging included, simulated
 pins, MQTT on) in this process against its own Mosquitto on a free loopback port, and, on a
 second thread, one paho client that flips the diffuser switch ON/OFF and waits for each
-state (QoS 0; the same round trip as bench/peer_mqttio.py). Per-thread CPU time comes from
+state (QoS 0, or ``--qos 1``; the same round trip as bench/peer_mqttio.py). Per-thread CPU time comes from
 ``/proc/self/task/<tid>/stat``; the service's threads are told apart by their Python
 names. Prints CPU per command for each of the service's threads, and the total; the
 client's own threads are left out.
 
-    .venv/bin/python bench/mqtt_cpu.py [--count 3000]
+    .venv/bin/python bench/mqtt_cpu.py [--count 3000] [--qos 1] [--client-delayed-ack]
 """
 
 from __future__ import annotations
@@ -50,25 +50,27 @@ def service_threads(ours: set[int]) -> dict[str, int]:
     }
 
 
-def drive(port: int, count: int, out: dict[str, object], ours: set[int]) -> None:
+def drive(
+    port: int, count: int, out: dict[str, object], ours: set[int], qos: int, quickack: bool
+) -> None:
     """The client thread: wait for the hub, measure, then stop the service (SIGTERM)."""
     ours.add(threading.get_native_id())
     try:
         base = f"massagehub/{NODE}"
         target = Target("hub", f"{base}/diffuser/set", f"{base}/diffuser/state", os.getpid())
-        client = RoundTrips(port, [target], [f"{base}/availability"])
+        client = RoundTrips(port, [target], [f"{base}/availability"], quickack)
         # the client's network thread (paho names it after the client id, empty here)
         ours.update(t.native_id for t in threading.enumerate() if t.name == "paho-mqtt-client-")
         wait_for(lambda: client.obs.last(f"{base}/availability") == "online", timeout=30)
         client.ready(target)
-        client.run_pass(target, 0, 100, measured=False)
+        client.run_pass(target, qos, 100, measured=False)
         threads = service_threads(ours)
         before = {name: thread_cpu(tid) for name, tid in threads.items()}
         t0 = time.monotonic()
-        client.run_pass(target, 0, count, measured=True)
+        client.run_pass(target, qos, count, measured=True)
         out["seconds"] = time.monotonic() - t0
         out["cpu"] = {name: thread_cpu(tid) - before[name] for name, tid in threads.items()}
-        out["ms"] = sorted(target.ms[0])
+        out["ms"] = sorted(target.ms[qos])
         out["lost"] = target.lost
         client.close()
     except Exception as exc:  # noqa: BLE001 - reported by main
@@ -81,6 +83,10 @@ def main() -> int:
     """Run the bench."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=3000, help="round trips")
+    parser.add_argument("--qos", type=int, choices=(0, 1), default=0, help="commands' QoS")
+    parser.add_argument(
+        "--client-delayed-ack", action="store_true", help="as in bench/peer_mqttio.py"
+    )
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="bench-mqtt-cpu-"))
     broker = Mosquitto(folder / "broker").start()
@@ -91,7 +97,9 @@ def main() -> int:
     out: dict[str, object] = {}
     ours: set[int] = set()  # the bench's own threads (serve runs on this main thread)
     driver = threading.Thread(
-        target=drive, args=(broker.port, args.count, out, ours), name="bench-client"
+        target=drive,
+        args=(broker.port, args.count, out, ours, args.qos, not args.client_delayed_ack),
+        name="bench-client",
     )
     from hub.cli import main as serve
 
@@ -108,7 +116,7 @@ def main() -> int:
     ms = out["ms"]
     assert isinstance(ms, list) and isinstance(out["cpu"], dict)
     print(
-        f"{n} QoS 0 diffuser ON/OFF round trips in {out['seconds']:.1f} s, lost {out['lost']}; "
+        f"{n} QoS {args.qos} diffuser ON/OFF round trips in {out['seconds']:.1f} s, lost {out['lost']}; "
         f"p50 {ms[len(ms) // 2]:.2f} ms, p99 {ms[min(len(ms) - 1, int(len(ms) * 0.99))]:.2f} ms"
     )
     total = 0.0
