@@ -394,6 +394,8 @@ def measure(
         "peer_qos1_p99_ms": p["p99"][1],
         "hub_cpu_ms": h["cpu_ms_all"],
         "peer_cpu_ms": p["cpu_ms_all"],
+        "hub_cpu_qos0_ms": h["cpu_ms"][0],
+        "peer_cpu_qos0_ms": p["cpu_ms"][0],
         "count": count,
         "passes": passes,
     }

@@ -195,10 +195,12 @@ def peer_rows(quick: bool) -> list[Row]:
         rows.append((label, f"{ratio:.2f}", f"≤ {target}", verdict(ratio <= target)))
     rows.append(
         (
-            f"hub/mqtt-io CPU per command ({q['hub_cpu_ms']:.3f} / {q['peer_cpu_ms']:.3f} ms)",
-            f"{q['cpu']:.2f}",
+            # at QoS 0, where both servers are kept busy (docs/PERFORMANCE.md says why)
+            f"hub/mqtt-io CPU per command, QoS 0 ({q['hub_cpu_qos0_ms']:.3f} / "
+            f"{q['peer_cpu_qos0_ms']:.3f} ms; both QoS {q['cpu']:.2f})",
+            f"{q['cpu_qos0']:.2f}",
             "≤ 0.5",
-            verdict(q["cpu"] <= 0.5),
+            verdict(q["cpu_qos0"] <= 0.5),
         )  # fmt: skip
     )
     rows.append(
