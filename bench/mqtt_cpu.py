@@ -6,9 +6,10 @@ second thread, one paho client that flips the diffuser switch ON/OFF and waits f
 state (QoS 0, or ``--qos 1``; the same round trip as bench/peer_mqttio.py). Per-thread CPU time comes from
 ``/proc/self/task/<tid>/stat``; the service's threads are told apart by their Python
 names. Prints CPU per command for each of the service's threads, and the total; the
-client's own threads are left out.
+client's own threads are left out. ``--bare`` puts a bare paho client in the hub's place,
+answering each command on its network thread: the floor of a threaded paho design.
 
-    .venv/bin/python bench/mqtt_cpu.py [--count 3000] [--qos 1] [--client-delayed-ack]
+    .venv/bin/python bench/mqtt_cpu.py [--count 3000] [--qos 1] [--client-delayed-ack] [--bare]
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -51,7 +53,13 @@ def service_threads(ours: set[int]) -> dict[str, int]:
 
 
 def drive(
-    port: int, count: int, out: dict[str, object], ours: set[int], qos: int, quickack: bool
+    port: int,
+    count: int,
+    out: dict[str, object],
+    ours: set[int],
+    qos: int,
+    quickack: bool,
+    bare: bool = False,
 ) -> None:
     """The client thread: wait for the hub, measure, then stop the service (SIGTERM)."""
     ours.add(threading.get_native_id())
@@ -76,7 +84,31 @@ def drive(
     except Exception as exc:  # noqa: BLE001 - reported by main
         out["error"] = f"{type(exc).__name__}: {exc}"
     finally:
-        os.kill(os.getpid(), signal.SIGTERM)  # serve's own handler: everything off, then exit
+        if not bare:
+            os.kill(os.getpid(), signal.SIGTERM)  # serve's handler: everything off, then exit
+
+
+def bare_echo(port: int) -> Any:
+    """Start the floor to compare with: a paho client that only answers each command with
+    its payload as the state, on its network thread (no hub behind it)."""
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    base = f"massagehub/{NODE}"
+    client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id="bare")
+
+    def on_connect(c: Any, userdata: Any, flags: Any, rc: Any, props: Any) -> None:
+        c.subscribe(f"{base}/diffuser/set", qos=1)
+        c.publish(f"{base}/availability", "online", qos=1, retain=True)
+
+    def on_message(c: Any, userdata: Any, msg: Any) -> None:
+        c.publish(f"{base}/diffuser/state", msg.payload, qos=0, retain=True)
+
+    client.on_connect = on_connect
+    client.on_message = on_message
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    return client
 
 
 def main() -> int:
@@ -87,6 +119,7 @@ def main() -> int:
     parser.add_argument(
         "--client-delayed-ack", action="store_true", help="as in bench/peer_mqttio.py"
     )
+    parser.add_argument("--bare", action="store_true", help="a bare paho echo, not the hub")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="bench-mqtt-cpu-"))
     broker = Mosquitto(folder / "broker").start()
@@ -98,14 +131,22 @@ def main() -> int:
     ours: set[int] = set()  # the bench's own threads (serve runs on this main thread)
     driver = threading.Thread(
         target=drive,
-        args=(broker.port, args.count, out, ours, args.qos, not args.client_delayed_ack),
+        args=(broker.port, args.count, out, ours, args.qos, not args.client_delayed_ack, args.bare),
         name="bench-client",
     )
     from hub.cli import main as serve
 
-    driver.start()
+    code = 0
     try:
-        code = serve(["serve", "--config", str(config)])
+        if args.bare:
+            echo = bare_echo(broker.port)
+            driver.start()
+            driver.join()
+            echo.disconnect()
+            echo.loop_stop()
+        else:
+            driver.start()
+            code = serve(["serve", "--config", str(config)])
     finally:
         driver.join(timeout=30)
         broker.stop()

@@ -221,6 +221,7 @@ class RoundTrips:
         self.seen = threading.Event()
         self.want: tuple[str, str] | None = None
         self.stamp = 0.0
+        self.qos = 0  # of the command under way
         original = self.obs._on_message
 
         def on_message(client, userdata, msg):  # type: ignore[no-untyped-def]
@@ -236,16 +237,18 @@ class RoundTrips:
 
         self.obs.client.on_message = on_message
 
-    @staticmethod
-    def _ack_now(client: Any, *args: Any) -> None:
-        """A PUBACK came: ACK it now, so the broker's Nagle sends the state (see the top)."""
+    def _ack_now(self, client: Any, *args: Any) -> None:
+        """A PUBACK came: ACK it now, so the broker's Nagle sends the state (see the top).
+
+        paho calls this for a QoS 0 command too, once it is written: that is left alone."""
         sock = client.socket()
-        if sock is not None:
+        if self.qos == 1 and sock is not None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
 
     def one(self, target: Target, qos: int, timeout: float = 2.0) -> float | None:
         """Flip ``target`` (ON <-> OFF) once; return command -> state in ms, or None if lost."""
         payload = "OFF" if target.last == "ON" else "ON"
+        self.qos = qos
         self.want = (target.state_topic, payload)
         self.seen.clear()
         t0 = time.perf_counter()

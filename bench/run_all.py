@@ -198,9 +198,9 @@ def peer_rows(quick: bool) -> list[Row]:
             # at QoS 0, where both servers are kept busy (docs/PERFORMANCE.md says why)
             f"hub/mqtt-io CPU per command, QoS 0 ({q['hub_cpu_qos0_ms']:.3f} / "
             f"{q['peer_cpu_qos0_ms']:.3f} ms; both QoS {q['cpu']:.2f})",
-            f"{q['cpu_qos0']:.2f}",
+            f"{q['cpu_qos0'] or 0:.2f}",
             "≤ 0.5",
-            verdict(q["cpu_qos0"] <= 0.5),
+            verdict(q["cpu_qos0"] is not None and q["cpu_qos0"] <= 0.5),
         )  # fmt: skip
     )
     rows.append(

@@ -20,6 +20,7 @@ from hub.config import Config
 from hub.core import Hub
 from hub.homekit import homekit_component
 from hub.homekit.bridge import HomeKitBridge
+from hub.homekit.srp import FullWidthServer
 
 from .homekit_controller import (
     BRIGHTNESS,
@@ -89,6 +90,8 @@ def test_a_real_controller_pairs_controls_the_room_hears_the_session_end_and_unp
         async with controller() as c:
             pairing = await pair(c, device_id, code)
             assert bridge.paired and bridge.status()["setup_code"] is None
+            # pair-setup ran on the hub's full-width SRP (hub/homekit/srp.py)
+            assert isinstance(bridge.driver.srp_verifier, FullWidthServer)
 
             accessories = await pairing.list_accessories_and_characteristics()
             named = by_name(accessories)

@@ -87,6 +87,14 @@ def test_zeroconf_loads_from_its_python_source_not_its_compiled_modules() -> Non
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout
+    # and nothing else changes: importlib.metadata sees each installed package once
+    code = (
+        "import importlib.metadata as m; n = len(list(m.distributions())); "
+        "import hub.homekit; print(n, len(list(m.distributions())))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    before, after = out.stdout.split()
+    assert before == after, out.stdout
 
 
 def test_mdns_interfaces_all_by_default_addresses_and_names() -> None:

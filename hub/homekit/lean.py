@@ -11,6 +11,7 @@ and answers queries for itself. The source is the code zeroconf runs when built 
 
 from __future__ import annotations
 
+import importlib.abc
 import importlib.machinery
 import importlib.util
 import sys
@@ -20,8 +21,11 @@ from pathlib import Path
 PACKAGE = "zeroconf"
 
 
-class SourceFirst(importlib.machinery.PathFinder):
-    """Find ``zeroconf`` and its modules as their ``.py`` source where one is installed."""
+class SourceFirst(importlib.abc.MetaPathFinder):
+    """Find ``zeroconf`` and its modules as their ``.py`` source where one is installed.
+
+    Only a module finder: not a PathFinder subclass, which would also list every installed
+    distribution a second time to ``importlib.metadata``."""
 
     @classmethod
     def find_spec(
@@ -33,7 +37,7 @@ class SourceFirst(importlib.machinery.PathFinder):
         """Return the source module's spec instead of a compiled module's; else None."""
         if fullname != PACKAGE and not fullname.startswith(PACKAGE + "."):
             return None
-        spec = super().find_spec(fullname, path)
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
         if spec is None or not isinstance(spec.loader, importlib.machinery.ExtensionFileLoader):
             return None  # not compiled: the usual finders load it as always
         compiled = Path(str(spec.origin))
