@@ -27,6 +27,22 @@ def _load(args: argparse.Namespace) -> Config:
     return load_config(args.config)
 
 
+def _load_or_say(args: argparse.Namespace) -> Config | None:
+    """Load the config; if it is unusable, say why on stderr and return None."""
+    try:
+        return _load(args)
+    except ConfigError as exc:
+        print(f"{exc}", file=sys.stderr)
+        return None
+
+
+def _say_problems(exc: ConfigError) -> None:
+    """Print every problem in the configuration, one a line, on stderr."""
+    print(f"{len(exc.issues)} problem(s) in the configuration:", file=sys.stderr)
+    for issue in exc.issues:
+        print(f"  {issue}", file=sys.stderr)
+
+
 def _setup_logging(level: str) -> None:
     logging.basicConfig(
         level=getattr(logging, level, logging.INFO),
@@ -50,9 +66,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         config = _load(args)
         scenes = load_builtin_scenes(config.path(config.scenes_file))
     except ConfigError as exc:
-        print(f"{len(exc.issues)} problem(s) in the configuration:", file=sys.stderr)
-        for issue in exc.issues:
-            print(f"  {issue}", file=sys.stderr)
+        _say_problems(exc)
         return 1
     default = config.session.default_scene
     if default not in scenes:
@@ -101,10 +115,8 @@ def cmd_make_music(args: argparse.Namespace) -> int:
     if args.music_dir is not None:
         music_dir = args.music_dir
     else:
-        try:
-            config = _load(args)
-        except ConfigError as exc:
-            print(f"{exc}", file=sys.stderr)
+        config = _load_or_say(args)
+        if config is None:
             return 1
         music_dir = config.path(config.speaker.music_dir)
     written = generate(music_dir, if_empty=args.if_empty)
@@ -122,10 +134,8 @@ def cmd_backup(args: argparse.Namespace) -> int:
     from .backup import make_backup, write_backup
     from .store import Store
 
-    try:
-        config = _load(args)
-    except ConfigError as exc:
-        print(f"{exc}", file=sys.stderr)
+    config = _load_or_say(args)
+    if config is None:
         return 1
     store = Store(config.data_path)
     try:
@@ -149,10 +159,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
     from .backup import BackupError, restore_store
     from .store import Store
 
-    try:
-        config = _load(args)
-    except ConfigError as exc:
-        print(f"{exc}", file=sys.stderr)
+    config = _load_or_say(args)
+    if config is None:
         return 1
     try:
         raw = args.file.read_bytes()
@@ -183,9 +191,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:
         config = _load(args)
     except ConfigError as exc:
-        print(f"{len(exc.issues)} problem(s) in the configuration:", file=sys.stderr)
-        for issue in exc.issues:
-            print(f"  {issue}", file=sys.stderr)
+        _say_problems(exc)
         return EX_CONFIG
     _setup_logging(config.log_level)
     # Hand the GIL round every 0.5 ms, not 5: a command's thread then waits less behind the
