@@ -107,3 +107,12 @@ DiffuserModeField = Annotated[DiffuserMode, Strict(False)]
 FadeSeconds = Annotated[float, Field(ge=0, le=MAX_FADE_SECONDS)]
 Level = Annotated[float, Field(ge=0, le=1)]
 Volume = Annotated[float, Field(ge=0, le=100)]
+
+
+def check_light_levels(levels: dict[str, float]) -> dict[str, float]:
+    """Return ``levels`` (light id -> level) if each is from 0 to 1; raise ValueError, in
+    words naming the light, if one is not (a scene's lights, a timeline step's)."""
+    for key, level in levels.items():
+        if not 0 <= level <= 1:
+            raise ValueError(f"light {key!r}: level must be from 0 to 1 (got {level})")
+    return levels

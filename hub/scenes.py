@@ -8,7 +8,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .config import ConfigError, ConfigIssue, issues_from, line_of, load_yaml
-from .facts import DiffuserMode, FadeSeconds, HeatLevel, Volume
+from .facts import DiffuserMode, FadeSeconds, HeatLevel, Volume, check_light_levels
 from .timeline import Timeline, timeline_errors
 
 SCENE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
@@ -50,10 +50,7 @@ class Scene(BaseModel):
     @field_validator("lights")
     @classmethod
     def _levels(cls, v: dict[str, float]) -> dict[str, float]:
-        for key, level in v.items():
-            if not 0 <= level <= 1:
-                raise ValueError(f"light {key!r}: level must be from 0 to 1 (got {level})")
-        return v
+        return check_light_levels(v)
 
     def light_levels(self, light_ids: list[str]) -> dict[str, float]:
         """Return the level of every light, filling ``"*"`` and missing ones."""

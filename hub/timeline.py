@@ -17,7 +17,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from .facts import FadeSeconds
+from .facts import FadeSeconds, check_light_levels
 
 MAX_CUES = 20
 MAX_STEPS = 20
@@ -107,10 +107,7 @@ class LightStep(BaseModel):
     @field_validator("lights")
     @classmethod
     def _levels(cls, v: dict[str, float]) -> dict[str, float]:
-        for key, level in v.items():
-            if not 0 <= level <= 1:
-                raise ValueError(f"light {key!r}: level must be from 0 to 1 (got {level})")
-        return v
+        return check_light_levels(v)
 
 
 class Timeline(BaseModel):
