@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,19 @@ class Room:
             self.hub.stop()
         self.ha.stop()
         self.broker.stop()
+
+
+@contextmanager
+def open_room(folder: Path) -> Iterator[Room]:
+    """Yield a :class:`Room` in ``folder``; print Home Assistant's log if the test fails."""
+    room = Room(folder)
+    try:
+        yield room
+    except BaseException:
+        print(room.ha.log())
+        raise
+    finally:
+        room.close()
 
 
 def hub_session(room: Room) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from .ha_room import (
     NODE,
     Room,
     hub_session,
+    open_room,
     wait_state,
 )
 from .support import wait_for
@@ -28,14 +29,8 @@ pytestmark = pytest.mark.home_assistant
 
 @pytest.fixture
 def room(tmp_path: Path) -> Iterator[Room]:
-    r = Room(tmp_path)
-    try:
+    with open_room(tmp_path) as r:
         yield r
-    except BaseException:
-        print(r.ha.log())
-        raise
-    finally:
-        r.close()
 
 
 def test_adoption_one_device_with_area_stable_ids_and_categories(room: Room) -> None:

@@ -20,6 +20,7 @@ from .ha_room import (
     automate,
     fired,
     mqtt_triggers,
+    open_room,
     our_device,
     wait_state,
 )
@@ -30,14 +31,8 @@ pytestmark = pytest.mark.home_assistant
 
 @pytest.fixture
 def room(tmp_path: Path) -> Iterator[Room]:
-    r = Room(tmp_path)
-    try:
+    with open_room(tmp_path) as r:
         yield r
-    except BaseException:
-        print(r.ha.log())
-        raise
-    finally:
-        r.close()
 
 
 def test_device_triggers_for_the_session_fire_automations(room: Room) -> None:
