@@ -19,8 +19,20 @@ import time
 import wave
 from pathlib import Path
 
+import pytest
+
+from hardware.vlc_speaker import vlc_available
+
 RATE = 44100
 DECIMATE = 4  # analyse at 11 025 Hz: every test tone and the chime are far below 5 kHz
+
+
+@pytest.fixture
+def libvlc_present() -> None:
+    """Fail, naming the fix, when libvlc cannot be loaded: the libvlc tests never skip."""
+    ok, why = vlc_available()
+    if not ok:
+        pytest.fail(f"no libvlc: {why} (setup.sh installs Debian's libvlc5)")
 
 
 def have_pulse() -> bool:

@@ -23,30 +23,21 @@ from typing import Any
 import pytest
 
 from hardware.music import chime_sound, generate, write_wav
-from hardware.vlc_speaker import VlcSpeaker, vlc_available
+from hardware.vlc_speaker import VlcSpeaker
 from hub.clock import RealClock
 from hub.config import load_config
 from hub.core import Hub
 from hub.errors import InvalidCommand
 
-from .audio_rig import PulseServer, Track, have_pulse, make_tone, runs
+from .audio_rig import PulseServer, Track, have_pulse, libvlc_present, make_tone, runs
 from .live import create_token
 from .support import ROOT, ServeProcess, wait_for, write_config
 
-VLC_OK, VLC_WHY = vlc_available()
-
 pytestmark = [
     pytest.mark.vlc,
-    pytest.mark.usefixtures("libvlc_present"),
+    pytest.mark.usefixtures(libvlc_present.__name__),  # fails without libvlc
     pytest.mark.timeout(120),
 ]
-
-
-@pytest.fixture
-def libvlc_present() -> None:
-    """Fail, naming the fix, when libvlc cannot be loaded: these tests never skip."""
-    if not VLC_OK:
-        pytest.fail(f"no libvlc: {VLC_WHY} (setup.sh installs Debian's libvlc5)")
 
 
 needs_pulse = pytest.mark.usefixtures("pulse")  # fails without PulseAudio (see pulse)

@@ -8,25 +8,17 @@ from pathlib import Path
 import pytest
 
 from hardware.music import chime_sound, write_wav
-from hardware.vlc_speaker import VlcSpeaker, vlc_available
+from hardware.vlc_speaker import VlcSpeaker
 
-from .audio_rig import Track
+from .audio_rig import Track, libvlc_present
 
-VLC_OK, VLC_WHY = vlc_available()
 CHIME_HZ = 523.25  # the base of hardware.music's chime
 
 pytestmark = [
     pytest.mark.vlc,
-    pytest.mark.usefixtures("libvlc_present"),
+    pytest.mark.usefixtures(libvlc_present.__name__),  # fails without libvlc
     pytest.mark.timeout(120),
 ]
-
-
-@pytest.fixture
-def libvlc_present() -> None:
-    """Fail, naming the fix, when libvlc cannot be loaded: these tests never skip."""
-    if not VLC_OK:
-        pytest.fail(f"no libvlc: {VLC_WHY} (setup.sh installs Debian's libvlc5)")
 
 
 def test_cue_chime_plays_the_chime(tmp_path: Path) -> None:
