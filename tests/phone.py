@@ -66,6 +66,28 @@ def set_password(served: ServeProcess) -> None:
     )
 
 
+def setup_code(served: ServeProcess) -> str:
+    """The first-run setup code, as ``massage-hub setup-code`` prints it."""
+    out = subprocess.run(
+        [sys.executable, "-m", "hub.cli", "setup-code", "--config", str(served.config_path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=str(ROOT),
+    )
+    return out.stdout.strip()
+
+
+def first_run(page: Any, served: ServeProcess, password: str = PASSWORD) -> None:
+    """Set the first password on the setup page, with the setup code; wait for Now."""
+    page.goto(served.base_url + "/setup")
+    page.fill("#code", setup_code(served))
+    page.fill("#password", password)
+    page.fill("#repeat", password)
+    page.click("#submit")
+    page.wait_for_url("**/#now")
+
+
 def log_in(page: Any, served: ServeProcess) -> None:
     """Log in through the login page and wait for the live stream."""
     page.goto(served.base_url + "/login")

@@ -24,6 +24,7 @@ from hub.homekit import homekit_component
 from web import create_app
 
 from .homekit_controller import by_name, controller, pair
+from .phone import first_run
 from .support import CHROMIUM, CHROMIUM_ARGS, ROOT, ServeProcess, free_port, wait_for, write_config
 from .web_fixtures import Api, api, app, client, logged_in, token  # noqa: F401
 
@@ -135,7 +136,7 @@ def test_the_settings_card_pairs_and_resets_the_pairing_of_a_running_service(
                 page = browser.new_page(viewport={"width": 390, "height": 844})
                 errors: list[Any] = []
                 page.on("pageerror", lambda e: errors.append(e))
-                _log_in(page, served)
+                first_run(page, served, "homekit-test-pw")
                 page.goto(served.base_url + "/#settings")
                 code = page.get_by_test_id("homekit-code")
                 expect(code).to_have_text(_code_in(log))
@@ -179,16 +180,3 @@ def _code_in(log: str) -> str:
     found = re.search(r"setup code (\d{3}-\d{2}-\d{3})", log)
     assert found, log
     return found.group(1)
-
-
-def _log_in(page: Any, served: ServeProcess) -> None:
-    page.goto(served.base_url + "/setup")
-    code = subprocess.run(
-        [sys.executable, "-m", "hub.cli", "setup-code", "--config", str(served.config_path)],
-        capture_output=True, text=True, check=True, cwd=str(ROOT),
-    ).stdout.strip()  # fmt: skip
-    page.fill("#code", code)
-    page.fill("#password", "homekit-test-pw")
-    page.fill("#repeat", "homekit-test-pw")
-    page.click("#submit")
-    page.wait_for_url("**/#now")

@@ -9,14 +9,13 @@ sessions yet" until there are five, then charts them. Screenshots go to test-art
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from .phone import first_run
 from .support import CHROMIUM, CHROMIUM_ARGS, ROOT, ServeProcess, write_config
 
 pytestmark = pytest.mark.browser
@@ -53,16 +52,7 @@ def test_people_picker_limits_journal_and_history(served: ServeProcess) -> None:
             page = browser.new_page(viewport=PHONE)
             errors: list[Any] = []
             page.on("pageerror", lambda e: errors.append(e))
-            page.goto(served.base_url + "/setup")
-            code = subprocess.run(
-                [sys.executable, "-m", "hub.cli", "setup-code", "--config", str(served.config_path)],
-                capture_output=True, text=True, check=True, cwd=str(ROOT),
-            ).stdout.strip()  # fmt: skip
-            page.fill("#code", code)
-            page.fill("#password", PASSWORD)
-            page.fill("#repeat", PASSWORD)
-            page.click("#submit")
-            page.wait_for_url("**/#now")
+            first_run(page, served)
 
             # --- a profile, with its areas tapped on the outline ---------------------------
             page.goto(served.base_url + "/#people")

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +15,7 @@ import pytest
 from hub.commands import parse
 from hub.routine_models import RoutineIn, in_words, next_fire
 
+from .phone import first_run
 from .support import CHROMIUM, CHROMIUM_ARGS, ROOT, ServeProcess, write_config
 
 pytestmark = pytest.mark.browser
@@ -62,16 +61,7 @@ def test_create_a_weekday_wind_down_in_the_ui_and_see_its_next_run(served: Serve
             page = browser.new_page(viewport={"width": 390, "height": 844})
             errors: list[Any] = []
             page.on("pageerror", lambda e: errors.append(e))
-            page.goto(served.base_url + "/setup")
-            code = subprocess.run(
-                [sys.executable, "-m", "hub.cli", "setup-code", "--config", str(served.config_path)],
-                capture_output=True, text=True, check=True, cwd=str(ROOT),
-            ).stdout.strip()  # fmt: skip
-            page.fill("#code", code)
-            page.fill("#password", "routines-test-pw")
-            page.fill("#repeat", "routines-test-pw")
-            page.click("#submit")
-            page.wait_for_url("**/#now")
+            first_run(page, served, "routines-test-pw")
 
             page.goto(served.base_url + "/#routines")
             expect(page.locator("nav.tabs a[data-page=routines]")).to_have_text("Routines")

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
+from .phone import setup_code
 from .support import CHROMIUM, CHROMIUM_ARGS, ROOT, ServeProcess, sim_pins, wait_for, write_config
 
 pytestmark = pytest.mark.browser
@@ -53,21 +54,6 @@ def page(served: ServeProcess) -> Iterator[Any]:
         yield pg
         context.close()
         browser.close()
-
-
-def setup_code(served: ServeProcess) -> str:
-    """The first-run setup code, as ``massage-hub setup-code`` prints it."""
-    import subprocess
-    import sys
-
-    out = subprocess.run(
-        [sys.executable, "-m", "hub.cli", "setup-code", "--config", str(served.config_path)],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=str(ROOT),
-    )
-    return out.stdout.strip()
 
 
 def shot(page: Any, name: str) -> None:
