@@ -1,13 +1,7 @@
 """A real Home Assistant (2025.4.4) on loopback for the Home Assistant test tier.
 
-- **Venv**: ``homeassistant==HA_VERSION`` for pyenv's Python 3.13.0 (HA 2025.4 needs 3.13.0
-  or later), installed with HA's own ``package_constraints.txt`` (read from its wheel), plus
-  the requirements of every integration the tests load (read from the wheel's manifests,
-  following their dependencies), so HA never pip-installs at run time (it would fail
-  offline). Cached in ``$MASSAGE_HUB_TEST_CACHE`` (default ``/var/cache/massage-hub-tests``)
-  as ``ha-<key>``, keyed on the version, the Python and the integration list, built under a
-  lock file when missing (``setup.sh --test`` builds it first, else the first test that needs it;
-  ``python -m tests.ha_venv`` alone).
+- **Venv**: built once and cached by :mod:`tests.ha_venv` (HA's own constraints and every
+  loaded integration's requirements, so HA never pip-installs at run time).
 - **A run**: a seeded config folder (``configuration.yaml`` with ``homeassistant``, ``http``
   on 127.0.0.1, ``api``, ``conversation``, ``logger``, no ``default_config``; ``.storage``
   with the MQTT config entry, an owner with a long-lived token, onboarding done), zeroconf
