@@ -43,7 +43,9 @@ def main() -> None:
         f"import hardware.vlc_speaker: {(time.perf_counter() - t) * 1e3:.1f} ms (libvlc not loaded)"
     )
     t = time.perf_counter()
-    ok, why = vs.vlc_available()
+    from hardware.libvlc import vlc_available
+
+    ok, why = vlc_available()
     print(f"vlc_available(): {ok} ({why}) in {(time.perf_counter() - t) * 1e3:.1f} ms")
 
     from hardware.music import generate

@@ -22,10 +22,11 @@ import wave
 from array import array
 from pathlib import Path
 
+from .speaker import AUDIO_EXTENSIONS, find_playlists, find_tracks
+
 RATE = 11025
 PLAYLIST = "calm"
 CHIME = "chime.wav"
-AUDIO_EXTENSIONS = (".mp3", ".ogg", ".oga", ".flac", ".wav")
 _TABLE_BITS = 12
 _TABLE = [math.sin(2 * math.pi * i / (1 << _TABLE_BITS)) for i in range(1 << _TABLE_BITS)]
 
@@ -115,15 +116,7 @@ def write_wav(path: Path, samples: list[float], repeat: int = 1, rate: int = RAT
 
 def has_tracks(music_dir: Path) -> bool:
     """True if any playlist (sub-folder) of ``music_dir`` holds a playable file."""
-    try:
-        for folder in music_dir.iterdir():
-            if folder.is_dir() and not folder.name.startswith("."):
-                for f in folder.iterdir():
-                    if f.suffix.lower() in AUDIO_EXTENSIONS and not f.name.startswith("."):
-                        return True
-    except OSError:
-        return False
-    return False
+    return any(find_tracks(music_dir / name) for name in find_playlists(music_dir))
 
 
 def has_chime(music_dir: Path) -> bool:

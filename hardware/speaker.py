@@ -5,6 +5,21 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Protocol
 
+AUDIO_EXTENSIONS = (".mp3", ".ogg", ".oga", ".flac", ".wav")  # what a playlist may hold
+
+
+def find_tracks(folder: Path) -> list[Path]:
+    """Return the playable files in ``folder``, sorted by name."""
+    try:
+        files = [
+            p
+            for p in folder.iterdir()
+            if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS and not p.name.startswith(".")
+        ]
+    except OSError:
+        return []
+    return sorted(files, key=lambda p: p.name.lower())
+
 
 def find_playlists(music_dir: Path) -> list[str]:
     """Return the names of the sub-folders of ``music_dir`` (each one a playlist)."""

@@ -15,83 +15,22 @@ music fade never silences it.
 from __future__ import annotations
 
 import logging
-import os
 import queue
 import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .speaker import find_playlists
+from . import libvlc
+from .libvlc import instance_args
+from .speaker import AUDIO_EXTENSIONS, find_playlists, find_tracks
 
 log = logging.getLogger(__name__)
 
-AUDIO_EXTENSIONS = (".mp3", ".ogg", ".oga", ".flac", ".wav")
-OUTPUTS = ("auto", "alsa", "pulse", "afile", "none")
 CHIME_NAMES = ("chime.wav", "chime.ogg", "chime.flac", "chime.mp3")
 CUE_CHIME_FACTOR = (
     0.7  # a cue chime at 70 % of the end chime's level (libvlc: about a third as loud)
 )
-DISABLE_ENV = "MASSAGE_HUB_NO_VLC"
-
-
-def _load_vlc() -> Any:
-    """Import python-vlc (which loads libvlc); raise ImportError or OSError if missing."""
-    import vlc
-
-    return vlc
-
-
-def vlc_available() -> tuple[bool, str]:
-    """Say whether libvlc and its plugins can play here, and if not, why."""
-    if os.environ.get(DISABLE_ENV):
-        return False, f"libvlc disabled by the {DISABLE_ENV} environment variable"
-    try:
-        vlc = _load_vlc()
-    except Exception as exc:  # python-vlc raises ImportError, OSError or NotImplementedError
-        return False, (
-            f"libvlc could not be loaded ({exc}); install the Debian packages libvlc5 and "
-            "vlc-plugin-base"
-        )
-    try:
-        instance = vlc.Instance(["--quiet", "--no-video", "--aout=adummy"])
-    except Exception as exc:
-        return False, f"libvlc failed to start ({exc})"
-    if instance is None:
-        return False, "libvlc found no plugins; install the Debian package vlc-plugin-base"
-    instance.release()
-    return True, "libvlc " + vlc.libvlc_get_version().decode(errors="replace")
-
-
-def find_tracks(folder: Path) -> list[Path]:
-    """Return the playable files in ``folder``, sorted by name."""
-    try:
-        files = [
-            p
-            for p in folder.iterdir()
-            if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS and not p.name.startswith(".")
-        ]
-    except OSError:
-        return []
-    return sorted(files, key=lambda p: p.name.lower())
-
-
-def instance_args(output: str, device: str | None, afile_path: Path | None) -> list[str]:
-    """Return the libvlc options for an audio output."""
-    if output not in OUTPUTS:
-        raise ValueError(f"output must be one of {', '.join(OUTPUTS)} (got {output!r})")
-    args = ["--quiet", "--no-video", "--no-xlib", "--no-metadata-network-access"]
-    if output == "alsa":
-        args += ["--aout=alsa", f"--alsa-audio-device={device or 'default'}"]
-    elif output == "pulse":
-        args += ["--aout=pulse"]
-    elif output == "afile":
-        if afile_path is None:
-            raise ValueError("output 'afile' needs afile_path")
-        args += ["--aout=afile", f"--audiofile-file={afile_path}"]
-    elif output == "none":
-        args += ["--aout=adummy"]
-    return args
 
 
 class VlcSpeaker:
@@ -132,7 +71,7 @@ class VlcSpeaker:
         self.on_change: Callable[[dict[str, Any]], None] | None = None
         self.chimes = 0
         self.cue_chimes = 0
-        vlc = _load_vlc()
+        vlc = libvlc.load_vlc()
         self._instance = vlc.Instance(instance_args(output, device, self.afile_path))
         if self._instance is None:
             raise RuntimeError(f"libvlc could not start with output {output!r}")

@@ -32,7 +32,8 @@ def build_speaker(config: Config) -> Any:
         return None
     music_dir = config.path(config.speaker.music_dir)
     if config.speaker.output != "none":
-        from hardware.vlc_speaker import VlcSpeaker, vlc_available  # libvlc loads lazily
+        from hardware.libvlc import vlc_available  # libvlc loads lazily
+        from hardware.vlc_speaker import VlcSpeaker
 
         ok, why = vlc_available()
         if ok:

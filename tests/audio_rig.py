@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from hardware.vlc_speaker import vlc_available
+from hardware.libvlc import vlc_available
 
 RATE = 44100
 DECIMATE = 4  # analyse at 11 025 Hz: every test tone and the chime are far below 5 kHz

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-import hardware.vlc_speaker as vlc_speaker
+import hardware.libvlc as libvlc
+import hardware.speaker as speaker
 from hardware import SilentSpeaker
 from hardware.music import CHIME, PLAYLIST, RATE, generate, has_tracks
 from hardware.pins import SimFactory
@@ -36,8 +37,8 @@ def test_no_libvlc_warns_and_falls_back_to_a_silent_speaker(
     def missing() -> None:
         raise OSError("libvlc.so.5: cannot open shared object file: No such file or directory")
 
-    monkeypatch.setattr(vlc_speaker, "_load_vlc", missing)
-    ok, why = vlc_speaker.vlc_available()
+    monkeypatch.setattr(libvlc, "load_vlc", missing)
+    ok, why = libvlc.vlc_available()
     assert not ok and "libvlc5" in why and "vlc-plugin-base" in why
     (tmp_path / "music" / "calm").mkdir(parents=True)
     config = load_config(write_config(tmp_path, {"speaker": {"output": "auto"}}))
@@ -61,9 +62,9 @@ def test_no_libvlc_warns_and_falls_back_to_a_silent_speaker(
 
 
 def test_the_environment_can_switch_libvlc_off(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv(vlc_speaker.DISABLE_ENV, "1")
-    ok, why = vlc_speaker.vlc_available()
-    assert not ok and vlc_speaker.DISABLE_ENV in why
+    monkeypatch.setenv(libvlc.DISABLE_ENV, "1")
+    ok, why = libvlc.vlc_available()
+    assert not ok and libvlc.DISABLE_ENV in why
 
 
 def test_output_none_is_silent_without_touching_libvlc(tmp_path: Path):
@@ -72,17 +73,17 @@ def test_output_none_is_silent_without_touching_libvlc(tmp_path: Path):
 
 
 def test_output_options():
-    assert "--aout=alsa" in vlc_speaker.instance_args("alsa", None, None)
-    assert "--alsa-audio-device=hw:CARD=Headphones" in vlc_speaker.instance_args(
+    assert "--aout=alsa" in libvlc.instance_args("alsa", None, None)
+    assert "--alsa-audio-device=hw:CARD=Headphones" in libvlc.instance_args(
         "alsa", "hw:CARD=Headphones", None
     )
-    assert "--aout=pulse" in vlc_speaker.instance_args("pulse", None, None)
-    assert not [a for a in vlc_speaker.instance_args("auto", None, None) if a.startswith("--aout")]
-    assert "--audiofile-file=/x.wav" in vlc_speaker.instance_args("afile", None, Path("/x.wav"))
+    assert "--aout=pulse" in libvlc.instance_args("pulse", None, None)
+    assert not [a for a in libvlc.instance_args("auto", None, None) if a.startswith("--aout")]
+    assert "--audiofile-file=/x.wav" in libvlc.instance_args("afile", None, Path("/x.wav"))
     with pytest.raises(ValueError, match="afile_path"):
-        vlc_speaker.instance_args("afile", None, None)
+        libvlc.instance_args("afile", None, None)
     with pytest.raises(ValueError, match="output must be one of"):
-        vlc_speaker.instance_args("jack", None, None)
+        libvlc.instance_args("jack", None, None)
 
 
 def test_playlists_and_tracks_are_found_sorted(tmp_path: Path):
@@ -93,10 +94,10 @@ def test_playlists_and_tracks_are_found_sorted(tmp_path: Path):
     (music / "rain").mkdir()
     (music / ".cache").mkdir()
     (music / "chime.wav").write_bytes(b"")
-    assert vlc_speaker.find_playlists(music) == ["calm", "rain"]
-    names = [p.name for p in vlc_speaker.find_tracks(music / "calm")]
+    assert speaker.find_playlists(music) == ["calm", "rain"]
+    names = [p.name for p in speaker.find_tracks(music / "calm")]
     assert names == ["a.ogg", "b.MP3", "c.flac", "d.wav", "e.oga"]
-    assert vlc_speaker.find_playlists(tmp_path / "nowhere") == []
+    assert speaker.find_playlists(tmp_path / "nowhere") == []
 
 
 def test_generated_music_is_calm_seamless_and_made_once(tmp_path: Path):
