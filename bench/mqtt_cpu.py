@@ -22,13 +22,13 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from peer_mqttio import RoundTrips, Target  # noqa: E402
+from peers import echo_client  # noqa: E402
 
 from tests.broker import Mosquitto  # noqa: E402
 from tests.support import wait_for, write_config  # noqa: E402
@@ -88,29 +88,6 @@ def drive(
             os.kill(os.getpid(), signal.SIGTERM)  # serve's handler: everything off, then exit
 
 
-def bare_echo(port: int) -> Any:
-    """Start the floor to compare with: a paho client that only answers each command with
-    its payload as the state, on its network thread (no hub behind it)."""
-    import paho.mqtt.client as mqtt
-    from paho.mqtt.enums import CallbackAPIVersion
-
-    base = f"massagehub/{NODE}"
-    client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id="bare")
-
-    def on_connect(c: Any, userdata: Any, flags: Any, rc: Any, props: Any) -> None:
-        c.subscribe(f"{base}/diffuser/set", qos=1)
-        c.publish(f"{base}/availability", "online", qos=1, retain=True)
-
-    def on_message(c: Any, userdata: Any, msg: Any) -> None:
-        c.publish(f"{base}/diffuser/state", msg.payload, qos=0, retain=True)
-
-    client.on_connect = on_connect
-    client.on_message = on_message
-    client.connect("127.0.0.1", port)
-    client.loop_start()
-    return client
-
-
 def main() -> int:
     """Run the bench."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -139,7 +116,7 @@ def main() -> int:
     code = 0
     try:
         if args.bare:
-            echo = bare_echo(broker.port)
+            echo = echo_client(broker.port, f"massagehub/{NODE}")
             driver.start()
             driver.join()
             echo.disconnect()

@@ -24,6 +24,11 @@ QoS, CPU per round trip (utime+stime from /proc/<pid>/stat, over that server's m
 passes only), VmRSS, each as figures and as hub/mqtt-io ratios; the last line is the
 ratios as JSON for bench/run_all.py.
 
+Two floors are measured in the same run (bench/peers.py): a bare paho echo, a third target
+in the same passes, that answers each command on its network thread and does nothing else
+(what no threaded paho server can beat), and the VmRSS of a Python that only imports the
+hub's libraries (what no hub on them can go under), then its own modules too.
+
 The measuring client ACKs the broker's PUBACK at once (TCP_QUICKACK when it arrives).
 Without that (``--client-delayed-ack``), Mosquitto's Nagle (``set_tcp_nodelay false``, as
 shipped) holds the state behind the PUBACK until this client's delayed ACK, about 40 ms,
@@ -36,22 +41,15 @@ difference (and the CPU per round trip then mostly counts 40 ms of each server i
 from __future__ import annotations
 
 import argparse
-import fcntl
 import json
-import os
-import shutil
 import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -60,135 +58,10 @@ from tests.broker import Mosquitto, Observer  # noqa: E402
 from tests.live import LiveHub, cpu_seconds, rss_mb  # noqa: E402
 from tests.support import wait_for  # noqa: E402
 
-PEER_SPEC = "mqtt-io==2.7.*"
-DEFAULT_VENV = Path("/var/cache/massage-hub-bench/mqttio-venv")
-NODE = "bench"
+sys.path.insert(0, str(ROOT / "bench"))
+from peers import DEFAULT_VENV, NODE, MqttIo, PahoEcho, ensure_venv, pct, stack_rss_mb  # noqa: E402
+
 WARMUP = 30  # round trips per target and QoS before the measured passes
-
-
-def pct(values: list[float], p: float) -> float:
-    """Return the p-th percentile (nearest rank) of ``values`` (as bench/mqtt_latency.py)."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
-
-
-# --- the bench-only venv ----------------------------------------------------------------
-
-
-def peer_versions(venv: Path) -> tuple[str, str] | None:
-    """Return (mqtt-io, gpiozero) versions installed in ``venv``, or None."""
-    py = venv / "bin" / "python"
-    if not py.exists():
-        return None
-    out = subprocess.run(
-        [str(py), "-c", "import importlib.metadata as m; "
-         "print(m.version('mqtt-io'), m.version('gpiozero'))"],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
-    parts = out.stdout.split()
-    return (parts[0], parts[1]) if out.returncode == 0 and len(parts) == 2 else None
-
-
-def ensure_venv(venv: Path) -> tuple[str, str]:
-    """Build the bench-only venv with mqtt-io 2.7 and the hub's gpiozero unless it is there."""
-    gpiozero = version("gpiozero")
-    venv.parent.mkdir(parents=True, exist_ok=True)
-    with open(venv.parent / f".{venv.name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # two benches at once: one builds, one waits
-        found = peer_versions(venv)
-        if found and found[0].startswith("2.7.") and found[1] == gpiozero:
-            return found
-        print(f"building {venv} ({PEER_SPEC}, gpiozero=={gpiozero}) ...", flush=True)
-        shutil.rmtree(venv, ignore_errors=True)
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
-        out = subprocess.run(
-            [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
-             "--disable-pip-version-check", PEER_SPEC, f"gpiozero=={gpiozero}"],
-            capture_output=True, text=True, timeout=900,
-        )  # fmt: skip
-        if out.returncode != 0:
-            shutil.rmtree(venv, ignore_errors=True)
-            raise RuntimeError(f"pip install into {venv} failed:\n{out.stdout}{out.stderr}")
-        found = peer_versions(venv)
-        if not found:
-            raise RuntimeError(f"{venv}: mqtt-io not importable after install")
-        return found
-
-
-# --- mqtt-io ------------------------------------------------------------------------------
-
-
-class MqttIo:
-    """Run mqtt-io with one mock digital output as a child process."""
-
-    prefix = f"mqttio/{NODE}"
-
-    def __init__(self, venv: Path, folder: Path, port: int, quiet: bool) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
-        config: dict[str, Any] = {
-            "mqtt": {
-                "host": "127.0.0.1",
-                "port": port,
-                "topic_prefix": self.prefix,
-                "client_id": f"mqttio-{NODE}",
-            },
-            "gpio_modules": [{"name": "mock", "module": "gpiozero"}],
-            "digital_outputs": [
-                {"name": "diffuser", "module": "mock", "pin": 23, "class": "DigitalOutputDevice"}
-            ],
-        }
-        if quiet:
-            config["logging"] = {
-                "version": 1,
-                "handlers": {"console": {"class": "logging.StreamHandler", "level": "WARNING"}},
-                "loggers": {"mqtt_io": {"level": "WARNING", "handlers": ["console"]}},
-            }
-        self.config_path = folder / "mqtt-io.yml"
-        self.config_path.write_text(yaml.safe_dump(config, sort_keys=False))
-        self.log_path = folder / "mqtt-io.log"
-        self.python = venv / "bin" / "python"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def set_topic(self) -> str:
-        return f"{self.prefix}/output/diffuser/set"
-
-    @property
-    def state_topic(self) -> str:
-        return f"{self.prefix}/output/diffuser"
-
-    @property
-    def pid(self) -> int:
-        assert self.proc is not None
-        return self.proc.pid
-
-    def start(self) -> MqttIo:
-        self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
-        env = {**os.environ, "GPIOZERO_PIN_FACTORY": "mock"}
-        self.proc = subprocess.Popen(
-            [str(self.python), "-m", "mqtt_io", str(self.config_path)],
-            stdout=self._log, stderr=subprocess.STDOUT, env=env, cwd=str(self.config_path.parent),
-        )  # fmt: skip
-        return self
-
-    def check(self) -> None:
-        assert self.proc is not None
-        if self.proc.poll() is not None:
-            raise RuntimeError(f"mqtt-io exited ({self.proc.returncode}):\n{self.log()}")
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if getattr(self, "_log", None) is not None:
-            self._log.close()
 
 
 # --- the client ---------------------------------------------------------------------------
@@ -312,23 +185,27 @@ def measure(
         {"mqtt": {"enabled": True, "host": "127.0.0.1", "port": broker.port, "node_id": NODE}},
     )
     peer = MqttIo(venv, folder / "mqttio", broker.port, peer_quiet)
+    echo = PahoEcho(broker.port)
     client: RoundTrips | None = None
     clients: list[Any] = []
     try:
         hub.start()
         peer.start()
+        echo.start()
         base = f"massagehub/{NODE}"
         t_hub = Target("hub", f"{base}/diffuser/set", f"{base}/diffuser/state", hub.pid)
         t_peer = Target("mqtt-io", peer.set_topic, peer.state_topic, peer.pid)
+        t_echo = Target("paho echo", echo.set_topic, echo.state_topic, echo.pid)
+        targets = [t_hub, t_peer, t_echo]
         client = RoundTrips(
             broker.port,
-            [t_hub, t_peer],
+            targets,
             [f"{base}/availability", f"{peer.prefix}/status"],
             quickack,
         )
         wait_for(lambda: client.obs.last(f"{base}/availability") == "online", timeout=20)
         wait_for(lambda: peer.check() or client.obs.last(f"{peer.prefix}/status"), timeout=30)
-        for t in (t_hub, t_peer):
+        for t in targets:
             client.ready(t)  # both subscribed and answering
             client.ready(t)  # and back where it started (OFF)
         # idle: the hub with 5 SSE clients, both with MQTT connected and nothing to do
@@ -346,19 +223,21 @@ def measure(
         for c in clients:
             c.stop()
         clients = []
+        out["stack_rss_mb"] = stack_rss_mb()  # the hub's libraries imported, nothing else
+        out["modules_rss_mb"] = stack_rss_mb(hub_modules=True)  # and the hub's own modules
         time.sleep(0.5)
         # round trips, interleaved passes
         t0 = time.monotonic()
         for qos in (0, 1):
-            for t in (t_hub, t_peer):
+            for t in targets:
                 client.run_pass(t, qos, WARMUP, measured=False)
             for _ in range(passes):
-                for t in (t_hub, t_peer):
+                for t in targets:
                     client.run_pass(t, qos, count, measured=True)
         out["round_trip_s"] = time.monotonic() - t0
         peer.check()
         out["rss_after_mb"] = {t.name: rss_mb(t.pid) for t in (t_hub, t_peer)}
-        for t in (t_hub, t_peer):
+        for t in targets:
             n = {q: len(t.ms[q]) for q in (0, 1)}
             out[t.name] = {
                 "pid": t.pid,
@@ -375,10 +254,11 @@ def measure(
             c.stop()
         if client is not None:
             client.close()
+        echo.stop()
         peer.stop()
         hub.stop()
         broker.stop()
-    h, p = out["hub"], out["mqtt-io"]
+    h, p, e = out["hub"], out["mqtt-io"], out["paho echo"]
     out["ratios"] = {
         "qos0_p50": h["p50"][0] / p["p50"][0],
         "qos0_p99": h["p99"][0] / p["p99"][0],
@@ -399,6 +279,13 @@ def measure(
         "peer_cpu_ms": p["cpu_ms_all"],
         "hub_cpu_qos0_ms": h["cpu_ms"][0],
         "peer_cpu_qos0_ms": p["cpu_ms"][0],
+        # the floors: what a paho server doing nothing costs, what the imports alone take
+        "echo_qos0_p99_ms": e["p99"][0],
+        "echo_cpu_qos0_ms": e["cpu_ms"][0],
+        "echo_qos0_p99": e["p99"][0] / p["p99"][0],
+        "echo_cpu_qos0": e["cpu_ms"][0] / p["cpu_ms"][0] if p["cpu_ms"][0] else None,
+        "stack_rss_mb": out["stack_rss_mb"],
+        "modules_rss_mb": out["modules_rss_mb"],
         "count": count,
         "passes": passes,
     }
@@ -407,7 +294,7 @@ def measure(
 
 def show(r: dict[str, Any]) -> None:
     """Print the figures."""
-    h, p, q = r["hub"], r["mqtt-io"], r["ratios"]
+    h, p, e, q = r["hub"], r["mqtt-io"], r["paho echo"], r["ratios"]
     print(
         f"hub: massage-hub serve child process (pid {h['pid']}), simulated pins, MQTT on; "
         f"peer: mqtt-io {r['mqttio']} child process (pid {p['pid']}), gpiozero {r['gpiozero']} "
@@ -420,9 +307,9 @@ def show(r: dict[str, Any]) -> None:
         f"(+{WARMUP} warm-up); round trips took {r['round_trip_s']:.0f} s"
     )
     for qos in (0, 1):
-        for name, t in (("hub", h), ("mqtt-io", p)):
+        for name, t in (("hub", h), ("mqtt-io", p), ("paho echo", e)):
             print(
-                f"QoS {qos} command -> state  {name:<8} n={t['n'][qos]:<5} "
+                f"QoS {qos} command -> state  {name:<9} n={t['n'][qos]:<5} "
                 f"p50={t['p50'][qos]:7.2f} ms  p99={t['p99'][qos]:7.2f} ms  "
                 f"mean={t['mean'][qos]:7.2f} ms  CPU/round trip={t['cpu_ms'][qos]:.3f} ms"
             )
@@ -436,6 +323,13 @@ def show(r: dict[str, Any]) -> None:
         f"idle RSS after {r['idle_s']:g} s: hub {rss['hub']:.1f} MB (MQTT on, 5 SSE clients), "
         f"mqtt-io {rss['mqtt-io']:.1f} MB, hub/mqtt-io {q['idle_rss']:.2f}; idle CPU hub "
         f"{idle['hub']:.2f} %, mqtt-io {idle['mqtt-io']:.2f} %"
+    )
+    print(
+        f"floors: a paho echo (one thread, no work) QoS 0 p99 {q['echo_qos0_p99_ms']:.2f} ms = "
+        f"{q['echo_qos0_p99']:.2f} x mqtt-io's, CPU {q['echo_cpu_qos0_ms']:.3f} ms = "
+        f"{q['echo_cpu_qos0'] or 0:.2f} x; RSS of the hub's libraries imported alone "
+        f"{q['stack_rss_mb']:.1f} MB, with the hub's own modules and models imported too "
+        f"{q['modules_rss_mb']:.1f} MB (nothing started)"
     )
     after = r["rss_after_mb"]
     print(
