@@ -1,7 +1,7 @@
 """Run every performance bench and print one markdown table of figures against targets.
 
-    .venv/bin/python bench/run_all.py            # full: about 9 minutes
-    .venv/bin/python bench/run_all.py --quick    # shorter windows and counts: about 2.5 minutes
+    .venv/bin/python bench/run_all.py            # full: about 5 minutes
+    .venv/bin/python bench/run_all.py --quick    # shorter windows and counts: about 1.5 minutes
 
 Runs, one after the other: start-up and idle (bench/startup.py), HTTP command -> pin with
 20 SSE clients (bench/http_latency.py), MQTT command -> pin (bench/mqtt_latency.py), fades
