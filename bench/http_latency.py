@@ -5,9 +5,11 @@ free loopback port, connects 20 clients to ``GET /api/v1/events``, then sends 10
 ``PUT /api/v1/devices/main {"level": x}`` over one keep-alive connection with a token and
 times each from just before the request is written to the moment the PWM pin changes
 (gpiozero MockFactory listener). Prints p50/p90/p99/max, the full round trip, and how many
-events the SSE clients received.
+events the SSE clients received. The GIL switch interval is serve's
+(``hub.cli.SWITCH_INTERVAL``, 0.5 ms), as in the real service; ``--switch-interval`` sets
+another (Python's default is 5 ms).
 
-    .venv/bin/python bench/http_latency.py [--commands 1000] [--sse 20]
+    .venv/bin/python bench/http_latency.py [--commands 1000] [--sse 20] [--switch-interval S]
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from hardware import SilentSpeaker  # noqa: E402
 from hardware.pins import SimFactory  # noqa: E402
+from hub.cli import SWITCH_INTERVAL  # noqa: E402
 from hub.config import load_config  # noqa: E402
 from hub.service import build_service  # noqa: E402
 from tests.support import wait_for, write_config  # noqa: E402
@@ -81,7 +84,9 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--commands", type=int, default=1000)
     ap.add_argument("--sse", type=int, default=20)
+    ap.add_argument("--switch-interval", type=float, default=SWITCH_INTERVAL, help="seconds")
     args = ap.parse_args()
+    sys.setswitchinterval(args.switch_interval)  # as serve does
 
     folder = Path(tempfile.mkdtemp(prefix="mh-bench-"))
     config = load_config(write_config(folder, {"log_level": "WARNING"}))
@@ -134,17 +139,21 @@ def main() -> int:
     finally:
         service.stop()
 
-    print(f"http_latency: {args.commands} PUT /api/v1/devices/main, {args.sse} SSE clients")
+    print(
+        f"http_latency: {args.commands} PUT /api/v1/devices/main, {args.sse} SSE clients, "
+        f"GIL switch interval {args.switch_interval * 1000:g} ms"
+    )
     for name, values in (("PUT->pin", to_pin), ("round trip", round_trip)):
         print(
             f"  {name:<11} p50 {pct(values, 50):6.2f} ms  p90 {pct(values, 90):6.2f} ms  "
             f"p99 {pct(values, 99):6.2f} ms  max {max(values):6.2f} ms  "
             f"mean {statistics.fmean(values):6.2f} ms"
         )
-    print(
-        f"  SSE events per client: min {min(received)} max {max(received)} "
-        f"(commands sent: {args.commands + 50})"
-    )
+    if received:
+        print(
+            f"  SSE events per client: min {min(received)} max {max(received)} "
+            f"(commands sent: {args.commands + 50})"
+        )
     return 0
 
 
