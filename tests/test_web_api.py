@@ -311,40 +311,6 @@ def test_events_heartbeat_and_slow_client_never_blocks(hub: Hub) -> None:
     assert broker.client_count == 0
 
 
-def test_events_that_come_while_a_stream_rests_go_out_in_one_write(hub: Hub) -> None:
-    import threading
-
-    from web.sse import EventBroker
-
-    from .support import wait_for
-
-    broker = EventBroker(hub, heartbeat=30, min_interval=0.5)
-    client = broker.add()
-    stream = broker.stream(client)
-    next(stream)  # hello
-    hub.set_device("main", {"level": 0.1})
-    assert next(stream).count("event: state") == 1  # after a quiet spell: at once
-
-    def three_while_resting() -> None:
-        wait_for(lambda: client.resting, timeout=10)
-        for level in (0.2, 0.3, 0.4):
-            hub.set_device("main", {"level": level})
-
-    worker = threading.Thread(target=three_while_resting)
-    worker.start()
-    batch = next(stream)  # the stream rests after its last write, then sends what came
-    worker.join()
-    assert batch.count("event: state") == 3
-    assert [
-        json.loads(line[6:])["state"]["devices"]["main"]["level"]
-        for line in batch.splitlines()
-        if line.startswith("data: ")
-    ] == [0.2, 0.3, 0.4]  # every change, in order
-    broker.close()
-    with pytest.raises(StopIteration):
-        next(stream)
-
-
 def test_openapi_is_generated_from_the_models(api: Api) -> None:
     r = api.get("/openapi.json")
     assert r.status_code == 200

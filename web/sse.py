@@ -7,25 +7,17 @@ state with the newest event number; events up to that number are in it already a
 not sent again (they may reach the queue after it, since delivery is asynchronous). Each client's generator waits on its own
 queue, sends a heartbeat (a ``ping`` event the page watches to tell a lost hub) every ``heartbeat`` seconds, and unsubscribes when the
 client goes away (the write fails and the server closes the generator) or the app stops.
-
-After each write a client rests ``min_interval`` (1/30 s): events that arrive meanwhile wait
-in its queue and go out together in the next write. A fade's 60 updates a second then
-reach a page as 30 writes, and a burst of commands wakes each stream once, not once per
-event, so 20 open pages cost a command little (bench/http_latency.py). An event after a
-quiet spell goes out at once.
 """
 
 from __future__ import annotations
 
 import json
 import threading
-import time
 from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
 HEARTBEAT_SECONDS = 1.0  # the page calls the hub lost after 2.5 s of silence
-MIN_INTERVAL = 1 / 30  # seconds a stream rests after a write (see the top)
 QUEUE_SIZE = 64
 HEARTBEAT = "event: ping\ndata: {}\n\n"
 
@@ -39,38 +31,22 @@ class Client:
         self.closed = False
         self.dropped = 0
         self.after = 0  # events up to this number are in the client's first state
-        self.resting = False  # between writes: queue without waking the stream
 
     def put(self, message: str, seq: int = 0) -> None:
-        """Queue a message (dropping the oldest if full) and wake the client (unless resting)."""
+        """Queue a message (dropping the oldest if full) and wake the client."""
         with self.cond:
             if seq and seq <= self.after:
                 return
             if len(self.queue) == self.queue.maxlen:
                 self.dropped += 1
             self.queue.append((seq, message))
-            if not self.resting:
-                self.cond.notify()
+            self.cond.notify()
 
     def close(self) -> None:
         """Make the client's stream end."""
         with self.cond:
             self.closed = True
             self.cond.notify()
-
-    def rest(self, seconds: float) -> None:
-        """Wait ``seconds`` (less if the client is closed); what is queued meanwhile waits."""
-        deadline = time.monotonic() + seconds
-        with self.cond:
-            self.resting = True
-            try:
-                while not self.closed:
-                    left = deadline - time.monotonic()
-                    if left <= 0:
-                        return
-                    self.cond.wait(left)
-            finally:
-                self.resting = False
 
     def take(self, timeout: float) -> list[str] | None:
         """Wait up to ``timeout`` for messages; return them ([] on timeout, None when closed)."""
@@ -94,16 +70,11 @@ class EventBroker:
     """Fan hub events out to SSE clients."""
 
     def __init__(
-        self,
-        hub: Any,
-        heartbeat: float = HEARTBEAT_SECONDS,
-        queue_size: int = QUEUE_SIZE,
-        min_interval: float = MIN_INTERVAL,
+        self, hub: Any, heartbeat: float = HEARTBEAT_SECONDS, queue_size: int = QUEUE_SIZE
     ) -> None:
         self.hub = hub
         self.heartbeat = heartbeat
         self.queue_size = queue_size
-        self.min_interval = min_interval
         self._clients: set[Client] = set()
         self._lock = threading.Lock()
         self._unsubscribe: Any = None
@@ -172,7 +143,6 @@ class EventBroker:
                     return
                 if messages:
                     yield "".join(messages)
-                    client.rest(self.min_interval)
                 else:  # an event, not a comment: a page can see it and tell a lost hub
                     yield HEARTBEAT
         finally:
