@@ -1,8 +1,8 @@
 """The hub's MQTT diffuser switch against mqtt-io 2.7 with one mock output, side by side.
 
 Starts its own Mosquitto on a free loopback port (tests/broker.py; set_tcp_nodelay as
-shipped, i.e. false, unless ``--broker-nodelay``), then two servers on it, each a child
-process:
+shipped, i.e. false, unless ``--broker-nodelay``), then two servers on it (and the paho
+echo below), each a child process:
 
 - the hub: ``python -m hub.cli serve`` (the real service, web included) on a temp config
   with simulated pins and MQTT on (node ``bench``); its ``diffuser`` switch takes ``ON`` /

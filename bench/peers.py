@@ -44,15 +44,28 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
 
 
-def end(proc: subprocess.Popen[bytes] | None) -> None:
-    """Stop a child process the bench started: SIGTERM, then SIGKILL after 10 s."""
-    if proc is not None and proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+class Child:
+    """A server the bench runs as a child process: its topics, its pid, and stopping it."""
+
+    set_topic: str
+    state_topic: str
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def stop(self) -> None:
+        """SIGTERM, then SIGKILL after 10 s."""
+        proc = self.proc
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
 
 # --- the bench-only venv ----------------------------------------------------------------
@@ -101,7 +114,7 @@ def ensure_venv(venv: Path) -> tuple[str, str]:
 # --- mqtt-io ------------------------------------------------------------------------------
 
 
-class MqttIo:
+class MqttIo(Child):
     """Run mqtt-io with one mock digital output as a child process."""
 
     prefix = f"mqttio/{NODE}"
@@ -130,20 +143,8 @@ class MqttIo:
         self.config_path.write_text(yaml.safe_dump(config, sort_keys=False))
         self.log_path = folder / "mqtt-io.log"
         self.python = venv / "bin" / "python"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def set_topic(self) -> str:
-        return f"{self.prefix}/output/diffuser/set"
-
-    @property
-    def state_topic(self) -> str:
-        return f"{self.prefix}/output/diffuser"
-
-    @property
-    def pid(self) -> int:
-        assert self.proc is not None
-        return self.proc.pid
+        self.set_topic = f"{self.prefix}/output/diffuser/set"
+        self.state_topic = f"{self.prefix}/output/diffuser"
 
     def start(self) -> MqttIo:
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
@@ -163,7 +164,7 @@ class MqttIo:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     def stop(self) -> None:
-        end(self.proc)
+        super().stop()
         if getattr(self, "_log", None) is not None:
             self._log.close()
 
@@ -197,35 +198,20 @@ def echo_client(port: int, base: str) -> Any:
     return client
 
 
-class PahoEcho:
+class PahoEcho(Child):
     """:func:`echo_client` in a child process of its own (so its CPU is its own)."""
 
     base = f"echo/{NODE}"
 
     def __init__(self, port: int) -> None:
         self.port = port
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def set_topic(self) -> str:
-        return f"{self.base}/diffuser/set"
-
-    @property
-    def state_topic(self) -> str:
-        return f"{self.base}/diffuser/state"
-
-    @property
-    def pid(self) -> int:
-        assert self.proc is not None
-        return self.proc.pid
+        self.set_topic = f"{self.base}/diffuser/set"
+        self.state_topic = f"{self.base}/diffuser/state"
 
     def start(self) -> PahoEcho:
         argv = [sys.executable, __file__, "echo", str(self.port), self.base]
         self.proc = subprocess.Popen(argv)
         return self
-
-    def stop(self) -> None:
-        end(self.proc)
 
 
 def stack_rss_mb(hub_modules: bool = False, settle: float = 2.0) -> float:
