@@ -31,6 +31,15 @@ def find_playlists(music_dir: Path) -> list[str]:
         return []
 
 
+#: a cue chime's level against the end chime's (libvlc: about a third as loud)
+CUE_CHIME_FACTOR = 0.7
+
+
+def capped(volume: float, loudest: float | None) -> float:
+    """``volume``, never above ``loudest`` (a person's volume cap; None: no cap)."""
+    return volume if loudest is None else max(0.0, min(volume, float(loudest)))
+
+
 class Speaker(Protocol):
     """What the hub needs of a speaker; volume is 0-100 and is faded by the hub."""
 
@@ -50,8 +59,8 @@ class Speaker(Protocol):
     def resume(self) -> None: ...
     def stop(self) -> None: ...
     def next_track(self) -> None: ...
-    def chime(self) -> None: ...
-    def cue_chime(self) -> None: ...
+    def chime(self, loudest: float | None = None) -> None: ...
+    def cue_chime(self, loudest: float | None = None) -> None: ...
     def state(self) -> dict[str, Any]: ...
     def close(self) -> None: ...
 
@@ -62,9 +71,17 @@ class SilentSpeaker:
     kind = "speaker"
     backend = "silent"
 
-    def __init__(self, *, playlists: list[str] | None = None, max_volume: float = 100.0) -> None:
+    def __init__(
+        self,
+        *,
+        playlists: list[str] | None = None,
+        max_volume: float = 100.0,
+        chime_volume: float = 50.0,
+    ) -> None:
         self._playlists = list(playlists or [])
         self.max_volume = float(max_volume)
+        self.chime_volume = min(self.max_volume, float(chime_volume))
+        self.chime_levels: list[float] = []  # each chime's level (after any cap)
         self._volume = 0.0
         self._playing = False
         self._paused = False
@@ -114,13 +131,15 @@ class SilentSpeaker:
     def next_track(self) -> None:
         """Skip to the next track (nothing to skip when silent)."""
 
-    def chime(self) -> None:
-        """Sound the end-of-session chime (counted, not heard)."""
+    def chime(self, loudest: float | None = None) -> None:
+        """Sound the end-of-session chime (counted and its level kept, not heard)."""
         self.chimes += 1
+        self.chime_levels.append(capped(self.chime_volume, loudest))
 
-    def cue_chime(self) -> None:
-        """Sound the soft cue chime (counted, not heard)."""
+    def cue_chime(self, loudest: float | None = None) -> None:
+        """Sound the soft cue chime (counted and its level kept, not heard)."""
         self.cue_chimes += 1
+        self.chime_levels.append(capped(self.chime_volume * CUE_CHIME_FACTOR, loudest))
 
     def state(self) -> dict[str, Any]:
         """Return the speaker's state for the API."""

@@ -23,14 +23,11 @@ from typing import Any
 
 from . import libvlc
 from .libvlc import instance_args
-from .speaker import AUDIO_EXTENSIONS, find_playlists, find_tracks
+from .speaker import AUDIO_EXTENSIONS, CUE_CHIME_FACTOR, capped, find_playlists, find_tracks
 
 log = logging.getLogger(__name__)
 
 CHIME_NAMES = ("chime.wav", "chime.ogg", "chime.flac", "chime.mp3")
-CUE_CHIME_FACTOR = (
-    0.7  # a cue chime at 70 % of the end chime's level (libvlc: about a third as loud)
-)
 
 
 class VlcSpeaker:
@@ -71,6 +68,7 @@ class VlcSpeaker:
         self.on_change: Callable[[dict[str, Any]], None] | None = None
         self.chimes = 0
         self.cue_chimes = 0
+        self.chime_levels: list[float] = []  # each chime's level as played (after any cap)
         vlc = libvlc.load_vlc()
         self._instance = vlc.Instance(instance_args(output, device, self.afile_path))
         if self._instance is None:
@@ -209,15 +207,15 @@ class VlcSpeaker:
             self._generation += 1
         self._queue.put("sync")
 
-    def chime(self) -> None:
-        """Sound the end-of-session chime on its own player."""
+    def chime(self, loudest: float | None = None) -> None:
+        """Sound the end-of-session chime on its own player, never louder than ``loudest``."""
         self.chimes += 1
-        self._queue.put("chime")
+        self._queue.put(("chime", capped(self.chime_volume, loudest)))
 
-    def cue_chime(self) -> None:
-        """Sound the soft cue chime: the chime at CUE_CHIME_FACTOR of its level."""
+    def cue_chime(self, loudest: float | None = None) -> None:
+        """Sound the soft cue chime (CUE_CHIME_FACTOR of the chime), never above ``loudest``."""
         self.cue_chimes += 1
-        self._queue.put("cue")
+        self._queue.put(("chime", capped(self.chime_volume * CUE_CHIME_FACTOR, loudest)))
 
     def chime_file(self) -> Path | None:
         """The chime's sound file: ``chime_path``, or chime.wav (.ogg…) in the music folder."""
@@ -279,8 +277,8 @@ class VlcSpeaker:
             try:
                 if item == "sync":
                     self._sync()
-                elif item in ("chime", "cue"):
-                    self._play_chime(self.chime_volume * (CUE_CHIME_FACTOR if item == "cue" else 1))
+                elif item[0] == "chime":
+                    self._play_chime(item[1])
                 else:
                     what, generation = item
                     if self._advance(what, generation):
@@ -338,6 +336,9 @@ class VlcSpeaker:
             return True
 
     def _play_chime(self, volume: float) -> None:
+        self.chime_levels.append(volume)
+        if volume <= 0:
+            return  # a person's volume cap of 0: no chime at all
         path = self.chime_file()
         if path is None:
             log.info("no chime file (chime.wav in %s): the session ends silently", self.music_dir)

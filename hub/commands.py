@@ -65,6 +65,12 @@ class SessionStart(Command):
     profiles: list[ProfileId] | dict[ProfileId, ProfileId] | None = Field(None, max_length=8)
 
 
+class TableSet(Command):
+    """Who is on the table: profile ids (every pad) or {pad id: profile id}; [] is nobody."""
+
+    people: list[ProfileId] | dict[ProfileId, ProfileId] = Field(max_length=8)
+
+
 class SessionExtend(Command):
     """Add ``minutes`` to the running session."""
 

@@ -47,6 +47,7 @@ from .scenes import load_builtin_scenes
 from .session import Session
 from .sessions import SessionController
 from .store import Store
+from .table import Table
 
 if TYPE_CHECKING:
     from .routines import RoutineController
@@ -113,7 +114,12 @@ class Hub(GuestCommands, BackupCommands, HubCommands, PeopleCommands):
             emit=self._emit,
         )
         self.cues = CueController(
-            self.sessions, self.room, self.fader, self._emit, self.clock.monotonic
+            self.sessions,
+            self.room,
+            self.fader,
+            self._emit,
+            self.clock.monotonic,
+            chime=self.devices.cue_chime,
         )
         # people: their profiles, and their limits held at each output (hub/limits.py)
         self.people_records = PeopleRecords(self.store)
@@ -124,7 +130,9 @@ class Hub(GuestCommands, BackupCommands, HubCommands, PeopleCommands):
             in_use=self._in_session,
         )
         self.journal = Journal(self.people_records, self.profiles.get, self.wall_iso)
-        self.limits = LimitKeeper(self._session_people, self._emit, self.devices.name)
+        # who is on the table: a fact of the room, whom every output is held to (hub/table.py)
+        self.table = Table(self.store, self.profiles.get, self.guard.pad_ids, self._emit)
+        self.limits = LimitKeeper(self._people_now, self._emit, self.devices.name)
         self.devices.limits = self.limits
         self.guard.ceiling = self.limits.heat
         safety = Part("safety", self._safety_step, self._heat_off, safety=True)
@@ -319,6 +327,7 @@ class Hub(GuestCommands, BackupCommands, HubCommands, PeopleCommands):
                 "version": __version__,
                 "time": self.wall_iso(),
                 "interrupted_session": self.interrupted[-1] if self.interrupted else None,
+                "table": self.table_state(),
             }
             for key, provider in self.state_providers.items():
                 try:
@@ -351,6 +360,11 @@ class Hub(GuestCommands, BackupCommands, HubCommands, PeopleCommands):
     def _session_people(self) -> Any:
         s = self.sessions.current
         return s.people if s is not None else None
+
+    def _people_now(self) -> Any:
+        """Whom outputs are held to: a session's people while it runs, else the table's."""
+        s = self.sessions.current
+        return s.people if s is not None else self.table.people()
 
     def _in_session(self, profile_id: str) -> bool:
         people = self._session_people()

@@ -67,7 +67,9 @@ class CueController:
         fader: Fader,
         emit: Callable[[EventType | str, dict[str, Any]], None],
         monotonic: Callable[[], float],
+        chime: Callable[[], None],
     ) -> None:
+        self._chime = chime
         self._sessions = sessions
         self._room = room
         self._fader = fader
@@ -217,9 +219,7 @@ class CueController:
                 ducked = volume * DUCK_TO
                 self._fader.start(sid, "volume", ducked, DIP_SECONDS / 2, now)
                 self._restores.append(Restore(now + DUCK_SECONDS, sid, "volume", ducked, volume))
-            chime = getattr(speaker, "cue_chime", None)  # never the louder end chime instead
-            if chime is not None:
-                chime()
+            self._chime()  # never the louder end chime instead; capped for the people present
         except Exception:  # a failing speaker must not stop the cue's other signs
             log.exception("the cue chime failed")
 

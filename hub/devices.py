@@ -150,10 +150,13 @@ class DeviceController:
 
     # --- commands -----------------------------------------------------------------------------
 
-    def set(self, device_id: Any, changes: Any, owner: str, now: float) -> dict[str, Any]:
+    def set(
+        self, device_id: Any, changes: Any, owner: str, now: float, *, seconds: float | None = None
+    ) -> dict[str, Any]:
         """Change one device by a dict or a parsed command model; return the changes made.
 
-        Raises HubError, changing nothing."""
+        ``seconds`` is how long a pad's heat may last (default: its own minutes, else the
+        pad's manual timeout). Raises HubError, changing nothing."""
         devices = self.room.devices()
         if not isinstance(device_id, str) or device_id not in devices:
             raise NotFound(f"no device called {device_id!r} (devices: {', '.join(devices)})")
@@ -175,7 +178,7 @@ class DeviceController:
         elif isinstance(cmd, DiffuserCommand):
             self._set_diffuser(cmd, now)
         elif isinstance(cmd, HeatPadCommand):
-            self._set_pad(device_id, cmd, now, owner)
+            self._set_pad(device_id, cmd, now, owner, seconds)
         elif isinstance(cmd, SpeakerCommand):
             self._set_speaker(device_id, cmd, now)
         changed = cmd.model_dump(exclude_unset=True)
@@ -209,14 +212,17 @@ class DeviceController:
             mode = DiffuserMode.OFF
         diffuser.set_mode(self._aroma(mode, refuse=True), now)
 
-    def _set_pad(self, pid: str, cmd: HeatPadCommand, now: float, owner: str) -> None:
+    def _set_pad(
+        self, pid: str, cmd: HeatPadCommand, now: float, owner: str, seconds: float | None
+    ) -> None:
         if cmd.heat is not None and cmd.on is not None:
             raise InvalidCommand("send either heat or on, not both")
         if cmd.heat is None and cmd.on is None:
             raise InvalidCommand("send heat (off, low, medium or high)")
         heat = cmd.heat if cmd.heat is not None else (HeatLevel.MEDIUM if cmd.on else HeatLevel.OFF)
         limits = self.guard.limits[pid]
-        seconds = cmd.minutes * 60 if cmd.minutes is not None else limits.manual_timeout
+        if seconds is None:
+            seconds = cmd.minutes * 60 if cmd.minutes is not None else limits.manual_timeout
         self.guard.validate(pid, heat, now, owner=owner, seconds=seconds)
         if not self.guard.set(pid, heat, now, owner=owner, seconds=seconds):
             if self.guard.refusal.get(pid) == "ledger":
@@ -383,10 +389,21 @@ class DeviceController:
         speaker.resume()
         self._volume_to(sid, target, MUSIC_RAMP, now)
 
-    def chime(self) -> None:
-        """Sound the end chime, if there is a speaker (a failing one is logged)."""
+    def sound_cap(self) -> float | None:
+        """The loudest a chime may be for the people present now (None: no one's cap)."""
+        return self.limits.sound() if self.limits is not None else None
+
+    def chime(self, loudest: float | None = None) -> None:
+        """Sound the end chime, never louder than ``loudest`` (a failing speaker is logged)."""
         if self.room.speaker is not None:
-            attempt("the end chime", self.room.speaker.chime)
+            speaker = self.room.speaker
+            attempt("the end chime", lambda: speaker.chime(loudest))
+
+    def cue_chime(self) -> None:
+        """Sound the soft cue chime, never louder than the people present allow."""
+        if self.room.speaker is not None:
+            speaker, loudest = self.room.speaker, self.sound_cap()
+            attempt("the cue chime", lambda: speaker.cue_chime(loudest))
 
     def diffuser_step(self, now: float) -> float | None:
         """Run the diffuser's interval (telling listeners when it switches); return the next switch."""

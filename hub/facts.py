@@ -92,6 +92,7 @@ class EventType(StrEnum):
     CUE = "cue"  # a scene's timeline cue for the therapist (hub/cues.py)
     LIMIT = "limit"  # a person's limit capped or refused a request (hub/limits.py)
     PEOPLE = "people"  # a profile saved or deleted, or a journal entry added
+    TABLE = "table"  # who is on the table changed (hub/table.py)
 
 
 class ButtonAction(StrEnum):

@@ -15,7 +15,7 @@ from .commands import SessionExtend, SessionStart, parse
 from .devices import attempt
 from .errors import InvalidCommand
 from .facts import EventType, Owner
-from .limits import resolve_people
+from .limits import People, merge, resolve_people
 
 if TYPE_CHECKING:
     from hardware import Room
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from .scene_library import SceneLibrary
     from .scenes import Scene
     from .sessions import SessionController
+    from .table import Table
 
 
 class HubCommands:
@@ -47,20 +48,54 @@ class HubCommands:
     guard: HeatGuard
     profiles: ProfileLibrary
     people_records: PeopleRecords
+    table: Table
+    limits: Any
     _emit: Callable[[EventType | str, dict[str, Any]], None]
 
     # --- device commands ----------------------------------------------------------------------
 
-    def set_device(self, device_id: str, changes: Any, *, owner: str = "manual") -> dict[str, Any]:
-        """Change one device (a dict, or a parsed command model); return its new state."""
+    def set_device(
+        self,
+        device_id: str,
+        changes: Any,
+        *,
+        owner: str = "manual",
+        for_people: list[str] | None = None,
+    ) -> dict[str, Any]:
+        """Change one device (a dict, or a parsed command model); return its new state.
+
+        Every person it reaches holds it to their limits: those on the table (or in the
+        session), and ``for_people`` (a therapist's link's). What a limit held back is
+        said in ``capped``. A pad a person sets by hand in a session stays the session's.
+        """
         with self.lock:
-            now = self.clock.monotonic()
-            self.devices.set(device_id, changes, owner, now)
-            if device_id in self.room.heat_pads:
-                self.sessions.pad_taken(device_id)  # the user took it: no longer renewed
-            result = self.devices.state(device_id, now)
+            also = self._link_people(for_people)
+            with self.limits.command(also) as heard:
+                now = self.clock.monotonic()
+                pad = device_id in self.room.heat_pads
+                seconds = None
+                if pad and owner == Owner.MANUAL and self.sessions.running:
+                    owner, seconds = Owner.SESSION, self.sessions.heat_seconds(now)
+                self.devices.set(device_id, changes, owner, now, seconds=seconds)
+                if pad and owner == Owner.SESSION:
+                    self.sessions.pad_set(device_id, self.guard.states[device_id].heat)
+                elif pad:
+                    self.sessions.pad_taken(device_id)  # a routine took it: no longer renewed
+                result = self.devices.state(device_id, now)
+                if heard:
+                    result["capped"] = "; ".join(heard)
         self.loop.kick()
         return result
+
+    def _link_people(self, profiles: list[str] | None) -> People | None:
+        """The people a therapist's link is for (one deleted since: left out)."""
+        found = []
+        for pid in profiles or ():
+            try:
+                found.append(self.table.resolve([pid], "link"))
+            except InvalidCommand:
+                continue
+        return merge(*found)
 
     def release_heat(self, owner: str) -> list[str]:
         """Switch off every pad that ``owner`` (a routine, say) holds; return their ids."""
@@ -149,11 +184,14 @@ class HubCommands:
         *,
         source: str = "api",
         profiles: list[str] | dict[str, str] | None = None,
+        for_people: list[str] | None = None,
     ) -> dict[str, Any]:
         """Start a session (pre-warm, then the scene); 409 if one is running.
 
         ``profiles`` says who it is for: ids (their limits hold on every pad) or
-        {pad id: profile id} (each pad its person's heat limit; the room the strictest).
+        {pad id: profile id} (each pad its person's heat limit; the room the strictest);
+        they are on the table from now on. Without them it is for whoever is on the table
+        (else the household default). ``for_people`` are a therapist's link's: always in it.
         """
         given = {
             k: v
@@ -162,18 +200,28 @@ class HubCommands:
         }
         cmd = parse(SessionStart, given)
         with self.lock:
-            people = resolve_people(cmd.profiles, self.profiles.get, self.guard.pad_ids)
-            result = self._session(lambda now: self.sessions.start(cmd, source, now, people))
-            if people is not None:
-                rows = [(p.profile, p.name, p.pad) for p in people.people]
-                attempt("recording who the session is for", lambda: self._link_people(result, rows))
+            named = resolve_people(cmd.profiles, self.profiles.get, self.guard.pad_ids)
+            fixed = self._link_people(for_people)
+            if fixed is not None and named is not None:
+                missing = [p.name for p in fixed.people if not named.has(p.profile)]
+                if missing:
+                    raise InvalidCommand(
+                        f"profiles: this visit is for {', '.join(missing)}; "
+                        "a therapist's link cannot leave them out"
+                    )
+            people = named if named is not None else self.table.people()
+            result = self._session(lambda now: self.sessions.start(cmd, source, now, people, fixed))
+            if named is not None:
+                self.table.set(named, by=source)
+            s = self.sessions.current
+            if s is not None and s.people is not None:
+                rows, sid = s.people.rows(), s.id
+                attempt("recording who the session is for", lambda: self._record(sid, rows))
         return result
 
-    def _link_people(
-        self, session: dict[str, Any], rows: list[tuple[str, str, str | None]]
-    ) -> None:
-        """Record who ``session`` is for (in its history)."""
-        self.people_records.link_session(session["id"], rows)
+    def _record(self, session_id: int, rows: list[tuple[str, str, str | None]]) -> None:
+        """Record who session ``session_id`` is for (in its history)."""
+        self.people_records.link_session(session_id, rows)
 
     def pause_session(self) -> dict[str, Any]:
         """Pause the countdown and the music (heat stays within its limits)."""

@@ -1,8 +1,9 @@
-"""The limits of the people in a session, and the one place each output is held to them.
+"""The limits of the people on the table, and the one place each output is held to them.
 
-A session started for profiles carries :class:`People`: who lies on which pad and what each
-allows. While it is the current session, :class:`LimitKeeper` caps every request on its
-way to the parts, whoever made it (a scene, a routine, MQTT, a manual command):
+:class:`People` says who lies on which pad and what each allows. Who is on the table is a
+fact of the room (:mod:`hub.table`); a running session carries its own copy, with the
+people a therapist's link fixes. :class:`LimitKeeper` caps every request on its way to the
+parts, whoever made it (a scene, a routine, MQTT, HomeKit, a link, the button, a cue):
 
 - heat, in :meth:`hub.safety.HeatGuard.set` (the only code that switches a pad on): a pad
   never runs above the ceiling of the person on it; a pad nobody was put on follows the
@@ -10,14 +11,17 @@ way to the parts, whoever made it (a scene, a routine, MQTT, a manual command):
 - volume, in :class:`hub.devices.DeviceController` (every volume target and every write the
   fader makes): never above the lowest cap of the people present;
 - the diffuser, in :class:`hub.devices.DeviceController`: off if anyone present says no
-  aroma; a manual "on" is refused, a scene's is dropped.
+  aroma; a manual "on" is refused, a scene's is dropped;
+- sounds (the end chime, a cue's chime): never louder than the volume cap.
 
-Each cap tells listeners (an ``limit`` event) and shows on the device's state, in words.
+Each cap tells listeners (a ``limit`` event), shows on the device's state and comes back in
+the answer to the command that asked, in the same words everywhere.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,7 +86,8 @@ class People:
         )
 
     def _on(self, pad: str) -> list[Person]:
-        mine = [p for p in self.people if p.pad == pad]
+        # the person put on it, and anyone on no pad in particular (so on every pad)
+        mine = [p for p in self.people if p.pad in (pad, None)]
         return mine or list(self.people)  # nobody put on it: the strictest of everyone
 
     def heat_cap(self, pad: str) -> tuple[str, list[str]]:
@@ -109,6 +114,34 @@ class People:
             "aroma": not self.no_aroma(),
         }
 
+    def words(self, pads: list[str], name: Callable[[str], str] = str) -> str:
+        """The caps in force in a homeowner's words ("Table pad: low at most; no aroma; …")."""
+        parts = []
+        for pid in pads:
+            cap, who = self.heat_cap(pid)
+            level = "no heat" if cap == HeatLevel.OFF else f"{cap} at most"
+            if cap != HeatLevel.HIGH:
+                parts.append(f"{name(pid)}: {level} ({_names(who)})")
+        vol, who = self.volume_cap()
+        if vol < 100:
+            parts.append(f"volume {vol:g} at most ({_names(who)})")
+        if self.no_aroma():
+            parts.append(f"no aroma ({_names(self.no_aroma())})")
+        return "; ".join(parts) or "no limits"
+
+    def rows(self) -> list[tuple[str, str, str | None]]:
+        """(profile id, name, pad) of each person, as history records them."""
+        return [(p.profile, p.name, p.pad) for p in self.people]
+
+
+def merge(*groups: People | None) -> People | None:
+    """Everyone in ``groups`` (each person once per pad); None if nobody."""
+    seen: dict[tuple[str, str | None], Person] = {}
+    for group in groups:
+        for p in group.people if group is not None else ():
+            seen.setdefault((p.profile, p.pad), p)
+    return People(tuple(seen.values())) if seen else None
+
 
 def resolve_people(
     spec: list[str] | dict[str, str] | None,
@@ -129,17 +162,26 @@ def resolve_people(
         pairs = [(None, pid) for pid in spec]
     if not pairs:
         raise InvalidCommand("profiles: name at least one person, or leave profiles out")
+    return people_of(pairs, lookup, "profiles")
+
+
+def people_of(
+    pairs: list[tuple[str | None, str]],
+    lookup: Callable[[str], dict[str, Any]],
+    field: str,
+) -> People:
+    """Turn (pad or None, profile id) pairs into :class:`People`; raise (naming ``field``)."""
     if len(pairs) > MAX_PEOPLE:
-        raise InvalidCommand(f"profiles: at most {MAX_PEOPLE} people in one session")
+        raise InvalidCommand(f"{field}: at most {MAX_PEOPLE} people on the table")
     ids = [pid for _, pid in pairs]
     if len(set(ids)) != len(ids):
-        raise InvalidCommand("profiles: the same person is named twice")
+        raise InvalidCommand(f"{field}: the same person is named twice")
     people = []
     for pad, pid in pairs:
         try:
             prof = lookup(pid)
         except NotFound:
-            raise InvalidCommand(f"profiles: no profile called {pid!r}") from None
+            raise InvalidCommand(f"{field}: no profile called {pid!r}") from None
         people.append(_person(prof, pad))
     return People(tuple(people))
 
@@ -156,7 +198,7 @@ def _person(prof: dict[str, Any], pad: str | None) -> Person:
 
 
 class LimitKeeper:
-    """Hold each output to the current session's people (the hub lock is held by callers)."""
+    """Hold each output to the people it reaches (the hub lock is held by callers)."""
 
     def __init__(
         self,
@@ -168,16 +210,34 @@ class LimitKeeper:
         self._emit = emit
         self._name = name  # a device's display name, for the messages
         self._for: People | None = None
-        #: device id -> the last limit that held it back, in words (for this session's people)
+        #: device id -> the last limit that held it back, in words (for these people)
         self._notes: dict[str, str] = {}
+        self._also: People | None = None  # people one command reaches besides (a link's)
+        self._heard: list[str] | None = None  # what held the command under way back
 
     @property
     def people(self) -> People | None:
         """The people whose limits hold now (None: no one's)."""
-        people = self._current()
-        if people is not self._for:
+        people = merge(self._current(), self._also)
+        if people != self._for:
             self._for, self._notes = people, {}
         return people
+
+    @contextmanager
+    def command(self, also: People | None = None) -> Iterator[list[str]]:
+        """Run one command under these limits (and ``also``'s); yield what capped it, in words."""
+        heard: list[str] = []
+        was = self._also, self._heard
+        self._also, self._heard = merge(self._also, also), heard
+        try:
+            yield heard
+        finally:
+            self._also, self._heard = was
+
+    def sound(self) -> float | None:
+        """The loudest a sound (a chime) may be now, 0-100; None: no one's cap."""
+        people = self.people
+        return people.volume_cap()[0] if people is not None else None
 
     def note(self, device: str) -> str | None:
         """The last limit that held ``device`` back in this session, in words."""
@@ -185,6 +245,8 @@ class LimitKeeper:
 
     def _tell(self, device: str, limit: str, message: str) -> None:
         self._notes[device] = message
+        if self._heard is not None and message not in self._heard:
+            self._heard.append(message)
         self._emit(EventType.LIMIT, {"device": device, "limit": limit, "message": message})
 
     def heat(self, pad: str, heat: str) -> str:

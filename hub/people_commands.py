@@ -1,4 +1,4 @@
-"""The hub's commands and queries about people: profiles, the journal, what it shows.
+"""The hub's commands and queries about people: profiles, who is on the table, the journal.
 
 :class:`~hub.core.Hub` inherits these, as it does :mod:`hub.hub_commands`. Each takes the
 hub lock; a refused one raises a ``HubError`` before anything changed.
@@ -9,17 +9,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from .devices import attempt
 from .facts import EventType
 from .journal import insight, sensors
 
 if TYPE_CHECKING:
     from .clock import Clock
+    from .devices import DeviceController
     from .events import HubLock
     from .journal import Journal
     from .limits import LimitKeeper
+    from .loop import ControlLoop
     from .people_records import PeopleRecords
     from .profiles import ProfileLibrary
     from .sessions import SessionController
+    from .table import Table
 
 
 class PeopleCommands:
@@ -32,6 +36,11 @@ class PeopleCommands:
     people_records: PeopleRecords
     limits: LimitKeeper
     sessions: SessionController
+    table: Table
+    devices: DeviceController
+    loop: ControlLoop
+    guard: Any
+    _record: Callable[[int, list[tuple[str, str, str | None]]], None]
     _emit: Callable[[EventType, dict[str, Any]], None]
 
     # --- profiles -------------------------------------------------------------------------
@@ -57,15 +66,78 @@ class PeopleCommands:
         """Replace a profile; a running session for them takes the new limits at once."""
         with self.lock:
             out = self.profiles.update(profile_id, data)
+            self.table.profile_changed(out)
             self.sessions.people_changed(out, self.clock.monotonic())
+            self.devices.hold_to_limits(self.clock.monotonic())
             self._emit(EventType.PEOPLE, {"action": "profile_saved", "profile": out["id"]})
             return out
 
     def delete_profile(self, profile_id: str) -> None:
         """Delete a profile and its journal (refused while they are in the running session)."""
         with self.lock:
+            name = self.profiles.get(profile_id)["name"]
             self.profiles.delete(profile_id)
             self._emit(EventType.PEOPLE, {"action": "profile_deleted", "profile": profile_id})
+            self.table.profile_deleted(profile_id, name)
+            self.devices.hold_to_limits(self.clock.monotonic())
+
+    # --- who is on the table --------------------------------------------------------------
+
+    def table_state(self) -> dict[str, Any]:
+        """Who is on the table now, why, the household default and the limits in force."""
+        with self.lock:
+            out = self.table.state(self.devices.name)
+            s = self.sessions.current
+            if s is not None:  # a session's people hold while it runs (a link's among them)
+                pads = self.guard.pad_ids
+                out["people"] = [p.to_dict() for p in s.people.people] if s.people else []
+                out["limits"] = s.people.limits(pads) if s.people else None
+                out["limits_words"] = s.people.words(pads, self.devices.name) if s.people else None
+                out["fixed"] = [p.to_dict() for p in s.fixed.people] if s.fixed else []
+                if s.fixed is not None:
+                    out["source"] = "link"
+            return out
+
+    def set_table(self, people: Any, *, by: str = "owner") -> dict[str, Any]:
+        """Say who is on the table (ids, or {pad: id}; empty: nobody); return the table.
+
+        A running session is for them from now on (a therapist's link's people stay).
+        """
+        with self.lock:
+            found = self.table.resolve(people)
+            self.table.set(found, by=by)
+            self._table_changed()
+        self.loop.kick()
+        return self.table_state()
+
+    def seat(self, pad: str, profile: str | None, *, by: str = "owner") -> dict[str, Any]:
+        """Put ``profile`` on heat pad ``pad`` (None: nobody there); return the table."""
+        with self.lock:
+            if profile is not None:
+                self.table.resolve([profile])  # refuse an unknown one, naming it
+            self.table.seat(pad, profile, by=by)
+            self._table_changed()
+        self.loop.kick()
+        return self.table_state()
+
+    def set_table_default(self, people: Any) -> dict[str, Any]:
+        """Say who is usually on the table (the household default); return the table."""
+        with self.lock:
+            self.table.set_default(self.table.resolve(people, "default"))
+            self._table_changed()
+        self.loop.kick()
+        return self.table_state()
+
+    def _table_changed(self) -> None:
+        now = self.clock.monotonic()
+        if self.sessions.table_changed(self.table.people(), now):
+            s = self.sessions.current
+            if s is not None and s.people is not None:
+                rows = s.people.rows()
+                sid = s.id
+                attempt("recording who the session is for", lambda: self._record(sid, rows))
+        else:
+            self.devices.hold_to_limits(now)
 
     # --- the journal ----------------------------------------------------------------------
 

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import Field, StrictBool, field_validator, model_validator
 
-from .commands import Command
+from .commands import Command, ProfileId
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -165,6 +165,11 @@ class RoutineIn(Command):
     if_session: Literal["skip", "run"] = Field(
         "skip", description="when a session is running at the planned time"
     )
+    profiles: list[ProfileId] | dict[ProfileId, ProfileId] | None = Field(
+        None,
+        max_length=8,
+        description="whom it is for (ids, or {pad: id}): on the table when it runs",
+    )
 
     @field_validator("id")
     @classmethod
@@ -182,6 +187,7 @@ class RoutinePatch(Command):
     schedule: Schedule | None = None
     action: Action | None = None
     if_session: Literal["skip", "run"] | None = None
+    profiles: list[ProfileId] | dict[ProfileId, ProfileId] | None = Field(None, max_length=8)
 
 
 class RoutineOut(RoutineIn):

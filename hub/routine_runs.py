@@ -167,9 +167,15 @@ class RoutineRuns(Mapping[str, ActiveRun]):
         ):
             raise InvalidCommand(f"no playlist called {action.playlist!r}")
 
-    def start(self, rid: str, action: Action, now: datetime) -> str:
-        """Start routine ``rid``'s action, taking the room over from any run; say what it did."""
+    def start(self, rid: str, action: Action, now: datetime, profiles: Any = None) -> str:
+        """Start routine ``rid``'s action, taking the room over from any run; say what it did.
+
+        ``profiles`` (whom the routine is for) are put on the table first: their limits
+        hold for everything it does.
+        """
         self._check(action)  # a routine that cannot start leaves the running one alone
+        if profiles is not None:
+            self.hub.set_table(profiles, by="routine")
         for old in list(self._runs):
             log.info("routine %s: stopped, %s takes over", old, rid)
             # what the old run would switch off later (the mist, its heat) goes off now

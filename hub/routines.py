@@ -211,7 +211,7 @@ class RoutineController(RoutineQueries):
 
     def _try_action(self, r: Routine, now: datetime, planned: datetime) -> tuple[str, str]:
         try:
-            detail = self.runs.start(r.id, r.spec.action, now)
+            detail = self.runs.start(r.id, r.spec.action, now, r.spec.profiles)
         except HubError as exc:
             log.warning("routine %s failed: %s", r.id, exc.message)
             return "failed", exc.message
@@ -231,6 +231,11 @@ class RoutineController(RoutineQueries):
         spec = parse_spec(data)
         now = self.hub.clock.now() if check_past else None
         problems = self.runs.problems(spec.action)
+        if spec.profiles is not None:
+            try:
+                self.hub.table.resolve(spec.profiles, "profiles")
+            except InvalidCommand as exc:
+                problems.append(exc.message)
         problems += schedule_problems(spec.schedule, self.location, self.zone, now)
         if problems:
             raise InvalidCommand("; ".join(problems))
@@ -302,7 +307,7 @@ class RoutineController(RoutineQueries):
             ):
                 raise Conflict("a session is running; this routine is set to skip during sessions")
             now = self.hub.clock.now()
-            detail = self.runs.start(r.id, r.spec.action, now)
+            detail = self.runs.start(r.id, r.spec.action, now, r.spec.profiles)
             r.last_run = now
             r.last_outcome = "ran"
             r.last_detail = f"run now: {detail}"

@@ -29,6 +29,8 @@ class Session:
     heat_pads: set[str] = field(default_factory=set)
     #: who it is for (:class:`hub.limits.People`); their limits hold while it runs
     people: Any = None
+    #: the people a therapist's link fixed (always among ``people``, whoever changes the table)
+    fixed: Any = None
 
     @property
     def paused(self) -> bool:

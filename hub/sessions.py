@@ -16,6 +16,7 @@ from .config import Config
 from .devices import DeviceController
 from .errors import Conflict, InvalidCommand, NotFound
 from .facts import MAX_FADE_SECONDS, EventType, HeatLevel, Owner, Phase, SessionAction
+from .limits import merge
 from .scene_library import SceneLibrary
 from .scenes import Scene
 from .session import Session
@@ -84,9 +85,12 @@ class SessionController:
     # --- commands ---------------------------------------------------------------------------
 
     def start(
-        self, cmd: SessionStart, source: str, now: float, people: Any = None
+        self, cmd: SessionStart, source: str, now: float, people: Any = None, fixed: Any = None
     ) -> dict[str, Any]:
-        """Start a session (pre-warm, then the scene) for ``people``; 409 if one is running."""
+        """Start a session (pre-warm, then the scene) for ``people``; 409 if one is running.
+
+        ``fixed`` are a therapist's link's people: they stay whatever the table says later.
+        """
         if self.current is not None:
             if self.current.phase == Phase.FADE_OUT:
                 raise Conflict("the last session is still fading out; stop it again to end it now")
@@ -109,7 +113,8 @@ class SessionController:
             started_wall=self._wall(),
             phase=Phase.PREPARE,
             phase_end=now + prewarm,
-            people=people,
+            people=merge(fixed, people),
+            fixed=fixed,
         )
         self._devices.hold_to_limits(now)  # their limits hold from the first moment
         if prewarm > 0:
@@ -186,7 +191,21 @@ class SessionController:
         s = self.current
         if s is not None and s.people is not None and s.people.has(profile["id"]):
             s.people = s.people.with_profile(profile)
+            if s.fixed is not None and s.fixed.has(profile["id"]):
+                s.fixed = s.fixed.with_profile(profile)
             self._devices.hold_to_limits(now)
+
+    def table_changed(self, people: Any, now: float) -> bool:
+        """Who is on the table changed: the session is for them now (and its link's people).
+
+        Return True if a session took them.
+        """
+        s = self.current
+        if s is None:
+            return False
+        s.people = merge(s.fixed, people)
+        self._devices.hold_to_limits(now)
+        return True
 
     def dismiss_interrupted(self) -> None:
         """Forget the notice about a session that a crash or power cut interrupted."""
@@ -247,9 +266,17 @@ class SessionController:
         return max(1.0, self.current.remaining(now))
 
     def pad_taken(self, pid: str) -> None:
-        """The user changed ``pid`` by hand: the session no longer renews it."""
+        """A routine changed ``pid``: the session no longer renews it."""
         if self.current is not None:
             self.current.heat_pads.discard(pid)
+
+    def pad_set(self, pid: str, heat: str) -> None:
+        """A person set ``pid`` by hand in the session: it stays the session's (off: leaves it)."""
+        if self.current is not None:
+            if heat == HeatLevel.OFF:
+                self.current.heat_pads.discard(pid)
+            else:
+                self.current.heat_pads.add(pid)
 
     def scene_applied(self, asked: dict[str, str]) -> None:
         """A scene applied in the session hands its pads to the session, heat or not."""
@@ -341,11 +368,12 @@ class SessionController:
             s.active_started = None
         s.phase = Phase.ENDED
         s.end_reason = reason
+        loudest = self._devices.sound_cap()  # the session's people's, before they leave it
         self.current = None
         # everything goes off at the end, manual heat too
         self._devices.all_off(now)
         if chime:
-            self._devices.chime()
+            self._devices.chime(loudest)
         actual = s.active_seconds / 60
         try:
             self._store.session_ended(s.id, actual, self._wall_iso(), reason)

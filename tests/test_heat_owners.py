@@ -41,16 +41,29 @@ def test_a_pad_switched_off_during_a_session_stays_off(
     assert pins.level("GPIO24") == 0
 
 
-def test_a_pad_the_user_took_over_is_not_renewed_by_the_session(hub: Hub) -> None:
+def test_a_pad_set_by_hand_in_a_session_stays_in_the_session(hub: Hub) -> None:
+    """A person changes their pad's level mid-session: it keeps the session's time."""
     hub.start_session("swedish", 30)
     hub.advance(60)
     hub.set_device("pad", {"heat": "low", "minutes": 5})
     hub.extend_session(10)
     st = pad(hub)
-    assert st["heat"] == "low" and st["owner"] == "manual"
-    assert st["off_in_seconds"] == pytest.approx(
-        5 * 60, abs=1
-    )  # its own timeout, not the session's
+    assert st["heat"] == "low" and st["owner"] == "session"
+    left = hub.state()["session"]["remaining_seconds"]
+    assert st["off_in_seconds"] == pytest.approx(left, abs=1)  # the session's time, not 5 min
+    hub.set_device("pad", {"heat": "off"})  # off by hand: it leaves the session
+    hub.extend_session(10)
+    assert pad(hub)["heat"] == "off"
+
+
+def test_a_pad_a_routine_took_over_is_not_renewed_by_the_session(hub: Hub) -> None:
+    hub.start_session("swedish", 30)
+    hub.advance(60)
+    hub.set_device("pad", {"heat": "low", "minutes": 5}, owner="routine")
+    hub.extend_session(10)
+    st = pad(hub)
+    assert st["heat"] == "low" and st["owner"] == "routine"
+    assert st["off_in_seconds"] == pytest.approx(5 * 60, abs=1)  # its own, not the session's
 
 
 def test_a_session_pad_still_owned_is_renewed_by_extend(hub: Hub) -> None:

@@ -264,7 +264,13 @@ def test_discovery_is_valid_retained_and_consistent(
     assert len(unique_ids) == len(found) - len(by_component["device_automation"])
     assert sorted(by_component["light"]) == ["light_accent", "light_main"]
     assert by_component["switch"] == ["diffuser"]
-    assert set(by_component["select"]) == {"diffuser_mode", "heat_pad", "playlist", "scene"}
+    assert set(by_component["select"]) == {
+        "diffuser_mode",
+        "heat_pad",
+        "playlist",
+        "scene",
+        "table_pad",
+    }
     assert set(by_component["number"]) == {"volume", "session_minutes"}
     assert {"session_start", "session_pause", "session_resume", "session_stop", "all_off"} <= set(
         by_component["button"]
@@ -279,6 +285,7 @@ def test_discovery_is_valid_retained_and_consistent(
         "heat_pad_on_time",
         "heat_pad_autooff",
         "heat_pad_cooldown_until",
+        "limits",
     }
     assert "scene_swedish" in by_component["scene"] and len(by_component["scene"]) == 7
     assert {"trigger_session_started", "trigger_session_ended"} <= set(

@@ -117,9 +117,13 @@ def test_heat_is_capped_at_the_persons_ceiling_with_a_message(hub: Hub) -> None:
     # a manual command asks for more: capped, and the answer says why
     out = hub.set_device("pad", {"heat": "high"})
     assert out["heat"] == "low" and "Dana's heat limit" in out["limit"]
+    assert out["capped"] == "Table pad capped at low (asked high): Dana's heat limit"
     hub.advance(30 * 60 + 10 * 60 + 200)
     assert hub.session is None
-    # without the session, no one's limits: the pad may go high again
+    # after the session Dana is still on the table: her limit still holds
+    assert hub.set_device("pad", {"heat": "high"})["heat"] == "low"
+    # nobody on the table, no one's limits: the pad may go high again
+    hub.set_table([])
     hub.set_device("pad", {"heat": "high"})
     assert hub.room.heat_pads["pad"].heat == "high"
     assert "limit" not in hub.state()["devices"]["pad"]

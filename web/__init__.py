@@ -24,6 +24,7 @@ def blueprints() -> list[Blueprint]:
     from .pages import bp as pages_bp
     from .profiles_api import bp as profiles_bp
     from .routines_api import bp as routines_bp
+    from .table_api import bp as table_bp
 
     return [
         health_bp,
@@ -31,6 +32,7 @@ def blueprints() -> list[Blueprint]:
         api_bp,
         routines_bp,
         profiles_bp,
+        table_bp,
         journal_bp,
         homekit_bp,
         guests_bp,

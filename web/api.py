@@ -43,6 +43,12 @@ def _session_or_none() -> Any:
     return _hub().state()["session"]
 
 
+def _link_people() -> list[str] | None:
+    """The people a therapist's link is for (they reach every command made through it)."""
+    guest = g.get("guest")
+    return [str(p) for p in guest.get("profiles") or []] if guest else None
+
+
 @bp.get("/state")
 @describe(HubState)
 def state() -> Response:
@@ -61,6 +67,7 @@ def start_session() -> tuple[Response, int]:
         cmd.minutes,  # type: ignore[attr-defined]
         source=source,
         profiles=cmd.profiles,  # type: ignore[attr-defined]
+        for_people=_link_people(),
     )
     return jsonify(result), 201
 
@@ -177,8 +184,9 @@ def apply_scene(scene_id: str) -> Response:
 @bp.put("/devices/<device_id>")
 @describe(DeviceState, body=DeviceCommand, body_required=True, errors=(404, 409), tag="devices")
 def set_device(device_id: str) -> Response:
-    """Change one device; return its new state."""
-    return jsonify(_hub().set_device(device_id, json_body(required=True)))
+    """Change one device; return its new state (``capped`` says what a person's limit held back)."""
+    body = json_body(required=True)
+    return jsonify(_hub().set_device(device_id, body, for_people=_link_people()))
 
 
 @bp.get("/history")

@@ -171,6 +171,24 @@ class DeviceState(Open):
     name: str
 
 
+class TablePerson(Open):
+    """One person on the table: their profile, name and pad (None: every pad)."""
+
+    profile: str
+    name: str
+    pad: str | None
+
+
+class TableState(Open):
+    """Who is on the table, why (``room``, ``default``, ``link``), and the limits in force."""
+
+    people: list[TablePerson]
+    source: Literal["room", "default", "link"] | None
+    default: list[TablePerson]
+    limits: dict[str, Any] | None
+    limits_words: str | None
+
+
 class HubState(Open):
     """Everything at once."""
 
@@ -183,6 +201,7 @@ class HubState(Open):
     version: str
     time: str
     interrupted_session: dict[str, Any] | None
+    table: TableState
 
 
 class HistoryEntry(Open):

@@ -17,6 +17,7 @@ from .number import SessionMinutes, VolumeNumber
 from .select import DiffuserModeSelect, HeatSelect, PlaylistSelect, SceneSelect
 from .sensor import MinutesRemaining, SessionPhase
 from .switch import DiffuserSwitch
+from .table import LimitsSensor, TableSelect
 from .trigger import device_triggers
 
 if TYPE_CHECKING:
@@ -36,6 +37,7 @@ def build_entities(hub: Hub, config: Config, choices: Choices) -> dict[str, Enti
             made += [DiffuserSwitch(hub, info.id, info.name), DiffuserModeSelect(hub, info.id)]
         elif info.kind == DeviceKind.HEAT_PAD:
             made += [HeatSelect(hub, info.id, info.name), *pad_diagnostics(info.id, info.name)]
+            made.append(TableSelect(hub, info.id, info.name))
         elif info.kind == DeviceKind.SPEAKER:
             made += [
                 VolumeNumber(hub, info.id, config.speaker.max_volume),
@@ -46,7 +48,7 @@ def build_entities(hub: Hub, config: Config, choices: Choices) -> dict[str, Enti
     made += [SceneSelect(hub, choices), SessionMinutes(choices, config.session.max_minutes)]
     made += session_buttons(hub, choices)
     made += [SessionPhase(), MinutesRemaining(), SessionEndsAt(), SessionEvent()]
-    made += [Backends(), StartedAt(datetime.now(UTC))]
+    made += [Backends(), StartedAt(datetime.now(UTC)), LimitsSensor()]
     made += device_triggers(config.button is not None)
     return {entity.object_id: entity for entity in made}
 

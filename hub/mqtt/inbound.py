@@ -151,9 +151,10 @@ class Inbound:
         if entity is None or not entity.takes_commands or parts[-1] != "set":
             log.warning("MQTT: no entity takes commands at %s; ignored", topic)
             return False
+        result: object = None
         try:
             action = entity.command(payload)  # parsed here, once; nothing has changed yet
-            action()
+            result = action()
         except BadPayload as exc:
             log.warning("MQTT: %s: bad payload %r: %s; ignored", topic, payload[:80], exc)
         except HubError as exc:
@@ -161,10 +162,13 @@ class Inbound:
         except Exception:
             log.exception("MQTT: %s: command failed", topic)
         else:
-            return True
+            if not (isinstance(result, dict) and result.get("capped")):
+                return True
+            # a person's limit held it back: the state may not have changed, so say it again
+            log.info("MQTT: %s: %s", topic, result["capped"])
         # make Home Assistant show the real state again (a select or number may have moved)
         with self._lock:
             self._force.add(self.topic(entity.object_id))
             self._dirty = True
         self._wake.set()
-        return False
+        return isinstance(result, dict)

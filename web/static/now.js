@@ -161,6 +161,7 @@
       self.room.update(st);
       if (self.journal) self.journal.update(st);
       if (self.limits) self.limits.update(st);
+      if (self.who && !s) self.who.update(st);
       self.tick(st);
     },
     paintBanner: function (s, intr) {

@@ -95,19 +95,48 @@
 
   // --- the picker on the Now page ----------------------------------------------------------
 
-  /* "Who is on the table?": pick people; with two pads, pick who lies on which. */
+  /* "Who is on the table?": pick people; with two pads, pick who lies on which. It is the
+   * room's own fact (PUT /table): every output, from any client, keeps to their limits. */
   function picker() {
-    var chosen = [], byPad = {};
+    var chosen = [], byPad = {}, touched = 0, seen = null, source = null, words = null;
     var el = h("div", {class: "who", "data-testid": "who-picker"});
     var chips = h("div", {class: "chips"});
     var pads = h("div", {class: "who-pads"});
+    var said = h("p", {class: "muted who-source", "data-testid": "who-source", "aria-live": "polite"});
     var notes = h("div", {class: "who-notes", "data-testid": "who-notes"});
     el.appendChild(h("h3", {text: "Who is on the table?"}));
-    el.appendChild(chips); el.appendChild(pads); el.appendChild(notes);
+    el.appendChild(chips); el.appendChild(pads); el.appendChild(said); el.appendChild(notes);
     function padIds() {
       var st = MH.state();
       if (!st) return [];
       return Object.keys(st.devices).filter(function (k) { return st.devices[k].kind === "heat_pad"; });
+    }
+    function spec() {
+      if (!chosen.length) return [];
+      var pairs = Object.keys(byPad).filter(function (k) { return chosen.indexOf(byPad[k]) >= 0; });
+      var placed = pairs.map(function (k) { return byPad[k]; });
+      if (pairs.length && new Set(placed).size === pairs.length && chosen.every(function (pid) { return placed.indexOf(pid) >= 0; })) {
+        var map = {};
+        pairs.forEach(function (k) { map[k] = byPad[k]; });
+        return map;
+      }
+      return chosen.slice();
+    }
+    function send() {
+      touched = Date.now();
+      api("PUT", "/table", {people: spec()}).then(function (t) { sync(t, true); }, function () {});
+    }
+    function sync(table, mine) {
+      if (!table) return;
+      var key = JSON.stringify([table.people, table.source, table.limits_words]);
+      if (!mine && (key === seen || Date.now() - touched < 1500)) return;  // a tap on its way
+      seen = key;
+      source = table.source; words = table.limits_words;
+      var fromRoom = table.source === "room" || table.source === "link";
+      chosen = fromRoom ? table.people.map(function (p) { return p.profile; }).filter(function (x, i, a) { return a.indexOf(x) === i; }) : [];
+      byPad = {};
+      if (fromRoom) table.people.forEach(function (p) { if (p.pad) byPad[p.pad] = p.profile; });
+      render();
     }
     function render() {
       chips.textContent = "";
@@ -116,18 +145,22 @@
       }
       profiles.forEach(function (p) {
         chips.appendChild(h("button", {class: "chip" + (chosen.indexOf(p.id) >= 0 ? " on" : ""), type: "button", "data-profile": p.id, text: p.name,
+          "aria-pressed": chosen.indexOf(p.id) >= 0 ? "true" : "false",
           onclick: function () {
             var i = chosen.indexOf(p.id);
             if (i >= 0) chosen.splice(i, 1); else chosen.push(p.id);
             Object.keys(byPad).forEach(function (k) { if (chosen.indexOf(byPad[k]) < 0) delete byPad[k]; });
-            render();
+            render(); send();
           }}));
       });
       pads.textContent = ""; notes.textContent = "";
       var ids = padIds();
       if (chosen.length > 1 && ids.length > 1) {
         ids.forEach(function (pad) {
-          var sel = h("select", {"data-pad": pad, onchange: function () { if (sel.value) byPad[pad] = sel.value; else delete byPad[pad]; }},
+          var sel = h("select", {"data-pad": pad, onchange: function () {
+              if (sel.value) byPad[pad] = sel.value; else delete byPad[pad];
+              send();
+            }},
             h("option", {value: "", text: "anyone (strictest limits)"}),
             chosen.map(function (pid) {
               var p = find(pid);
@@ -139,6 +172,9 @@
           pads.appendChild(h("label", null, "On " + name, sel));
         });
       }
+      said.textContent = chosen.length ? (words ? "Limits in force: " + words + "." : "")
+        : source === "default" ? "Nobody picked: the household's usual people hold (" + (words || "no limits") + ")."
+        : "Nobody picked: only the room's own limits hold.";
       chosen.forEach(function (pid) {
         var p = find(pid);
         if (!p) return;
@@ -149,18 +185,44 @@
     }
     function find(pid) { return profiles.filter(function (p) { return p.id === pid; })[0]; }
     listeners.push(function () { chosen = chosen.filter(find); render(); });
-    el.value = function () {
-      if (!chosen.length) return null;
-      var pairs = Object.keys(byPad).filter(function (k) { return chosen.indexOf(byPad[k]) >= 0; });
-      if (pairs.length && new Set(pairs.map(function (k) { return byPad[k]; })).size === pairs.length) {
-        var map = {};
-        pairs.forEach(function (k) { map[k] = byPad[k]; });
-        return map;
-      }
-      return chosen.slice();
-    };
+    el.value = function () { return chosen.length ? spec() : null; };
+    el.update = function (st) { sync(st.table, false); };
     el.refresh = render;
     render();
+    load();
+    return el;
+  }
+
+  /* Who is usually on the table (Settings): used while nobody is picked on the Now page. */
+  function usual() {
+    var el = h("div", {class: "who usual", "data-testid": "usual-people"});
+    var chips = h("div", {class: "chips"});
+    var chosen = null;
+    el.appendChild(h("h3", {text: "Usually on the table"}));
+    el.appendChild(h("p", {class: "muted", text: "When a session starts with nobody picked (the wall button, a voice assistant, Apple Home), the hub keeps to these people's limits."}));
+    el.appendChild(chips);
+    function render() {
+      chips.textContent = "";
+      if (!profiles.length) chips.appendChild(h("p", {class: "muted", text: "No profiles yet."}));
+      profiles.forEach(function (p) {
+        var on = (chosen || []).indexOf(p.id) >= 0;
+        chips.appendChild(h("button", {class: "chip" + (on ? " on" : ""), type: "button", "data-profile": p.id, text: p.name, "aria-pressed": on ? "true" : "false",
+          onclick: function () {
+            var next = (chosen || []).slice(), i = next.indexOf(p.id);
+            if (i >= 0) next.splice(i, 1); else next.push(p.id);
+            api("PUT", "/table/default", {people: next}).then(function (t) {
+              chosen = t["default"].map(function (x) { return x.profile; });
+              render(); toast(chosen.length ? "Saved: usually on the table." : "Saved: nobody usually.", true);
+            }, function () {});
+          }}));
+      });
+    }
+    el.update = function (st) {
+      if (!st.table) return;
+      chosen = st.table["default"].map(function (x) { return x.profile; });
+      render();
+    };
+    listeners.push(render);
     load();
     return el;
   }
@@ -277,18 +339,19 @@
     }
   });
 
-  /* The running session's people and the limits holding now, in words (Now page). */
+  /* Who is on the table and the limits holding now, in words (Now and Room pages). */
   function limits() {
     var el = h("div", {class: "limits-box", hidden: true, "data-testid": "session-limits"});
     el.update = function (st) {
-      var sess = st.session;
+      var sess = st.session, table = st.table || {}, people = (sess && sess.people && sess.people.length) ? sess.people : (table.people || []);
       el.textContent = "";
-      if (!sess || !sess.people || !sess.people.length) { el.hidden = true; return; }
+      if (!people.length) { el.hidden = true; return; }
       el.hidden = false;
-      el.appendChild(h("div", {class: "muted", text: "For " + sess.people.map(function (p) {
+      el.appendChild(h("div", {class: "muted", text: "For " + people.map(function (p) {
         var pad = p.pad && st.devices[p.pad] ? " (" + st.devices[p.pad].name + ")" : "";
         return p.name + pad;
       }).join(", ")}));
+      if (table.limits_words) el.appendChild(h("div", {class: "limit-words", "data-testid": "limits-words", text: "Limits: " + table.limits_words}));
       Object.keys(st.devices).forEach(function (k) {
         if (st.devices[k].limit) el.appendChild(h("div", {class: "limit-note", "data-device": k, text: st.devices[k].limit}));
       });
@@ -309,6 +372,6 @@
     return people.map(function (p) { return p.profile; });
   }
 
-  MH.people = {picker: picker, who: who, limits: limits, spec: spec, body: body, areaChips: areaChips, AREAS: AREAS, AREA_LABEL: AREA_LABEL,
+  MH.people = {picker: picker, usual: usual, who: who, limits: limits, spec: spec, body: body, areaChips: areaChips, AREAS: AREAS, AREA_LABEL: AREA_LABEL,
     profiles: function () { return profiles; }, load: load};
 })();

@@ -19,6 +19,7 @@
     var busy = 0;
     input.addEventListener("input", function () { busy = Date.now(); if (input.onlive) input.onlive(+input.value); });
     input.addEventListener("change", function () { busy = Date.now(); onset(+input.value); });
+    input.release = function () { busy = 0; };  // the hub held it back: show where it is
     input.set = function (v) { if (Date.now() - busy > 1500) { input.value = v; input.setAttribute("aria-valuetext", input.valueText ? input.valueText(v) : String(v)); } };
     return input;
   }
@@ -33,7 +34,9 @@
       var fadeSeg = seg("Light fade", FADES, function (v) { self.fade = v; fadeSeg.set(v); }, function (v) { return v + " s"; });
       fadeSeg.set(3);
       self.room = MH.vroom();
+      self.limits = MH.people ? MH.people.limits() : null;  // who is on the table, their limits
       el.appendChild(self.room);
+      if (self.limits) el.appendChild(h("div", {class: "card"}, self.limits));
       el.appendChild(h("div", {class: "card"}, h("h2", {class: "sub", text: "Light fade"}), fadeSeg));
       el.appendChild(self.list);
       el.appendChild(h("button", {class: "btn danger big", type: "button", id: "room-all-off", text: "All off", onclick: function () {
@@ -47,7 +50,17 @@
       Object.keys(st.devices).forEach(function (id) {
         var d = st.devices[id], c = {}, value = h("span", {class: "value", "data-testid": "value"});
         var box = h("div", {class: "control", "data-device": id}, h("div", {class: "head"}, h("span", {text: d.name}), value));
-        var put = function (body) { return api("PUT", "/devices/" + encodeURIComponent(id), body, {form: box}).catch(quiet); };
+        var put = function (body) {
+          return api("PUT", "/devices/" + encodeURIComponent(id), body, {form: box}).then(function (r) {
+            if (!r || !r.capped) return;
+            toast(cap(r.capped) + ".");  // a person's limit held it back: say whose
+            if (c.slider) {
+              c.slider.release();
+              var to = r.fading_to || {};
+              c.slider.set(Math.round(d.kind === "light" ? 100 * (to.level !== undefined ? to.level : r.level) : (to.volume !== undefined ? to.volume : r.volume)));
+            }
+          }, quiet);
+        };
         if (d.kind === "light") {
           c.slider = slider(d.name + " brightness", 0, 100, function (v) { put({level: v / 100, fade_seconds: self.fade}); });
           c.slider.valueText = function (v) { return v + " %"; };
@@ -96,6 +109,7 @@
       if (self.built !== Object.keys(st.devices).join(",")) self.build(st);
       self.room.hidden = st.backend !== "mock";
       self.room.update(st);
+      if (self.limits) { self.limits.update(st); self.limits.parentNode.hidden = self.limits.hidden; }
       Object.keys(st.devices).forEach(function (id) {
         var d = st.devices[id], c = self.controls[id];
         if (!c) return;

@@ -14,6 +14,8 @@
         MH.press(dim, document.documentElement.classList.contains("dim"));
       }});
       MH.press(dim, document.documentElement.classList.contains("dim"));
+      self.usual = MH.people ? MH.people.usual() : null;  // profiles.js: the household default
+      if (self.usual) el.appendChild(h("div", {class: "card"}, self.usual));
       el.appendChild(h("div", {class: "card"}, h("h2", {text: "Screen"}),
         h("p", {class: "muted", text: "Dim look: a very dark, warm red screen for a room that should stay dark."}), dim));
 
@@ -99,6 +101,7 @@
       }, quiet);
     },
     update: function (st) {
+      if (this.usual) this.usual.update(st);
       var rows = [["Version", st.version], ["Hardware", st.backend === "mock" ? "Simulated pins" : "GPIO"], ["Audio", st.audio || "None"],
         ["Time", MH.fmt.when(st.time)], ["Time zone", MH.facts.timezone || "this phone's"]];
       var ul = this.about;

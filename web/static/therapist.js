@@ -82,13 +82,26 @@
     var box = $("t-devices"); box.textContent = "";
     Object.keys(state.devices).forEach(function (id) {
       var d = state.devices[id];
-      var put = function (body) { return api("PUT", "/devices/" + encodeURIComponent(id), body); };
+      var put = function (body) {
+        return api("PUT", "/devices/" + encodeURIComponent(id), body).then(function (r) {
+          if (r && r.capped) {  // a client's limit held it back: say so, show where it is
+            toast(r.capped.charAt(0).toUpperCase() + r.capped.slice(1) + ".");
+            var el = document.querySelector('#t-devices [data-device="' + id + '"]'), to = r.fading_to || {};
+            if (el && r.kind === "speaker") el.value = Math.round(to.volume !== undefined ? to.volume : r.volume);
+          }
+          return r;
+        });
+      };
       if (d.kind === "light") {
         var r = h("input", {type: "range", min: 0, max: 100, step: 1, value: Math.round(d.level * 100), "data-device": id,
           onchange: function () { put({level: r.value / 100, fade_seconds: 1}); }});
         box.appendChild(h("label", null, d.name + " (light)", r));
       } else if (d.kind === "diffuser") {
-        var sel = h("select", {"data-device": id, onchange: function () { put({mode: sel.value}); }});
+        var sel = h("select", {"data-device": id, onchange: function () {
+          put({mode: sel.value});
+          // a refused mode (a client's no-aroma limit) must not stay shown as chosen
+          setTimeout(function () { if (state.devices[id]) sel.value = state.devices[id].mode; }, 600);
+        }});
         ["off", "on", "interval"].forEach(function (m) { sel.appendChild(h("option", {value: m, text: m, selected: d.mode === m})); });
         box.appendChild(h("label", null, d.name + " (diffuser)", sel));
       } else if (d.kind === "speaker") {
@@ -113,6 +126,9 @@
       else if (d.kind === "speaker") el.value = Math.round(d.fading_to && d.fading_to.volume !== undefined ? d.fading_to.volume : d.volume);
       else if (d.kind === "diffuser") el.value = d.mode;
     });
+    var t = s.table || {}, lim = $("t-limits");
+    lim.hidden = !t.limits_words;
+    lim.textContent = t.limits_words ? "Limits in force: " + t.limits_words + "." : "";
     showSession();
   }
 
