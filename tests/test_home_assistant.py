@@ -22,6 +22,7 @@ from .ha_room import (
     open_room,
     wait_state,
 )
+from .live import Api, create_token
 from .support import wait_for
 
 pytestmark = pytest.mark.home_assistant
@@ -209,3 +210,39 @@ def test_creating_renaming_and_deleting_a_scene_follows_in_home_assistant(room: 
         assert ha.state("scene.massage_room_scene_swedish") is not None
     finally:
         rig.close()
+
+
+def test_on_the_table_select_holds_that_persons_limits_for_voice(room: Room) -> None:
+    """Home Assistant's "On the table" select puts Anna on the pad; Assist's "activate
+    Swedish massage" then keeps to her limits (no heat, no aroma, quiet)."""
+    served = room.serve()
+    api = Api(served.config["web"]["port"], create_token(served.config_path, "ha-test"))
+    status, _ = api.call(
+        "POST",
+        "/profiles",
+        {"name": "Anna", "heat_max": "off", "aroma": False, "volume_max": 10},
+    )
+    assert status == 201
+    ha = room.ha
+    select = "select.massage_room_table_pad"
+    wait_state(ha, select, lambda s: "Anna" in s["attributes"]["options"])
+    assert ha.state(select)["state"] == "Nobody"
+    ha.call("select", "select_option", entity_id=select, option="Anna")
+    wait_state(ha, select, lambda s: s["state"] == "Anna")
+    words = wait_state(ha, "sensor.massage_room_limits", lambda s: "Anna" in s["state"])
+    assert words["state"] == "Table pad: no heat (Anna); volume 10 at most (Anna); no aroma (Anna)"
+    assert words["attributes"]["people"] == ["Anna"]
+    answer = ha.say("activate Hot stone massage")
+    assert answer["response"]["response_type"] == "action_done", answer
+    wait_for(lambda: hub_session(room).get("scene") == "hot-stone")
+    status, state = api.call("GET", "/state")
+    assert status == 200 and [p["name"] for p in state["session"]["people"]] == ["Anna"]
+    assert state["devices"]["pad"]["heat"] == "off"  # hot stone asks high: Anna has no heat
+    assert state["devices"]["diffuser"]["mode"] == "off"
+    # a heat level asked from Home Assistant is held back, and the select shows the truth
+    ha.call("select", "select_option", entity_id="select.massage_room_heat_pad", option="high")
+    time.sleep(1)
+    assert ha.state("select.massage_room_heat_pad")["state"] == "off"
+    ha.call("select", "select_option", entity_id=select, option="Nobody")
+    wait_state(ha, "sensor.massage_room_limits", lambda s: s["state"] == "none")
+    api.close()
