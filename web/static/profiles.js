@@ -129,14 +129,23 @@
     function sync(table, mine) {
       if (!table) return;
       var key = JSON.stringify([table.people, table.source, table.limits_words]);
-      if (!mine && (key === seen || Date.now() - touched < 1500)) return;  // a tap on its way
-      seen = key;
       source = table.source; words = table.limits_words;
+      if (mine || key === seen || Date.now() - touched < 1500) {  // ours, or a tap on its way
+        if (mine) seen = key;
+        paintSaid();
+        return;
+      }
+      seen = key;  // another phone, Home Assistant or a routine changed it
       var fromRoom = table.source === "room" || table.source === "link";
       chosen = fromRoom ? table.people.map(function (p) { return p.profile; }).filter(function (x, i, a) { return a.indexOf(x) === i; }) : [];
       byPad = {};
       if (fromRoom) table.people.forEach(function (p) { if (p.pad) byPad[p.pad] = p.profile; });
       render();
+    }
+    function paintSaid() {
+      said.textContent = chosen.length ? (words ? "Limits in force: " + words + "." : "")
+        : source === "default" ? "Nobody picked: the household's usual people hold (" + (words || "no limits") + ")."
+        : "Nobody picked: only the room's own limits hold.";
     }
     function render() {
       chips.textContent = "";
@@ -172,9 +181,7 @@
           pads.appendChild(h("label", null, "On " + name, sel));
         });
       }
-      said.textContent = chosen.length ? (words ? "Limits in force: " + words + "." : "")
-        : source === "default" ? "Nobody picked: the household's usual people hold (" + (words || "no limits") + ")."
-        : "Nobody picked: only the room's own limits hold.";
+      paintSaid();
       chosen.forEach(function (pid) {
         var p = find(pid);
         if (!p) return;
@@ -198,7 +205,7 @@
     var el = h("div", {class: "who usual", "data-testid": "usual-people"});
     var chips = h("div", {class: "chips"});
     var chosen = null;
-    el.appendChild(h("h3", {text: "Usually on the table"}));
+    el.appendChild(h("h2", {text: "Usually on the table"}));
     el.appendChild(h("p", {class: "muted", text: "When a session starts with nobody picked (the wall button, a voice assistant, Apple Home), the hub keeps to these people's limits."}));
     el.appendChild(chips);
     function render() {
