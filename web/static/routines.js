@@ -134,6 +134,21 @@
         f.minutes.parentNode.firstChild.textContent = k === "session" ? "Minutes (empty: the default)" : "Minutes";
       }
       f.action.addEventListener("change", showAction);
+      // whom it is for: they are put on the table when it runs, and their limits hold
+      var forWhom = (r && Array.isArray(r.profiles)) ? r.profiles.slice() : [];
+      var people = (MH.people ? MH.people.profiles() : []) || [];
+      if (people.length) {
+        ed.appendChild(h("div", {class: "label", "data-field": "profiles"}, h("span", {text: "For (their limits hold)"}),
+          h("div", {class: "chips", role: "group", "aria-label": "For whom"}, people.map(function (p) {
+            var b = h("button", {class: "chip", type: "button", "data-profile": p.id, text: p.name, onclick: function () {
+              var i = forWhom.indexOf(p.id);
+              if (i >= 0) forWhom.splice(i, 1); else forWhom.push(p.id);
+              MH.press(b, i < 0);
+            }});
+            MH.press(b, forWhom.indexOf(p.id) >= 0);
+            return b;
+          }))));
+      }
       f.ifSession = field("If a session is running then", h("select", {id: "routine-if-session"}, opt(["skip", "run"], r ? r.if_session : "skip", ["skip this run", "run anyway"])));
       showSchedule(); showAction();
 
@@ -152,7 +167,8 @@
             act = {kind: ak, scene: f.scene.value};
             if (f.minutes.value) act.minutes = +f.minutes.value;
           }
-          var body = {name: f.name.value.trim(), schedule: sched, action: act, if_session: f.ifSession.value};
+          var body = {name: f.name.value.trim(), schedule: sched, action: act, if_session: f.ifSession.value,
+            profiles: forWhom.length ? forWhom.slice() : null};
           var req = r ? api("PUT", "/routines/" + encodeURIComponent(r.id), body, {form: ed, words: WORDS}) : api("POST", "/routines", body, {form: ed, words: WORDS});
           req.then(function (saved) {
             ed.hidden = true;
