@@ -42,6 +42,7 @@ from .loop import ControlLoop, Part
 from .people_commands import PeopleCommands
 from .people_records import PeopleRecords
 from .profiles import ProfileLibrary
+from .recorder import Recorder
 from .scene_library import SceneLibrary
 from .scenes import load_builtin_scenes
 from .session import Session
@@ -90,7 +91,10 @@ class Hub(GuestCommands, BackupCommands, HubCommands, PeopleCommands):
             on_press=self._button_press,
             on_hold=self._button_hold,
         )
+        # what follows a deed (a pad's off-time, a session's end) never holds up the next one
+        self.recorder = Recorder()
         self.guard = build_guard(config, self.room, self.store, self.clock)
+        self.guard.record_later = self.recorder.record
         tick = tick if tick is not None else 1.0 / config.hardware.control_hz
         self.devices = DeviceController(config, self.room, self.guard, self._emit, tick)
         self.fader = self.devices.fader
@@ -112,6 +116,7 @@ class Hub(GuestCommands, BackupCommands, HubCommands, PeopleCommands):
             wall_iso=self.wall_iso,
             zone=self.zone,
             emit=self._emit,
+            record=self.recorder.record,
         )
         self.cues = CueController(
             self.sessions,
@@ -131,7 +136,9 @@ class Hub(GuestCommands, BackupCommands, HubCommands, PeopleCommands):
         )
         self.journal = Journal(self.people_records, self.profiles.get, self.wall_iso)
         # who is on the table: a fact of the room, whom every output is held to (hub/table.py)
-        self.table = Table(self.store, self.profiles.get, self.guard.pad_ids, self._emit)
+        self.table = Table(
+            self.store, self.profiles.get, self.guard.pad_ids, self._emit, self.recorder.record
+        )
         self.limits = LimitKeeper(self._people_now, self._emit, self.devices.name)
         self.devices.limits = self.limits
         self.guard.ceiling = self.limits.heat
@@ -210,6 +217,7 @@ class Hub(GuestCommands, BackupCommands, HubCommands, PeopleCommands):
             # who they were for: "Start again" must start them under the same people's limits
             self.sessions.interrupted = self._with_people(self.sessions.interrupted)
             self._started = True
+        self.recorder.start()
         if self.mirror is not None:
             self.mirror.start()
         if self.loop.runs_by_itself:
@@ -238,6 +246,7 @@ class Hub(GuestCommands, BackupCommands, HubCommands, PeopleCommands):
             self.room.close()
         if self.mirror is not None:
             self.mirror.stop()
+        self.recorder.stop()  # what waits for the disk gets a few seconds, then is logged
         self.store.close()
 
     def step(self) -> float | None:
@@ -354,6 +363,7 @@ class Hub(GuestCommands, BackupCommands, HubCommands, PeopleCommands):
 
         ``by`` and ``actions`` name what a visiting therapist (a guest) did.
         """
+        self.recorder.flush(1.0)  # what was just done shows, when the disk answers
         with self.lock:
             return self.guest_history(self._with_people(self.sessions.history(limit, offset)))
 

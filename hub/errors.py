@@ -50,3 +50,9 @@ class Unavailable(HubError):
 
     status = 503
     code = "unavailable"
+
+
+class StorageUnavailable(Unavailable):
+    """The hub's database cannot be written now (locked by another program, full, read-only)."""
+
+    code = "storage_unavailable"

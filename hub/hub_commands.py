@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from .loop import ControlLoop
     from .people_records import PeopleRecords
     from .profiles import ProfileLibrary
+    from .recorder import Recorder
     from .safety import HeatGuard
     from .scene_library import SceneLibrary
     from .scenes import Scene
@@ -50,6 +51,7 @@ class HubCommands:
     people_records: PeopleRecords
     table: Table
     limits: Any
+    recorder: Recorder
     _emit: Callable[[EventType | str, dict[str, Any]], None]
 
     # --- device commands ----------------------------------------------------------------------
@@ -107,7 +109,12 @@ class HubCommands:
         return held
 
     def all_off(self, *, reason: str = "all_off") -> None:
-        """Switch everything off now; a running session ends."""
+        """Switch everything off now; a running session ends.
+
+        The pads' outputs go off first, before the hub lock is taken (whatever holds it),
+        then everything else; what is written down follows when the disk can.
+        """
+        self.guard.emergency_off()
         with self.lock:
             now = self.clock.monotonic()
             self.fader.clear()
@@ -220,8 +227,11 @@ class HubCommands:
         return result
 
     def _record(self, session_id: int, rows: list[tuple[str, str, str | None]]) -> None:
-        """Record who session ``session_id`` is for (in its history)."""
-        self.people_records.link_session(session_id, rows)
+        """Record who session ``session_id`` is for (in its history), now or when the disk can."""
+        records = self.people_records
+        self.recorder.record(
+            f"session {session_id}: who it is for", lambda: records.link_session(session_id, rows)
+        )
 
     def pause_session(self) -> dict[str, Any]:
         """Pause the countdown and the music (heat stays within its limits)."""

@@ -62,6 +62,7 @@ class RoutineQueries:
 
     def get_routine(self, rid: str, *, runs: int = 10) -> dict[str, Any]:
         """Return one routine, with its latest logged runs."""
+        self.hub.recorder.flush(1.0)  # a run just made shows, when the disk answers
         with self.hub.lock:
             out = self._out(self._get(rid), self.hub.clock.now())
             out["runs"] = self.hub.store.routine_runs(rid, runs) if runs else []
@@ -71,6 +72,7 @@ class RoutineQueries:
         """Return logged runs (of one routine or of all), newest first."""
         if not 1 <= limit <= 500:
             raise InvalidCommand("limit must be 1-500")
+        self.hub.recorder.flush(1.0)
         with self.hub.lock:
             if rid is not None:
                 self._get(rid)

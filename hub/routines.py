@@ -119,6 +119,17 @@ class RoutineController(RoutineQueries):
     def _save(self, r: Routine) -> None:
         self.hub.store.put_doc("routines", r.id, r.doc(), self.hub.wall_iso())
 
+    def _note(
+        self, r: Routine, planned: datetime | None, ran: datetime, outcome: str, detail: str
+    ) -> None:
+        """Keep a run's outcome and the routine's next run, when the disk can (a run goes on)."""
+        doc, at, store = r.doc(), self.hub.wall_iso(), self.hub.store
+        self.hub.recorder.record(
+            f"routine {r.id}: its run", lambda: store.put_doc("routines", r.id, doc, at)
+        )
+        args = (r.id, iso(planned), iso(ran) or "", outcome, detail)
+        self.hub.recorder.record(f"routine {r.id}: its log", lambda: store.routine_run(*args))
+
     # --- planning ---------------------------------------------------------------------------
 
     def _next(self, r: Routine, after: datetime) -> datetime | None:
@@ -203,8 +214,7 @@ class RoutineController(RoutineQueries):
         r.last_outcome = outcome
         r.last_detail = detail
         self._plan(r, now, after=planned)
-        self._save(r)
-        self.hub.store.routine_run(r.id, iso(planned), iso(now) or "", outcome, detail)
+        self._note(r, planned, now, outcome, detail)
         self.hub.publish(
             EventType.ROUTINES, {"routine": r.id, "outcome": outcome, "detail": detail}
         )

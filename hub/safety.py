@@ -36,7 +36,9 @@ class Ledger(Protocol):
     """Where the guard keeps each pad's on-time record (the store)."""
 
     def load_heat_ledger(self) -> dict[str, dict[str, Any]]: ...
-    def save_heat_ledger(self, pad_id: str, record: dict[str, Any]) -> None: ...
+    def save_heat_ledger(
+        self, pad_id: str, record: dict[str, Any], still: Callable[[], bool] | None = None
+    ) -> None: ...
 
 
 #: (boot id, monotonic seconds, wall seconds) of one moment, for records that outlive a process
@@ -87,6 +89,10 @@ class HeatGuard:
         self.refusal: dict[str, str] = {}
         #: (pad, heat asked) -> the heat allowed: the session's people's ceilings (hub.limits)
         self.ceiling: Callable[[str, str], str] | None = None
+        #: (what, write) -> None: writes an off-record after the relay opened (hub.recorder);
+        #: None writes it at once
+        self.record_later: Callable[[str, Callable[[], None]], None] | None = None
+        self._generation = dict.fromkeys(pads, 0)  # each pad's newest record
 
     # --- the ledger ---------------------------------------------------------------------------
 
@@ -106,16 +112,37 @@ class HeatGuard:
         }
 
     def _save(self, pad_id: str, now: float, *, on: bool, used: float) -> None:
-        """Write the pad's record; raises if the ledger cannot be written."""
+        """Write the pad's record now; raises if the ledger cannot be written."""
+        self._generation[pad_id] += 1
         if self._ledger is not None:
             self._ledger.save_heat_ledger(pad_id, self._record(pad_id, now, on=on, used=used))
 
     def _save_quietly(self, pad_id: str, now: float) -> None:
+        """Record that the pad is off, after the fact: now, or when the disk answers.
+
+        A record that waits is written only if no newer one (the pad on again) came after.
+        Until it is written the ledger says "on", and a start after a crash assumes the
+        worst, which is safe.
+        """
         state = self.states[pad_id]
+        self._generation[pad_id] += 1
+        generation = self._generation[pad_id]
+        if self._ledger is None:
+            return
+        ledger = self._ledger
+        record = self._record(pad_id, now, on=False, used=state.used)
+
+        def write() -> None:
+            ledger.save_heat_ledger(
+                pad_id, record, still=lambda: self._generation[pad_id] == generation
+            )
+
+        if self.record_later is not None:
+            self.record_later(f"{pad_id}: its heat-off in the ledger", write)
+            return
         try:
-            self._save(pad_id, now, on=False, used=state.used)
+            write()
         except Exception:
-            # the record still says "on": the next start assumes the worst, which is safe
             log.exception("%s: could not record its heat-off in the ledger", pad_id)
 
     def restore(self, now: float) -> list[str]:

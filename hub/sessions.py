@@ -44,9 +44,12 @@ class SessionController:
         wall_iso: Callable[[], str],
         zone: Any,
         emit: Callable[[EventType, dict[str, Any]], None],
+        record: Callable[[str, Callable[[], None]], None] | None = None,
     ) -> None:
         self.config = config
         self._store = store
+        #: writes what can follow the deed (an extend's length, a session's end): hub.recorder
+        self._record = record or (lambda what, write: write())
         self._devices = devices
         self._guard = devices.guard
         self._scenes = scenes
@@ -162,7 +165,10 @@ class SessionController:
             raise InvalidCommand(
                 f"minutes: a session may last at most {limit:g} minutes ({s.minutes:g} planned)"
             )
-        self._store.session_planned(s.id, total)
+        sid = s.id
+        self._record(
+            f"session {sid}: {total:g} minutes", lambda: self._store.session_planned(sid, total)
+        )
         s.minutes = total
         if s.phase == Phase.ACTIVE:
             s.phase_end += cmd.minutes * 60
@@ -375,10 +381,11 @@ class SessionController:
         if chime:
             self._devices.chime(loudest)
         actual = s.active_seconds / 60
-        try:
-            self._store.session_ended(s.id, actual, self._wall_iso(), reason)
-        except Exception:
-            log.exception("could not record the end of session %s", s.id)
+        ended_at = self._wall_iso()
+        self._record(
+            f"session {s.id}: its end",
+            lambda: self._store.session_ended(s.id, actual, ended_at, reason),
+        )
         self.last = {
             "id": s.id,
             "scene": s.scene.id,

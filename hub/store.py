@@ -9,17 +9,29 @@ WAL journal, full sync, one writer at a time; the schema is versioned by
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from .access_records import AccessRecords
+from .errors import StorageUnavailable
 from .guest_records import GuestRecords
 
+log = logging.getLogger(__name__)
+
 DB_FILE = "massage-hub.sqlite3"
+#: how long one write waits for another program's lock on the file (ms): the hub lock may be
+#: held meanwhile, so it stays short; records that can wait are retried by hub.recorder
+BUSY_MS = 500
+#: how long a write waits for another write of ours in flight before it gives up (s)
+WAIT_FOR_WRITER = 1.0
+#: after a write failed, commands fail at once for this long (s), not one wait each
+FAIL_FAST_SECONDS = 2.0
 
 MIGRATIONS: list[str] = [
     # 1: the foundation
@@ -125,6 +137,17 @@ MIGRATIONS: list[str] = [
 ]
 
 
+#: SQLite's primary result codes for a file it cannot write: PERM, BUSY, LOCKED, READONLY,
+#: IOERR, CORRUPT, FULL, CANTOPEN, NOTADB (not bad SQL, not a constraint)
+DISK_CODES = frozenset({3, 5, 6, 8, 10, 11, 13, 14, 26})
+
+
+def _disk_error(exc: BaseException) -> bool:
+    """True for SQLite failing to write (locked, full, read-only, broken), not for bad SQL."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return isinstance(exc, sqlite3.DatabaseError) and code is not None and code & 0xFF in DISK_CODES
+
+
 class Store(AccessRecords, GuestRecords):
     """The hub's database; every method is a complete transaction."""
 
@@ -138,7 +161,9 @@ class Store(AccessRecords, GuestRecords):
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("PRAGMA foreign_keys=ON")
         # well under the watchdog limit: a write waiting on another process must not stall the loop
-        self._db.execute("PRAGMA busy_timeout=1500")
+        self._db.execute(f"PRAGMA busy_timeout={BUSY_MS}")
+        self._down_until = 0.0  # monotonic: until then writes fail at once (the last one failed)
+        self._down_why = ""
         self.migrate()
 
     @property
@@ -161,18 +186,74 @@ class Store(AccessRecords, GuestRecords):
                         db.execute(statement)
                     db.execute(f"PRAGMA user_version={number}")
 
+    @property
+    def writable(self) -> bool:
+        """False while writes fail at once, after one could not be made."""
+        return time.monotonic() >= self._down_until
+
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """Run a block as one write transaction."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
+    def transaction(self, *, retry: bool = False) -> Iterator[sqlite3.Connection]:
+        """Run a block as one write transaction; raise StorageUnavailable, in words, if it
+        cannot be made (another program holds the file, the disk is full or read-only).
+
+        The wait is bounded (:data:`BUSY_MS`); after a failure, writes fail at once for
+        :data:`FAIL_FAST_SECONDS` unless ``retry`` (the recorder trying again).
+        """
+        if not retry and time.monotonic() < self._down_until:
+            raise StorageUnavailable(self._words(self._down_why))
+        if not self._lock.acquire(timeout=WAIT_FOR_WRITER):
+            raise StorageUnavailable(self._words("busy"))
+        try:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                if _disk_error(exc):
+                    raise self._failed(exc) from None
+                raise
             try:
                 yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
+            except BaseException as exc:
+                self._rollback()
+                if _disk_error(exc):
+                    raise self._failed(exc) from None
                 raise
             else:
-                self._db.execute("COMMIT")
+                try:
+                    self._db.execute("COMMIT")
+                except sqlite3.Error as exc:
+                    self._rollback()
+                    if _disk_error(exc):
+                        raise self._failed(exc) from None
+                    raise
+            self._down_until = 0.0
+        finally:
+            self._lock.release()
+
+    def _rollback(self) -> None:
+        try:
+            self._db.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass  # nothing was begun, or SQLite rolled back by itself
+
+    def _failed(self, exc: Exception) -> StorageUnavailable:
+        why = str(exc)
+        self._down_until = time.monotonic() + FAIL_FAST_SECONDS
+        self._down_why = why
+        log.warning("the database cannot be written now: %s", why)
+        return StorageUnavailable(self._words(why))
+
+    @staticmethod
+    def _words(why: str) -> str:
+        low = why.lower()
+        if "full" in low:
+            cause = "the disk is full"
+        elif "readonly" in low or "read-only" in low:
+            cause = "the data folder is read-only"
+        elif "locked" in low or "busy" in low:
+            cause = "another program is using its database"
+        else:
+            cause = "its database cannot be written"
+        return f"the hub cannot save this now: {cause}; try again in a moment"
 
     def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         """Run a read-only query."""
@@ -319,9 +400,13 @@ class Store(AccessRecords, GuestRecords):
             out[row["pad"]] = data if isinstance(data, dict) else {}
         return out
 
-    def save_heat_ledger(self, pad_id: str, record: dict[str, Any]) -> None:
-        """Store a pad's heat record (durably: the relay waits for this)."""
+    def save_heat_ledger(
+        self, pad_id: str, record: dict[str, Any], still: Callable[[], bool] | None = None
+    ) -> None:
+        """Store a pad's heat record durably (if ``still()`` holds, checked under the lock)."""
         with self.transaction() as db:
+            if still is not None and not still():
+                return  # a newer record of this pad was written meanwhile
             db.execute(
                 "INSERT INTO heat_ledger(pad, data, updated_at) VALUES (?, ?, ?) "
                 "ON CONFLICT(pad) DO UPDATE SET data=excluded.data, updated_at=excluded.updated_at",

@@ -59,8 +59,10 @@ class Table:
         lookup: Callable[[str], dict[str, Any]],
         pads: list[str],
         emit: Callable[[EventType, dict[str, Any]], None],
+        record: Callable[[str, Callable[[], None]], None] | None = None,
     ) -> None:
         self._store = store
+        self._record = record or (lambda what, write: write())
         self._lookup = lookup
         self._pads = pads
         self._emit = emit
@@ -178,11 +180,9 @@ class Table:
         return message
 
     def _save(self, key: str, people: People | None) -> None:
+        """Keep it for the next start (the room knows at once; the disk may follow)."""
         rows = [{"profile": p.profile, "pad": p.pad} for p in people.people] if people else []
-        try:
-            self._store.set_setting(key, rows)
-        except Exception:  # the room still knows; only a restart would forget
-            log.exception("could not store who is on the table (%s)", key)
+        self._record(f"who is on the table ({key})", lambda: self._store.set_setting(key, rows))
 
     def _told(self, by: str, message: str | None = None) -> None:
         people = self.people()

@@ -58,7 +58,7 @@ class Auth(Credentials):
     """Credentials plus the per-request checks the Flask app runs."""
 
     def __init__(self, hub: Any, config: Any) -> None:
-        super().__init__(hub.store)
+        super().__init__(hub.store, hub.recorder)
         self.hub = hub
         self.limiter = RateLimiter(config.web.login_attempts_per_minute)
         self.prefix_limiter = RateLimiter(config.web.login_attempts_per_minute * PREFIX_FACTOR)

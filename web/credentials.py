@@ -50,10 +50,12 @@ def _same_code(given: str, stored: str) -> bool:
 class Credentials:
     """The password hash, the cookie secret, logins and API tokens, kept in the hub's store."""
 
-    def __init__(self, store: Any) -> None:
+    def __init__(self, store: Any, recorder: Any = None) -> None:
         self.store = store
         self._hasher: Any = None
         self._token_used: dict[int, float] = {}
+        #: notes the last use of a token off the request's path (the hub's recorder)
+        self._recorder = recorder
 
     @property
     def hasher(self) -> Any:
@@ -179,6 +181,8 @@ class Credentials:
 
     def list_tokens(self) -> list[dict[str, Any]]:
         """Return every token's id, name and dates (never the token)."""
+        if self._recorder is not None:
+            self._recorder.flush(1.0)  # the last uses noted so far show
         return self.store.tokens()  # type: ignore[no-any-return]
 
     def revoke_token(self, token_id: int) -> None:
@@ -203,5 +207,13 @@ class Credentials:
         now = time.monotonic()
         if now - self._token_used.get(token_id, -1e9) > TOKEN_TOUCH_SECONDS:
             self._token_used[token_id] = now
-            self.store.token_used(token_id, _now_iso())
+            used_at, store = _now_iso(), self.store
+            if self._recorder is None:
+                store.token_used(token_id, used_at)
+            else:  # a note: never before, nor instead of, the command it rides on
+                self._recorder.record(
+                    "an API token's last use",
+                    lambda: store.token_used(token_id, used_at),
+                    later=True,
+                )
         return int(token_id)
