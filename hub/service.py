@@ -21,9 +21,15 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+RETRY_SECONDS = 30.0  # an optional adapter that could not start is tried again this often
+
 
 class Component(Protocol):
-    """Something that runs beside the hub, and says how it is doing."""
+    """Something that runs beside the hub, and says how it is doing.
+
+    One with ``optional = True`` (Home Assistant's MQTT, Apple Home) never takes the hub down:
+    if it cannot start, the hub runs without it, says why, and tries again.
+    """
 
     name: str
 
@@ -45,6 +51,11 @@ class Service:
         self.components: list[Component] = []
         self.stop_event = threading.Event()
         self.ready = threading.Event()
+        #: optional component name -> why it is not running (shown in Settings and /healthz)
+        self.problems: dict[str, str] = {}
+        self._retries: dict[str, threading.Timer] = {}
+        self._retry_lock = threading.Lock()
+        self.hub.state_providers["problems"] = lambda: dict(self.problems)
 
     def add(self, component: Component) -> None:
         """Add a component to start after the hub."""
@@ -56,7 +67,10 @@ class Service:
         started: list[Component] = []
         try:
             for component in self.components:
-                component.start()
+                if getattr(component, "optional", False):
+                    self._start_optional(component)  # never raises: the hub runs without it
+                else:
+                    component.start()
                 started.append(component)
         except BaseException:
             for component in reversed(started):
@@ -65,9 +79,35 @@ class Service:
             raise
         self.ready.set()
 
+    def _start_optional(self, component: Component) -> None:
+        """Start an optional component; if it cannot, say why and try again later."""
+        name = getattr(component, "name", type(component).__name__)
+        try:
+            component.start()
+        except Exception as exc:  # noqa: BLE001 - whatever it is, the hub goes on
+            why = str(exc) or type(exc).__name__
+            first = name not in self.problems
+            self.problems[name] = f"{why} (trying again every {RETRY_SECONDS:g} s)"
+            (log.error if first else log.info)(
+                "%s could not start: %s; the hub runs without it and tries again", name, why
+            )
+            with self._retry_lock:
+                if not self.stop_event.is_set():
+                    timer = threading.Timer(RETRY_SECONDS, self._start_optional, (component,))
+                    timer.daemon = True
+                    self._retries[name] = timer
+                    timer.start()
+            return
+        if self.problems.pop(name, None) is not None:
+            log.info("%s started after all", name)
+
     def stop(self) -> None:
         """Switch heat off, stop every component, then the hub (which switches everything off)."""
         self.hub.guard.emergency_off()  # components may take seconds to stop; heat can't wait
+        with self._retry_lock:
+            self.stop_event.set()
+            for timer in self._retries.values():
+                timer.cancel()
         later: list[Any] = []
         for component in reversed(self.components):
             if getattr(component, "outlives_hub", False):
@@ -110,6 +150,8 @@ class Service:
         out["ready"] = all(out.values())
         out["status"] = "ok" if out["ready"] else "unavailable"
         out["mqtt"] = None if self.mqtt is None else bool(self.mqtt.connected.is_set())
+        if self.problems:
+            out["problems"] = dict(self.problems)
         if self.watchdog is not None:
             out["watchdog"] = self.watchdog.health()
         return out

@@ -230,3 +230,49 @@ def test_without_a_default_route_the_first_lan_address_is_used(
     monkeypatch.setattr(ifaddr, "get_adapters", lambda: adapters[:2])
     with pytest.raises(RuntimeError, match="set homekit.address"):
         local_address()
+
+
+def test_the_hub_runs_without_apple_home_while_its_port_is_taken_and_tries_again(
+    make_config: Callable[..., Config], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One adapter failing never takes the hub down: it says why, and starts once it can."""
+    from hardware import SilentSpeaker
+    from hardware.pins import SimFactory
+    from hub import service as service_module
+    from hub.service import build_service
+
+    monkeypatch.setattr(service_module, "RETRY_SECONDS", 0.5)
+    busy = socket.socket()
+    busy.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    port = busy.getsockname()[1]
+    config = make_config(
+        {
+            "homekit": {
+                "enabled": True,
+                "port": port,
+                "address": "127.0.0.1",
+                "interfaces": ["127.0.0.1"],
+            }
+        }
+    )
+    service = build_service(config, pin_factory=SimFactory(), speaker=SilentSpeaker(), mirror=False)
+    try:
+        service.start()  # no exception: the hub runs
+        assert service.ready.is_set()
+        why = service.problems["homekit"]
+        assert f"cannot listen on 127.0.0.1 port {port}" in why and "trying again" in why
+        assert service.health()["problems"]["homekit"] == why
+        assert service.hub.state()["problems"]["homekit"] == why
+        service.hub.all_off()  # and it answers
+        busy.close()
+        try:
+            wait_for(lambda: "homekit" not in service.problems, timeout=20)
+        except AssertionError:
+            raise AssertionError(service.problems) from None
+        assert service.homekit.status()["running"] is True
+        assert "problems" not in service.health()
+    finally:
+        busy.close()
+        service.stop()

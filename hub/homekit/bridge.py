@@ -89,6 +89,7 @@ class HomeKitBridge:
     """Make the hub a HomeKit bridge: its lights, diffuser, scenes and All off."""
 
     name = "homekit"
+    optional = True  # the hub runs without it if it cannot start (hub.service retries)
 
     def __init__(self, hub: Hub, config: Config) -> None:
         self.hub = hub
@@ -109,7 +110,12 @@ class HomeKitBridge:
     # --- life cycle -------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Start the HAP server and the mDNS advertisement; raise in plain words if they can't."""
+        """Start the HAP server and the mDNS advertisement; raise in plain words if they can't.
+
+        It may be called again after a failed start (the service retries).
+        """
+        self._error = None
+        self._started.clear()
         self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         logging.getLogger("pyhap.accessory_driver").addFilter(REFUSALS)
         self.setup = load_or_create(self.folder / "setup.json")

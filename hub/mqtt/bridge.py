@@ -48,6 +48,7 @@ class MqttBridge(Inbound):
     """Connect the hub to an MQTT broker as a Home Assistant device."""
 
     name = "mqtt"
+    optional = True  # the hub runs without it if it cannot start (hub.service retries)
 
     def __init__(self, hub: Hub, config: Config, *, password: str | None = None) -> None:
         self.hub = hub

@@ -104,6 +104,9 @@
       if (this.usual) this.usual.update(st);
       var rows = [["Version", st.version], ["Hardware", st.backend === "mock" ? "Simulated pins" : "GPIO"], ["Audio", st.audio || "None"],
         ["Time", MH.fmt.when(st.time)], ["Time zone", MH.facts.timezone || "this phone's"]];
+      // an adapter that could not start: the hub runs without it and says why
+      var NAMES = {homekit: "Apple Home", mqtt: "Home Assistant"};
+      Object.keys(st.problems || {}).forEach(function (k) { rows.push([(NAMES[k] || k) + " is off", st.problems[k]]); });
       var ul = this.about;
       ul.textContent = "";
       rows.forEach(function (r) { ul.appendChild(h("li", null, h("span", {text: r[0]}), h("span", {class: "value", text: r[1]}))); });
