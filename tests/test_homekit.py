@@ -327,3 +327,63 @@ def test_a_scene_made_in_the_web_ui_gets_its_switch_and_loses_it_when_deleted(
             await pairing.close()
 
     asyncio.run(scenario())
+
+
+def test_idle_neighbours_and_wrong_codes_from_one_address_do_not_block_the_owner(
+    make_config: Callable[..., Config],
+    make_hub: Callable[..., Hub],
+    bridges: Callable[[Hub, Config], HomeKitBridge],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A noisy neighbour holds 40 idle connections from ten addresses, and another guesses
+    setup codes from 127.0.0.2 until it is locked out; the owner's real controller, from
+    127.0.0.1, still pairs."""
+    import socket
+
+    import aiohappyeyeballs
+    from aiohomekit.exceptions import AuthenticationError, BusyError
+
+    config = homekit_config(make_config)
+    hub = make_hub(config)
+    bridge = bridges(hub, config)
+    assert bridge.driver is not None
+    port = config.homekit.port
+    device_id, code = bridge.driver.state.mac, bridge.status()["setup_code"]
+    wrong = "111-22-333" if code != "111-22-333" else "111-22-334"
+    idle = []
+    for i in range(40):
+        s = socket.socket()
+        s.bind((f"127.0.0.{10 + i % 10}", 0))
+        s.connect(("127.0.0.1", port))
+        idle.append(s)
+    # the controller's connections come from this address (another device on the LAN)
+    source = {"address": "127.0.0.1"}
+    real_start = aiohappyeyeballs.start_connection
+
+    async def from_source(addr_infos: Any, **kwargs: Any) -> Any:
+        local = [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (source["address"], 0))]
+        return await real_start(addr_infos, local_addr_infos=local, **kwargs)
+
+    monkeypatch.setattr(aiohappyeyeballs, "start_connection", from_source)
+
+    async def scenario() -> None:
+        source["address"] = "127.0.0.2"  # the guesser
+        async with controller() as c:
+            for _ in range(5):
+                with pytest.raises(AuthenticationError):
+                    await pair(c, device_id, wrong)
+            with pytest.raises(BusyError):  # that address is locked out for now
+                await pair(c, device_id, code)
+        source["address"] = "127.0.0.1"  # the owner's phone: not locked out
+        async with controller() as c:
+            pairing = await pair(c, device_id, code)
+            accessories = await pairing.list_accessories_and_characteristics()
+            assert "All off" in by_name(accessories)
+            await pairing.close()
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        for s in idle:
+            s.close()
+    assert bridge.paired

@@ -164,9 +164,11 @@ def test_connections_from_the_lan_are_bounded(
     make_hub: Callable[..., Hub],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """Per address, and in all: a full server closes the unverified one idle longest."""
     from hub.homekit import server
 
     monkeypatch.setattr(server, "MAX_CONNECTIONS", 3)
+    monkeypatch.setattr(server, "MAX_PER_ADDRESS", 2)
     port = free_port()
     config = make_config(
         {
@@ -182,18 +184,29 @@ def test_connections_from_the_lan_are_bounded(
     assert bridge is not None
     bridge.start()
     held: list[socket.socket] = []
+
+    def connect(source: str) -> socket.socket:
+        s = socket.create_connection(("127.0.0.1", port), timeout=5, source_address=(source, 0))
+        held.append(s)
+        return s
+
+    def open_now() -> int:
+        return len(bridge.driver.http_server.connections)  # type: ignore[union-attr]
+
     try:
-        for _ in range(3):
-            held.append(socket.create_connection(("127.0.0.1", port), timeout=5))
-        wait_for(lambda: len(bridge.driver.http_server.connections) == 3)  # type: ignore[union-attr]
-        with socket.create_connection(("127.0.0.1", port), timeout=5) as extra:
-            assert _closed_by_peer(extra), "a 4th connection was kept"
-        held.pop().close()
-        wait_for(lambda: len(bridge.driver.http_server.connections) == 2)  # type: ignore[union-attr]
-        with socket.create_connection(("127.0.0.1", port), timeout=5) as again:
-            again.settimeout(0.5)
-            with pytest.raises(TimeoutError):
-                again.recv(1)  # kept open: waiting for a request
+        oldest = connect("127.0.0.2")
+        wait_for(lambda: open_now() == 1)
+        connect("127.0.0.2")
+        wait_for(lambda: open_now() == 2)
+        assert _closed_by_peer(connect("127.0.0.2")), "a third from one address was kept"
+        connect("127.0.0.3")
+        wait_for(lambda: open_now() == 3)
+        newest = connect("127.0.0.4")  # full: the one idle longest makes room
+        assert _closed_by_peer(oldest), "the oldest idle connection was kept"
+        newest.settimeout(0.5)
+        with pytest.raises(TimeoutError):
+            newest.recv(1)  # kept open: waiting for a request
+        assert open_now() == 3
     finally:
         for s in held:
             s.close()

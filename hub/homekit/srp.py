@@ -17,7 +17,9 @@ aiohomekit's SRP client on a case of each kind (where HAP-python's own server fa
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
+import time
 from typing import Any
 
 from pyhap.accessory_driver import AccessoryDriver
@@ -25,7 +27,14 @@ from pyhap.hsrp import Server
 from pyhap.params import get_srp_context
 from pyhap.util import long_to_bytes
 
+from .server import current_peer
+
+log = logging.getLogger(__name__)
+
 GROUP_BITS = 3072  # HAP's SRP group; SHA-512, 16-byte salt
+MAX_WRONG_CODES = 5  # wrong setup codes from one address before it is locked out ...
+LOCKOUT_SECONDS = 60.0  # ... for this long
+MAX_PEERS_COUNTED = 256  # addresses whose wrong codes are remembered (oldest forgotten)
 KEY_BYTES = 64  # SHA-512
 USERNAME = b"Pair-Setup"
 
@@ -64,6 +73,32 @@ class HubDriver(AccessoryDriver):  # type: ignore[misc]
     """HAP-python's accessory driver, pairing with :class:`FullWidthServer`."""
 
     _full_width: FullWidthServer | None = None
+    _wrong_codes: dict[str, tuple[int, float]] | None = None  # address -> (count, locked until)
+
+    def register_failed_pairing_attempt(self) -> None:
+        """Count a wrong setup code against the address it came from (not against everyone)."""
+        peer = current_peer.get() or "?"
+        counts = self._wrong_codes if self._wrong_codes is not None else {}
+        self._wrong_codes = counts
+        count, until = counts.pop(peer, (0, 0.0))
+        count += 1
+        if count >= MAX_WRONG_CODES:
+            count, until = 0, time.monotonic() + LOCKOUT_SECONDS
+            log.warning(
+                "Apple Home: %d wrong setup codes from %s; it may try again in %g s",
+                MAX_WRONG_CODES,
+                peer,
+                LOCKOUT_SECONDS,
+            )
+        counts[peer] = (count, until)
+        while len(counts) > MAX_PEERS_COUNTED:
+            counts.pop(next(iter(counts)))
+
+    @property
+    def pairing_locked_out(self) -> bool:
+        """True while the address of the request under way is locked out."""
+        counts = self._wrong_codes or {}
+        return time.monotonic() < counts.get(current_peer.get() or "?", (0, 0.0))[1]
 
     def setup_srp_verifier(self) -> None:
         """Start a pair-setup: a new SRP server for the setup code."""
