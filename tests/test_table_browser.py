@@ -26,13 +26,19 @@ ANNA = {
 }
 
 
-def test_a_therapists_page_keeps_to_the_clients_limits(served: ServeProcess, browser: Any) -> None:
+def owner_with_anna(served: ServeProcess, browser: Any) -> Any:
+    """The owner's phone, signed in, with Anna's profile made."""
     owner = phone(browser)
     owner.goto(served.base_url + "/login")
     owner.fill("#password", PASSWORD)
     owner.click("#submit")
     owner.wait_for_url(re.compile(r"/#now$"))
     owner.evaluate(f"MH.api('POST', '/profiles', {ANNA!r})".replace("False", "false"))
+    return owner
+
+
+def test_a_therapists_page_keeps_to_the_clients_limits(served: ServeProcess, browser: Any) -> None:
+    owner = owner_with_anna(served, browser)
     made = owner.evaluate("MH.api('POST', '/guests', {name: 'Ana', profiles: ['anna']})")
     url = made["url"]
 
@@ -86,12 +92,7 @@ def test_a_therapists_page_keeps_to_the_clients_limits(served: ServeProcess, bro
 
 
 def test_the_now_page_puts_people_on_the_table(served: ServeProcess, browser: Any) -> None:
-    owner = phone(browser)
-    owner.goto(served.base_url + "/login")
-    owner.fill("#password", PASSWORD)
-    owner.click("#submit")
-    owner.wait_for_url(re.compile(r"/#now$"))
-    owner.evaluate(f"MH.api('POST', '/profiles', {ANNA!r})".replace("False", "false"))
+    owner = owner_with_anna(served, browser)
     owner.reload()
     picker = owner.get_by_test_id("who-picker")
     picker.locator("[data-profile=anna]").click()
