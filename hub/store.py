@@ -134,6 +134,17 @@ MIGRATIONS: list[str] = [
         session_id INTEGER
     );
     """,
+    # 5: rows found unreadable when the store opened, kept (never read back) and shown as a
+    # problem: nothing in the data can stop the hub from starting (hub/set_aside.py)
+    """
+    CREATE TABLE set_aside (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        source TEXT NOT NULL,
+        row TEXT NOT NULL,
+        why TEXT NOT NULL,
+        at TEXT NOT NULL
+    );
+    """,
 ]
 
 
@@ -165,6 +176,19 @@ class Store(AccessRecords, GuestRecords):
         self._down_until = 0.0  # monotonic: until then writes fail at once (the last one failed)
         self._down_why = ""
         self.migrate()
+        from .set_aside import set_aside_bad_rows  # it reads the tables through this store
+
+        self._problems = set_aside_bad_rows(self)
+
+    def problems(self) -> list[dict[str, Any]]:
+        """What was found wrong in the data (rows set aside), in plain words."""
+        return list(self._problems)
+
+    def recheck(self) -> None:
+        """Check every row again (after a restore) and set aside what no reader can use."""
+        from .set_aside import set_aside_bad_rows
+
+        self._problems = set_aside_bad_rows(self)
 
     @property
     def version(self) -> int:

@@ -52,8 +52,9 @@ def _link_people() -> list[str] | None:
 @bp.get("/state")
 @describe(HubState)
 def state() -> Response:
-    """Return everything: devices, session, next routine, backend."""
-    return jsonify(_hub().state())
+    """Return everything: devices, session, next routine, backend, problems in the data."""
+    hub = _hub()
+    return jsonify({**hub.state(), "problems": hub.store.problems()})
 
 
 @bp.post("/session")
