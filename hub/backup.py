@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from . import __version__
 from .errors import Conflict, InvalidCommand
 from .facts import EventType
+from .guest_records import prune_guest_actions
 from .row_checks import BadRow, bounded_json, check_row
 
 if TYPE_CHECKING:
@@ -250,6 +251,7 @@ def restore_tables(
                     tuple(row[c] for c in cols),
                 )
             counts[name] = len(rows)
+        prune_guest_actions(db)  # the same bounds as every write (an older hub's file)
     return counts
 
 

@@ -33,6 +33,8 @@ WAIT_FOR_WRITER = 1.0
 #: after a write failed, commands fail at once for this long (s), not one wait each
 FAIL_FAST_SECONDS = 2.0
 
+log = logging.getLogger(__name__)
+
 MIGRATIONS: list[str] = [
     # 1: the foundation
     """
@@ -144,6 +146,7 @@ MIGRATIONS: list[str] = [
         why TEXT NOT NULL,
         at TEXT NOT NULL
     );
+    CREATE INDEX guest_actions_by_guest ON guest_actions(guest_id, id);
     """,
 ]
 
@@ -176,9 +179,20 @@ class Store(AccessRecords, GuestRecords):
         self._down_until = 0.0  # monotonic: until then writes fail at once (the last one failed)
         self._down_why = ""
         self.migrate()
+        self._prune()
         from .set_aside import set_aside_bad_rows  # it reads the tables through this store
 
         self._problems = set_aside_bad_rows(self)
+
+    def _prune(self) -> None:
+        """Hold the bounded tables to their bounds (a file an older hub wrote may be over)."""
+        from .guest_records import prune_guest_actions
+
+        try:
+            with self.transaction() as db:
+                prune_guest_actions(db)
+        except sqlite3.Error:  # a read-only or full disk: the bound waits for the next write
+            log.exception("could not prune the guest actions")
 
     def problems(self) -> list[dict[str, Any]]:
         """What was found wrong in the data (rows set aside), in plain words."""
