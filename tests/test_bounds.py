@@ -6,13 +6,16 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from flask.testing import FlaskClient
 
 from hub import guest_records
 from hub.config import load_config
 from hub.store import Store
 
 from .support import run_cli
+from .test_guests import as_guest, make_guest
 from .test_routines import START, Room
+from .web_fixtures import Api, api, app, client, token  # noqa: F401
 
 
 def test_guest_actions_are_bounded_per_link_and_in_all(
@@ -68,3 +71,31 @@ def test_a_backup_made_by_the_cli_always_restores(tmp_path: Path) -> None:
         assert n == guest_records.MAX_ACTIONS_PER_LINK
     finally:
         store.close()
+
+
+def test_guest_links_never_take_the_owners_live_stream(api: Api, client: FlaskClient) -> None:
+    open_streams = []
+    try:
+        busy = as_guest(client, make_guest(api, name="Busy"))
+        said = []
+        for _ in range(26):  # one link opening stream after stream (found: the owner got 503)
+            r = busy.get("/events", buffered=False)
+            if r.status_code == 200:
+                open_streams.append(r)
+            else:
+                said.append((r.status_code, r.json["error"]["message"]))
+        assert len(open_streams) == 4
+        assert said[0][0] == 429 and "this link" in said[0][1]
+        others = [as_guest(client, make_guest(api, name=f"G{i}")) for i in range(8)]
+        for guest in others:  # many links: together they still leave the owner room
+            for _ in range(4):
+                r = guest.get("/events", buffered=False)
+                if r.status_code == 200:
+                    open_streams.append(r)
+        mine = api.get("/events", buffered=False)
+        assert mine.status_code == 200, mine.json
+        open_streams.append(mine)
+        assert next(mine.response).startswith(b"retry:")
+    finally:
+        for r in open_streams:
+            r.close()
