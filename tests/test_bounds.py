@@ -1,4 +1,5 @@
 """Bounded by construction: guest action records per link and in all; a backup always restores."""
+# ruff: noqa: F811  (pytest fixtures imported from tests/web_fixtures.py)
 
 from __future__ import annotations
 
