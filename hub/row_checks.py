@@ -17,6 +17,7 @@ import math
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 MAX_DOC_BYTES = 64 * 1024  # one scene, routine, profile or setting as JSON
@@ -210,11 +211,20 @@ def _session_person(row: dict[str, Any]) -> None:
     text(row, "pad", 40, null=True)
 
 
+@cache
+def _areas() -> Any:
+    """The journal's areas as a validator (made once: building one costs more than a row)."""
+    from pydantic import TypeAdapter
+
+    from .profiles import Areas
+
+    return TypeAdapter(Areas)
+
+
 def _journal(row: dict[str, Any]) -> None:
-    from pydantic import TypeAdapter, ValidationError
+    from pydantic import ValidationError
 
     from .journal import MAX_NOTE, Moment
-    from .profiles import Areas
 
     integer(row, "id", 1, 2**62)
     integer(row, "session_id", 1, 2**62)
@@ -224,7 +234,7 @@ def _journal(row: dict[str, Any]) -> None:
     integer(row, "stress", 0, 10, null=True)
     integer(row, "sleep", 1, 5, null=True)
     try:
-        TypeAdapter(Areas).validate_python(doc_json(row.get("areas"), "areas"))
+        _areas().validate_python(doc_json(row.get("areas"), "areas"))
     except ValidationError:
         raise BadRow("areas: must be a list of body areas") from None
     text(row, "note", MAX_NOTE)
