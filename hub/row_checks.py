@@ -276,6 +276,18 @@ def _guest_action(row: dict[str, Any]) -> None:
     integer(row, "session_id", 1, 2**62, null=True)
 
 
+def _guest(row: dict[str, Any]) -> None:
+    integer(row, "id", 1, 2**62)
+    text(row, "name", 200, least=1)
+    text(row, "token_hash", 200, least=1)
+    profiles = doc_json(row.get("profiles"), "profiles")
+    if not isinstance(profiles, list) or not all(isinstance(p, str | int) for p in profiles):
+        raise BadRow("profiles: must be a list of profile ids")
+    when(row.get("created_at"), "created_at")
+    number(row, "expires_at", 0, 2**40)
+    when(row.get("ended_at"), "ended_at", null=True)
+
+
 def _token(row: dict[str, Any]) -> None:
     integer(row, "id", 1, 2**62)
     text(row, "name", 200, least=1)
@@ -295,6 +307,7 @@ CHECKS: dict[str, Callable[[dict[str, Any]], None]] = {
     "routine_runs": _routine_run,
     "settings": _setting,
     "guest_actions": _guest_action,
+    "guests": _guest,  # never in a backup; checked at start all the same
     "tokens": _token,
 }
 
@@ -309,6 +322,7 @@ NOUNS: dict[str, tuple[str, str]] = {
     "routine_runs": ("routine run in the log", "routine runs in the log"),
     "settings": ("setting", "settings"),
     "guest_actions": ("guest action in the history", "guest actions in the history"),
+    "guests": ("visiting therapist's link", "visiting therapists' links"),
     "tokens": ("API token", "API tokens"),
 }
 

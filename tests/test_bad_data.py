@@ -35,6 +35,7 @@ def spoil(db_path: Path) -> None:
             "INSERT INTO sessions(scene, scene_name, source, started_at, planned_minutes) "
             "VALUES ('swedish', 'Swedish', 'api', 'not-a-date', 20)"
         )
+        db.execute("UPDATE guests SET profiles='not json'")
         db.commit()
     finally:
         db.close()
@@ -63,6 +64,7 @@ def test_bad_rows_are_set_aside_and_shown(tmp_path: Path) -> None:
             "/api/v1/journal/insight",
             "/api/v1/people/sensors",
             "/api/v1/history",
+            "/api/v1/guests",
             "/api/v1/state",
         ):
             r = client.get(path, headers=h)
@@ -70,7 +72,7 @@ def test_bad_rows_are_set_aside_and_shown(tmp_path: Path) -> None:
         problems = client.get("/api/v1/state", headers=h).json["problems"]
         words = " ".join(p["message"] for p in problems)
         assert "routine" in words and "journal" in words and "session" in words, words
-        assert "set aside" in words
+        assert "set aside" in words and "link" in words
         assert client.get("/healthz").json["problems"] == problems
         # the routine was set aside, not planned at year 9999; the good session stays
         assert rc.list_routines() == []
