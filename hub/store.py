@@ -33,8 +33,6 @@ WAIT_FOR_WRITER = 1.0
 #: after a write failed, commands fail at once for this long (s), not one wait each
 FAIL_FAST_SECONDS = 2.0
 
-log = logging.getLogger(__name__)
-
 MIGRATIONS: list[str] = [
     # 1: the foundation
     """
@@ -186,12 +184,15 @@ class Store(AccessRecords, GuestRecords):
 
     def _prune(self) -> None:
         """Hold the bounded tables to their bounds (a file an older hub wrote may be over)."""
-        from .guest_records import prune_guest_actions
+        from .guest_records import MAX_ACTIONS_PER_LINK, prune_guest_actions
 
         try:
+            # a write only when one may be over: a read-only disk is not tried at every start
+            if self.query("SELECT COUNT(*) FROM guest_actions")[0][0] <= MAX_ACTIONS_PER_LINK:
+                return
             with self.transaction() as db:
                 prune_guest_actions(db)
-        except sqlite3.Error:  # a read-only or full disk: the bound waits for the next write
+        except (sqlite3.Error, StorageUnavailable):  # the bound waits for the next write
             log.exception("could not prune the guest actions")
 
     def problems(self) -> list[dict[str, Any]]:
