@@ -300,9 +300,11 @@ class BackupCommands:
                 counts = restore_tables(self.store, tables, bool(doc["secrets"]))
             except sqlite3.Error as exc:  # rolled back: nothing changed
                 raise BackupError(f"the backup does not fit this hub's data ({exc})") from None
-            self.store.recheck()  # the rows were checked; this keeps the problems list true
             routines = getattr(self, "routines", None)
             if routines is not None:
                 routines.reload()
+        # outside the hub lock: it reads every table; the rows were checked, this keeps the
+        # problems list true (the rows set aside before the restore are still kept)
+        self.store.recheck()
         self._emit(EventType.SCENES, {"action": "restored"})  # type: ignore[attr-defined]
         return {"ok": True, "restored": counts, "secrets": bool(doc["secrets"])}
