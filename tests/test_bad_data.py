@@ -1,16 +1,19 @@
 """Nothing in the data can stop the hub from starting: bad rows are set aside and shown."""
 
+# ruff: noqa: F811  (the browser fixture imported from tests/test_guest_browser.py)
 from __future__ import annotations
 
 import json
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 from web import create_app, web_state
 
 from .service_api import api, create_token
-from .support import ServeProcess
+from .support import ServeProcess, run_cli
 from .test_backup import fill
+from .test_guest_browser import PASSWORD, browser, phone  # noqa: F401
 from .test_routines import START, Room, routine
 
 BAD_NEXT = "9999-12-31T23:59:59-14:00"
@@ -89,7 +92,7 @@ def test_bad_rows_are_set_aside_and_shown(tmp_path: Path) -> None:
         room.stop()
 
 
-def test_serve_starts_on_bad_data(tmp_path: Path) -> None:
+def test_serve_starts_on_bad_data(tmp_path: Path, browser: Any) -> None:
     room = Room(tmp_path / "room")
     room.start(START)
     assert room.rc is not None and room.hub is not None
@@ -103,6 +106,7 @@ def test_serve_starts_on_bad_data(tmp_path: Path) -> None:
     db.execute("UPDATE routines SET data=?", (json.dumps(doc),))
     db.commit()
     db.close()
+    assert run_cli(room.config_path, "set-password", stdin=PASSWORD + "\n").returncode == 0
     serve = ServeProcess(room.config_path).start()
     try:
         token = create_token(room.config_path)
@@ -110,5 +114,15 @@ def test_serve_starts_on_bad_data(tmp_path: Path) -> None:
         assert status == 200, body
         status, body = api(serve.base_url, "GET", "/api/v1/state", token=token)
         assert status == 200 and "set aside" in body["problems"][0]["message"]
+        # Settings says so, in plain words
+        page = phone(browser)
+        page.goto(serve.base_url + "/login")
+        page.fill("#password", PASSWORD)
+        page.click("#submit")
+        page.click("#tabs a[data-page=settings]")
+        card = page.locator("#problems-card")
+        card.wait_for(state="visible")
+        assert "1 routine could not be read and was set aside" in card.inner_text()
+        assert page.errors == []
     finally:
         assert serve.stop() == 0
