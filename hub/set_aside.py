@@ -22,8 +22,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# a bad session takes these rows with it (their foreign key would delete them unseen)
-DEPENDENTS = {"sessions": ("session_people", "journal")}
+# rows that go with a bad row (their foreign key would delete them unseen): (table, column)
+DEPENDENTS = {
+    "sessions": (("session_people", "session_id"), ("journal", "session_id")),
+    "profiles": (("journal", "profile_id"),),
+}
+KEYS = {"sessions": "id", "profiles": "id"}  # the column the dependents refer to
 
 
 def _bad_rows(store: Store, table: str) -> list[tuple[int, dict[str, Any], str]]:
@@ -57,12 +61,14 @@ def set_aside_bad_rows(store: Store) -> list[dict[str, Any]]:
                 for table, rows in found.items():
                     for rowid, row, why in rows:
                         log.error("set aside a %s row: %s (%s)", table, why, row)
-                        for dep in DEPENDENTS.get(table, ()):
+                        for dep, col in DEPENDENTS.get(table, ()):
+                            why_dep = f"its {NOUNS[table][0]} was set aside"
                             for d in db.execute(
-                                f"SELECT rowid AS r, * FROM {dep} WHERE session_id=?", (rowid,)
+                                f"SELECT rowid AS r, * FROM {dep} WHERE {col}=?",
+                                (row.get(KEYS[table]),),
                             ).fetchall():
                                 drow = dict(d)
-                                _move(db, dep, drow.pop("r"), drow, "its session was set aside", at)
+                                _move(db, dep, drow.pop("r"), drow, why_dep, at)
                         _move(db, table, rowid, row, why, at)
     except Exception as exc:  # noqa: BLE001 - checking the data must never stop the hub
         log.exception("could not check the stored data")

@@ -126,3 +126,26 @@ def test_serve_starts_on_bad_data(tmp_path: Path, browser: Any) -> None:
         assert page.errors == []
     finally:
         assert serve.stop() == 0
+
+
+def test_a_bad_profile_takes_its_journal_entries_aside_not_away(tmp_path: Path) -> None:
+    room = Room(tmp_path / "room")
+    room.start(START)
+    fill(room)
+    assert room.hub is not None
+    path = room.hub.store.path
+    room.stop()
+    db = sqlite3.connect(path)
+    db.execute('UPDATE profiles SET data=\'{"id": "anna", "heat_max": "max"}\'')
+    db.commit()
+    db.close()
+    room.start(START)
+    try:
+        assert room.hub is not None
+        kept = room.hub.store.query("SELECT source, why FROM set_aside ORDER BY id")
+        assert [r["source"] for r in kept] == ["journal", "profiles"]
+        assert kept[0]["why"] == "its profile was set aside"
+        words = " ".join(p["message"] for p in room.hub.store.problems())
+        assert "1 profile could not be read" in words and "1 journal entry" in words
+    finally:
+        room.stop()
