@@ -7,9 +7,12 @@ the cookie key, API token hashes) go in only when asked for. Never in a backup: 
 logins, the first-run setup code, guest links (they are for one visit), and the heat
 ledger (it belongs to this Pi's pads: a restore must never shorten a cool-down).
 
-A restore checks the whole file first (format, version, every table, column, value,
-scene and routine) and then replaces the data in one transaction under the hub lock, so a
-bad, foreign or newer file changes nothing, and a running hub sees all of it or none.
+A restore measures the file before it parses it (size, nesting, number of values), checks
+it whole (format, version, every table, column and row, with the same models and bounds as
+the API: :mod:`hub.row_checks`), and then replaces the data in one transaction under the hub
+lock, so a bad, foreign or newer file changes nothing, and a running hub sees all of it or
+none. A file that carries the password and API tokens replaces them only when that is
+confirmed on its own (``replace_secrets``).
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from typing import TYPE_CHECKING, Any
 from . import __version__
 from .errors import Conflict, InvalidCommand
 from .facts import EventType
+from .guest_records import prune_guest_actions
+from .row_checks import BadRow, bounded_json, check_row
 
 if TYPE_CHECKING:
     from .store import Store
@@ -31,6 +36,11 @@ FORMAT = "massage-hub-backup"
 FORMAT_VERSION = 1
 MAX_BYTES = 64 * 1024 * 1024  # a backup file larger than this is refused unread
 MAX_ROWS = 200_000  # per table
+MAX_DEPTH = 8  # a backup is document -> tables -> rows -> row -> value; JSON columns are text
+MAX_VALUES = 4_000_000  # ``massage-hub restore``: the owner's own file, on the box
+# a restore sent over the network: what the web server takes must fit a 512 MB Pi's memory
+# (each parsed value costs tens of bytes; 15 MB of "[]," would otherwise cost 385 MB)
+MAX_WEB_VALUES = 400_000
 
 SECRET_SETTINGS = ("web.password_hash", "web.secret_key")
 NEVER_SETTINGS = ("web.setup_code",)
@@ -65,6 +75,18 @@ class BackupError(InvalidCommand):
     """A backup file that cannot be restored; nothing was changed."""
 
     code = "bad_backup"
+
+
+class SecretsNotConfirmed(InvalidCommand):
+    """A backup that would replace the password and tokens, sent without confirming that."""
+
+    code = "replace_secrets_not_confirmed"
+
+
+SECRETS_WORDS = (
+    "this backup holds a password and API tokens: restoring it replaces this hub's password "
+    "and every API token, and ends every login"
+)
 
 
 def _columns(store: Store, table: str) -> list[str]:
@@ -108,16 +130,21 @@ def write_backup(doc: dict[str, Any], path: Path) -> None:
     tmp.replace(path)
 
 
-def read_backup(raw: bytes | str) -> dict[str, Any]:
-    """Parse a backup file's bytes; BackupError (in plain words) if it is not one."""
+def read_backup(raw: bytes | str, *, values: int = MAX_VALUES) -> dict[str, Any]:
+    """Parse a backup file's bytes, measured first; BackupError (in plain words) if it is not one."""
     if len(raw) > MAX_BYTES:
         raise BackupError(f"the file is larger than {MAX_BYTES // 2**20} MiB; not a backup")
     try:
-        doc = json.loads(raw)
-    except (ValueError, UnicodeDecodeError, RecursionError):
+        doc = bounded_json(raw, "the file", size=MAX_BYTES, depth=MAX_DEPTH, elements=values)
+    except BadRow as exc:
+        if exc.message.endswith("not JSON"):
+            raise BackupError(
+                "this file is not a massage-hub backup (it is not JSON); choose the file that "
+                "Settings → Download backup or 'massage-hub backup' made"
+            ) from None
         raise BackupError(
-            "this file is not a massage-hub backup (it is not JSON); choose the file that "
-            "Settings → Download backup or 'massage-hub backup' made"
+            f"this is not a backup this hub restores: {exc.message}; restore a large one "
+            "with: massage-hub restore FILE"
         ) from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise BackupError(
@@ -166,7 +193,6 @@ def check_backup(store: Store, doc: dict[str, Any]) -> dict[str, list[dict[str, 
                 continue
             raise BackupError(f"tables.{spec.name}: missing; the backup is incomplete")
         out[spec.name] = _check_rows(store, spec.name, tables[spec.name], secrets)
-    _check_documents(out)
     return out
 
 
@@ -190,48 +216,11 @@ def _check_rows(store: Store, table: str, rows: Any, secrets: bool) -> list[dict
                 raise BackupError(f"{where}.{key}: must be text, a number or null")
         if table == "settings" and not _setting_kept(str(row["key"]), secrets):
             raise BackupError(f"{where}: the setting {str(row['key'])[:60]!r} is not restored")
+        try:
+            check_row(table, row)
+        except BadRow as exc:
+            raise BackupError(f"{where}: {exc.message}"[:400]) from None
     return rows
-
-
-def _check_documents(tables: dict[str, list[dict[str, Any]]]) -> None:
-    """Every scene, routine and profile must be one this hub can read, every JSON value JSON."""
-    from pydantic import ValidationError
-
-    from .profiles import ProfileOut
-    from .routine_records import Routine
-    from .scenes import Scene
-
-    for i, row in enumerate(tables.get("scenes", [])):
-        try:
-            doc = json.loads(row["data"])
-            Scene.model_validate(doc)
-        except (ValueError, TypeError, ValidationError) as exc:
-            raise BackupError(
-                f"tables.scenes.{i}: not a scene this hub can read ({exc})"[:300]
-            ) from None
-        if doc.get("id") != row["id"] or doc.get("builtin"):
-            raise BackupError(f"tables.scenes.{i}: its id does not match its data")
-    for i, row in enumerate(tables.get("routines", [])):
-        try:
-            Routine.from_doc(json.loads(row["data"]))
-        except (ValueError, TypeError, KeyError, ValidationError) as exc:
-            raise BackupError(
-                f"tables.routines.{i}: not a routine this hub can read ({exc})"[:300]
-            ) from None
-    for i, row in enumerate(tables.get("profiles", [])):
-        try:
-            profile = ProfileOut.model_validate(json.loads(row["data"]))
-        except (ValueError, TypeError, ValidationError) as exc:
-            raise BackupError(
-                f"tables.profiles.{i}: not a profile this hub can read ({exc})"[:300]
-            ) from None
-        if profile.id != row["id"]:
-            raise BackupError(f"tables.profiles.{i}: its id does not match its data")
-    for i, row in enumerate(tables.get("settings", [])):
-        try:
-            json.loads(row["value"])
-        except (ValueError, TypeError):
-            raise BackupError(f"tables.settings.{i}: its value is not JSON") from None
 
 
 def restore_tables(
@@ -262,6 +251,7 @@ def restore_tables(
                     tuple(row[c] for c in cols),
                 )
             counts[name] = len(rows)
+        prune_guest_actions(db)  # the same bounds as every write (an older hub's file)
     return counts
 
 
@@ -285,15 +275,27 @@ class BackupCommands:
         with self.lock:  # type: ignore[attr-defined]
             return make_backup(self.store, secrets=secrets, created_at=self.wall_iso())  # type: ignore[attr-defined]
 
-    def restore(self, raw: bytes | str | dict[str, Any]) -> dict[str, Any]:
-        """Check a backup whole, then replace the data with it at once; 409 in a session."""
-        doc = raw if isinstance(raw, dict) else read_backup(raw)
+    def restore(
+        self, raw: bytes | str | dict[str, Any], *, replace_secrets: bool = False
+    ) -> dict[str, Any]:
+        """Check a backup whole, then replace the data with it at once; 409 in a session.
+
+        A backup with the password and tokens needs ``replace_secrets`` (its own "yes").
+        """
+        doc = raw if isinstance(raw, dict) else read_backup(raw, values=MAX_WEB_VALUES)
         if doc.get("format") != FORMAT:
             raise BackupError("this is not a massage-hub backup (no 'format: massage-hub-backup')")
+        # checked before the hub lock: a large file takes seconds, the room must not wait
+        tables = check_backup(self.store, doc)
+        if doc["secrets"] and replace_secrets is not True:
+            raise SecretsNotConfirmed(
+                f"{SECRETS_WORDS}; nothing was changed. To restore it, confirm that on its own "
+                "(replace_secrets: true; in Settings, tick 'Also replace the password and API "
+                "tokens'), or restore a backup made without them"
+            )
         with self.lock:  # type: ignore[attr-defined]
             if self.sessions.current is not None:  # type: ignore[attr-defined]
                 raise Conflict("a session is running; stop it, then restore")
-            tables = check_backup(self.store, doc)
             try:
                 counts = restore_tables(self.store, tables, bool(doc["secrets"]))
             except sqlite3.Error as exc:  # rolled back: nothing changed
@@ -301,5 +303,8 @@ class BackupCommands:
             routines = getattr(self, "routines", None)
             if routines is not None:
                 routines.reload()
+        # outside the hub lock: it reads every table; the rows were checked, this keeps the
+        # problems list true (the rows set aside before the restore are still kept)
+        self.store.recheck()
         self._emit(EventType.SCENES, {"action": "restored"})  # type: ignore[attr-defined]
         return {"ok": True, "restored": counts, "secrets": bool(doc["secrets"])}

@@ -177,6 +177,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
         store.close()
     rows = ", ".join(f"{n} {k}" for k, n in counts.items())
     print(f"restored from {args.file}: {rows}")
+    if "tokens" in counts:  # a backup made with --secrets
+        print("the password and API tokens are now the backup's; every login has ended")
     print(
         "if the service is running, restart it to load the routines "
         "(sudo systemctl restart massage-hub); Settings → Restore does it live"

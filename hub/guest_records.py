@@ -12,7 +12,33 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 MAX_GUESTS_KEPT = 200  # the oldest ended links are forgotten beyond this (their actions stay)
-MAX_ACTIONS_KEPT = 20_000  # the oldest guest actions are forgotten beyond this
+MAX_ACTIONS_KEPT = 20_000  # the oldest guest actions are forgotten beyond this, in all
+MAX_ACTIONS_PER_LINK = 2_000  # and beyond this per link: one busy link cannot push out the rest
+
+
+def prune_guest_actions(db: sqlite3.Connection, guest_id: int | None = None) -> None:
+    """Forget the oldest guest actions beyond the bounds (of one link, or of every link)."""
+    if guest_id is None:
+        ids = [
+            int(r[0])
+            for r in db.execute(
+                "SELECT guest_id FROM guest_actions GROUP BY guest_id HAVING COUNT(*) > ?",
+                (MAX_ACTIONS_PER_LINK,),
+            ).fetchall()
+        ]
+    else:
+        ids = [guest_id]
+    for gid in ids:
+        db.execute(
+            "DELETE FROM guest_actions WHERE guest_id=? AND id <= (SELECT id FROM guest_actions "
+            "WHERE guest_id=? ORDER BY id DESC LIMIT 1 OFFSET ?)",
+            (gid, gid, MAX_ACTIONS_PER_LINK),
+        )
+    db.execute(
+        "DELETE FROM guest_actions WHERE id <= "
+        "(SELECT id FROM guest_actions ORDER BY id DESC LIMIT 1 OFFSET ?)",
+        (MAX_ACTIONS_KEPT,),
+    )
 
 
 class GuestRecords:
@@ -85,7 +111,7 @@ class GuestRecords:
                 ).lastrowid
                 or 0
             )
-            db.execute("DELETE FROM guest_actions WHERE id <= ?", (action_id - MAX_ACTIONS_KEPT,))
+            prune_guest_actions(db, guest_id)
         return action_id
 
     def guest_actions(

@@ -6,9 +6,10 @@ The tables come from migration 3 in :mod:`hub.store`; every method is one transa
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .store import Store
+if TYPE_CHECKING:  # only a type: the store's start-up check reads the people models
+    from .store import Store
 
 
 class PeopleRecords:

@@ -73,7 +73,10 @@ class RoutineController(RoutineQueries):
         with self.hub.lock:
             now = self.hub.clock.now()
             for r in self.routines.values():
-                if r.spec.enabled and r.next_planned is None:
+                if r.spec.enabled and self._moved(r):
+                    self._plan(r, now)  # from its wall-clock time in the zone of now
+                    self._save(r)
+                elif r.spec.enabled and r.next_planned is None:
                     self._plan(r, now, after=r.last_planned or now)
                     self._save(r)
             self._started = True
@@ -96,7 +99,9 @@ class RoutineController(RoutineQueries):
             self._load()
             now = self.hub.clock.now()
             for r in self.routines.values():
-                if r.spec.enabled and r.next_planned is None:
+                if r.spec.enabled and self._moved(r):
+                    self._plan(r, now)
+                elif r.spec.enabled and r.next_planned is None:
                     self._plan(r, now, after=r.last_planned or now)
         self.hub.kick()
 
@@ -134,6 +139,20 @@ class RoutineController(RoutineQueries):
 
     def _next(self, r: Routine, after: datetime) -> datetime | None:
         return next_fire(r.spec.schedule, after, self.zone, self.location)
+
+    def _moved(self, r: Routine) -> bool:
+        """Whether the stored next run is not one of the routine's wall-clock times here.
+
+        A routine's time is a wall-clock time in the hub's zone: a run planned under another
+        zone (the config's ``timezone`` changed, or a backup from a hub elsewhere) is an
+        instant that is no longer that time, so it is planned again from the definition.
+        """
+        if r.next_planned is None:
+            return False
+        try:
+            return self._next(r, r.next_planned - timedelta(seconds=1)) != r.next_planned
+        except (OverflowError, ValueError):  # an instant no plan can come from
+            return True
 
     def _plan(self, r: Routine, now: datetime, *, after: datetime | None = None) -> None:
         """Set the routine's next planned run (after ``after``, default now)."""

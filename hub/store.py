@@ -134,6 +134,18 @@ MIGRATIONS: list[str] = [
         session_id INTEGER
     );
     """,
+    # 5: rows found unreadable when the store opened, kept (never read back) and shown as a
+    # problem: nothing in the data can stop the hub from starting (hub/set_aside.py)
+    """
+    CREATE TABLE set_aside (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        source TEXT NOT NULL,
+        row TEXT NOT NULL,
+        why TEXT NOT NULL,
+        at TEXT NOT NULL
+    );
+    CREATE INDEX guest_actions_by_guest ON guest_actions(guest_id, id);
+    """,
 ]
 
 
@@ -165,6 +177,33 @@ class Store(AccessRecords, GuestRecords):
         self._down_until = 0.0  # monotonic: until then writes fail at once (the last one failed)
         self._down_why = ""
         self.migrate()
+        self._prune()
+        from .set_aside import set_aside_bad_rows  # it reads the tables through this store
+
+        self._problems = set_aside_bad_rows(self)
+
+    def _prune(self) -> None:
+        """Hold the bounded tables to their bounds (a file an older hub wrote may be over)."""
+        from .guest_records import MAX_ACTIONS_PER_LINK, prune_guest_actions
+
+        try:
+            # a write only when one may be over: a read-only disk is not tried at every start
+            if self.query("SELECT COUNT(*) FROM guest_actions")[0][0] <= MAX_ACTIONS_PER_LINK:
+                return
+            with self.transaction() as db:
+                prune_guest_actions(db)
+        except (sqlite3.Error, StorageUnavailable):  # the bound waits for the next write
+            log.exception("could not prune the guest actions")
+
+    def problems(self) -> list[dict[str, Any]]:
+        """What was found wrong in the data (rows set aside), in plain words."""
+        return list(self._problems)
+
+    def recheck(self) -> None:
+        """Check every row again (after a restore) and set aside what no reader can use."""
+        from .set_aside import set_aside_bad_rows
+
+        self._problems = set_aside_bad_rows(self)
 
     @property
     def version(self) -> int:

@@ -210,7 +210,7 @@ def test_restore_is_all_or_nothing(rooms: tuple[Room, Room]) -> None:
     doc["tables"]["tokens"].append(dict(doc["tables"]["tokens"][0], id=99))  # same hash: UNIQUE
     doc["tables"]["scenes"] = []  # the earlier table's change must be rolled back too
     with pytest.raises(InvalidCommand) as exc:
-        old.hub.restore(json.dumps(doc))
+        old.hub.restore(json.dumps(doc), replace_secrets=True)
     assert "does not fit" in exc.value.message
     assert tables(old.hub.store) == before
 

@@ -189,3 +189,19 @@ def test_settings_backup_restore_and_scene_cues(
         {"at": "-2 min", "text": "Nearly done"},
     ]
     assert owner.errors == []
+
+    # a backup with the password and tokens replaces them only when that is ticked on its own
+    owner.click("#tabs a[data-page=settings]")
+    owner.check("#backup-secrets")
+    with owner.expect_download() as got:
+        owner.click("#download-backup")
+    secret = tmp_path / "secret.json"
+    got.value.save_as(str(secret))
+    assert json.loads(secret.read_text())["secrets"] is True
+    owner.set_input_files("#restore-file", str(secret))
+    owner.click("#restore-backup")
+    expect(owner.locator("#toast")).to_contain_text("replaces this hub's password")
+    owner.check("#restore-secrets")
+    owner.click("#restore-backup")
+    expect(owner.locator("#toast")).to_contain_text("Restored")
+    assert owner.errors == []

@@ -29,6 +29,7 @@ from .models import (
     SessionInfo,
 )
 from .openapi import build_spec, describe
+from .sse import StreamRefused
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -52,8 +53,9 @@ def _link_people() -> list[str] | None:
 @bp.get("/state")
 @describe(HubState)
 def state() -> Response:
-    """Return everything: devices, session, next routine, backend."""
-    return jsonify(_hub().state())
+    """Return everything: devices, session, next routine, backend, problems in the data."""
+    hub = _hub()
+    return jsonify({**hub.state(), "problems": hub.store.problems()})
 
 
 @bp.post("/session")
@@ -206,21 +208,21 @@ def history() -> Response:
 
 
 @bp.get("/events")
-@describe(None, errors=(503,), tag="events", stream=True)
+@describe(None, errors=(429, 503), tag="events", stream=True)
 def events() -> Response:
     """Stream server-sent events: ``event: state`` per change, heartbeats in between."""
     state = web_state()
     broker = state.broker
     # each stream holds a server thread: keep some free so commands (All off!) always run
     limit = max(1, state.config.web.threads - RESERVED_THREADS)
-    if broker.client_count >= limit:
+    guest = g.get("guest")
+    try:
+        client = broker.add(None if not guest else int(guest["id"]), limit)
+    except StreamRefused as exc:
+        code = "busy" if exc.status == 503 else "too_many_streams"
         raise ApiError(
-            503,
-            "busy",
-            f"{limit} live connections are open already (web.threads is "
-            f"{state.config.web.threads}); close a tab or raise web.threads",
-        )
-    client = broker.add()
+            exc.status, code, f"{exc.message} (web.threads is {state.config.web.threads})"
+        ) from None
     resp = Response(
         while_guest_valid(_hub(), broker.stream(client)),
         mimetype="text/event-stream",

@@ -36,6 +36,18 @@ class BackupQuery(BaseModel):
     secrets: bool = Field(False, description="include the password hash and API tokens")
 
 
+class RestoreQuery(BaseModel):
+    """``replace_secrets=true`` confirms, on its own, that the password and tokens are replaced."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    replace_secrets: bool = Field(
+        False,
+        description="a backup made with secrets replaces this hub's password and API tokens "
+        "only with this set; without it such a backup is refused",
+    )
+
+
 class Restored(Open):
     """What a restore replaced: rows per table."""
 
@@ -58,16 +70,20 @@ def download_backup() -> Response:
 
 
 @bp.post("/restore")
-@describe(Restored, body=Open, body_required=True, errors=(409,), tag="backup")
+@describe(Restored, query=RestoreQuery, body=Open, body_required=True, errors=(409,), tag="backup")
 def restore_backup() -> Response:
     """Replace the room's data with a backup (checked whole first; all of it or nothing)."""
+    q = parse(RestoreQuery, request.args.to_dict())
+    hub = web_state().hub
     encoding = request.headers.get("Content-Encoding", "").strip().lower()
     if encoding in ("", "identity"):
         doc = json_body(required=True)
-        return jsonify(web_state().hub.restore(doc if isinstance(doc, dict) else {}))
+        doc = doc if isinstance(doc, dict) else {}
+        return jsonify(hub.restore(doc, replace_secrets=q.replace_secrets))  # type: ignore[attr-defined]
     if encoding != "gzip":
         raise ApiError(415, "unsupported_encoding", "send the backup plain or gzip-compressed")
-    return jsonify(web_state().hub.restore(gunzip(request.get_data(cache=False))))
+    raw = gunzip(request.get_data(cache=False))
+    return jsonify(hub.restore(raw, replace_secrets=q.replace_secrets))  # type: ignore[attr-defined]
 
 
 def gunzip(data: bytes) -> bytes:

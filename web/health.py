@@ -51,6 +51,7 @@ def health_body() -> tuple[dict[str, Any], int]:
     body.setdefault("version", __version__)
     body["backend"] = hub.backend
     body["sse_clients"] = state.broker.client_count
+    body["problems"] = hub.store.problems()  # rows set aside: the hub runs, but says so
     return body, 200 if ready else 503
 
 

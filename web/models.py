@@ -189,6 +189,14 @@ class TableState(Open):
     limits_words: str | None
 
 
+class Problem(BaseModel):
+    """Something found wrong in the data (rows set aside at start), in plain words."""
+
+    source: str
+    count: int
+    message: str
+
+
 class HubState(Open):
     """Everything at once."""
 
@@ -202,6 +210,7 @@ class HubState(Open):
     time: str
     interrupted_session: dict[str, Any] | None
     table: TableState
+    problems: list[Problem] = Field(default_factory=list)
 
 
 class HistoryEntry(Open):
@@ -261,3 +270,4 @@ class Health(Open):
 
     status: Literal["ok", "starting", "unavailable"]
     ready: bool
+    problems: list[Problem] = Field(default_factory=list)

@@ -19,13 +19,27 @@ from typing import Any
 
 HEARTBEAT_SECONDS = 1.0  # the page calls the hub lost after 2.5 s of silence
 QUEUE_SIZE = 64
+STREAMS_PER_LINK = 4  # a therapist's phone and tablet, with a reload or two in flight
+OWNER_STREAMS = 4  # streams guest links together can never take: the owner's own page
+
+
+class StreamRefused(Exception):
+    """No stream for this client now: ``status`` (429 or 503) and ``message`` in words."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
 HEARTBEAT = "event: ping\ndata: {}\n\n"
 
 
 class Client:
     """One connected SSE client: a bounded queue and a wake-up signal."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, guest_id: int | None = None) -> None:
+        self.guest_id = guest_id  # the guest link it came through; None: the owner
         self.queue: deque[tuple[int, str]] = deque(maxlen=size)
         self.cond = threading.Condition(threading.Lock())
         self.closed = False
@@ -94,17 +108,43 @@ class EventBroker:
         for client in clients:
             client.put(message, event.seq)
 
-    def add(self) -> Client:
-        """Connect a client (subscribing to the hub with the first one)."""
-        client = Client(self.queue_size)
+    def add(self, guest_id: int | None = None, limit: int | None = None) -> Client:
+        """Connect a client (subscribing to the hub with the first one).
+
+        With ``limit`` (streams in all), StreamRefused when there is no room: a guest link
+        has at most STREAMS_PER_LINK, and guest links together leave OWNER_STREAMS free.
+        """
+        client = Client(self.queue_size, guest_id)
         with self._lock:
             if self.closed:
                 client.closed = True
                 return client
+            if limit is not None:
+                self._admit(guest_id, limit)
             self._clients.add(client)
             if self._unsubscribe is None:
                 self._unsubscribe = self.hub.subscribe(self._on_event)
         return client
+
+    def _admit(self, guest_id: int | None, limit: int) -> None:
+        """Refuse a stream beyond the bounds (the broker's lock is held)."""
+        if len(self._clients) >= limit:
+            raise StreamRefused(
+                503, f"{limit} live connections are open already; close a tab or raise web.threads"
+            )
+        if guest_id is None:
+            return
+        guests = [c for c in self._clients if c.guest_id is not None]
+        if sum(c.guest_id == guest_id for c in guests) >= STREAMS_PER_LINK:
+            raise StreamRefused(
+                429,
+                f"this link has {STREAMS_PER_LINK} live connections open already; "
+                "close another tab on it",
+            )
+        if len(guests) >= max(1, limit - OWNER_STREAMS):
+            raise StreamRefused(
+                503, "guest links have all the live connections they may have; close a tab"
+            )
 
     def remove(self, client: Client) -> None:
         """Disconnect a client (unsubscribing from the hub with the last one)."""

@@ -44,7 +44,18 @@
       }})), made, h("table", null, list)));
     load();
 
+    // rows the hub found unreadable at start and set aside: it runs without them, and says so
+    var problems = h("div", {class: "card", id: "problems-card", hidden: true, "data-testid": "problems"});
+    el.appendChild(problems);
+    api("GET", "/state").then(function (st) {
+      if (!st.problems || !st.problems.length) return;
+      problems.appendChild(h("h2", {text: "Problems in the stored data"}));
+      st.problems.forEach(function (p) { problems.appendChild(h("p", {text: p.message})); });
+      problems.hidden = false;
+    });
+
     var secrets = h("input", {type: "checkbox", id: "backup-secrets"});
+    var replaceSecrets = h("input", {type: "checkbox", id: "restore-secrets"});
     var file = h("input", {type: "file", accept: "application/json,.json", id: "restore-file"});
     el.appendChild(h("div", {class: "card", id: "backup-card"}, h("h2", {text: "Backup"}),
       h("p", {class: "muted", text: "Scenes, routines, history and settings in one file, to keep or to move to a new Pi."}),
@@ -53,13 +64,16 @@
         location.href = "/api/v1/backup" + (secrets.checked ? "?secrets=true" : "");
       }})),
       h("label", null, "Restore from a backup file", file),
+      h("label", {class: "check"}, replaceSecrets,
+        " Also replace the password and API tokens (only a backup made with them; every login ends)"),
       h("p", null, h("button", {class: "btn danger", type: "button", id: "restore-backup", text: "Restore", onclick: function () {
         var f = file.files && file.files[0];
         if (!f) { toast("Choose a backup file first."); return; }
-        if (!confirm("Replace this hub's scenes, routines, history and settings with " + f.name + "?")) return;
+        var also = replaceSecrets.checked ? ", and its password and every API token," : "";
+        if (!confirm("Replace this hub's scenes, routines, history and settings" + also + " with " + f.name + "?")) return;
         // sent gzip-compressed: the hub takes request bodies up to 64 KiB, backups grow
         new Response(f.stream().pipeThrough(new CompressionStream("gzip"))).arrayBuffer().then(function (body) {
-          return fetch("/api/v1/restore", {method: "POST", credentials: "same-origin", body: body,
+          return fetch("/api/v1/restore" + (replaceSecrets.checked ? "?replace_secrets=true" : ""), {method: "POST", credentials: "same-origin", body: body,
             headers: {"Content-Type": "application/json", "Content-Encoding": "gzip",
               "X-CSRF-Token": MH.csrf()}});
         }).then(function (r) {
