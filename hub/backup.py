@@ -303,6 +303,8 @@ class BackupCommands:
             routines = getattr(self, "routines", None)
             if routines is not None:
                 routines.reload()
+            self.table.reload()  # type: ignore[attr-defined]  # who the restored file says
+            self.devices.hold_to_limits(self.clock.monotonic())  # type: ignore[attr-defined]
         # outside the hub lock: it reads every table; the rows were checked, this keeps the
         # problems list true (the rows set aside before the restore are still kept)
         self.store.recheck()

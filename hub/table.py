@@ -71,6 +71,12 @@ class Table:
 
     # --- reading ----------------------------------------------------------------------------
 
+    def reload(self) -> None:
+        """Read the table and the default again (a restore replaced them), and say so."""
+        self._table = self._load(TABLE_KEY)
+        self._default = self._load(DEFAULT_KEY)
+        self._told("restore")
+
     def _load(self, key: str) -> People | None:
         """A stored list, without anyone whose profile or pad has gone since."""
         try:

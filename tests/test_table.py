@@ -230,3 +230,14 @@ def test_a_link_holds_its_people_outside_a_session_too(
     assert guest.put("/devices/diffuser", json={"on": True}).status_code == 409
     # the owner, with nobody on the table, is not held to the link's people
     assert api.put("/devices/speaker", json={"volume": 70}).json.get("capped") is None
+
+
+def test_a_restore_brings_back_who_is_on_the_table(couples: Hub) -> None:
+    couples.set_table({"pad2": "anna"})
+    couples.set_table_default(["kim"])
+    saved = couples.backup()
+    couples.set_table([])
+    couples.set_table_default([])
+    couples.restore(saved)
+    assert table_of(couples) == [("pad2", "anna")]
+    assert [p["profile"] for p in couples.table_state()["default"]] == ["kim"]
