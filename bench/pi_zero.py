@@ -20,6 +20,11 @@ Figures (targets from issue 28):
 - RSS growth in tests/reliability/test_load.py (it makes its own cgroup at 1/8 core, and
   runs at full speed only when none can be made).
 
+Floors, measured in the same cgroup in the same run, for the figures no server built on
+these libraries can beat there: the libraries' import alone (flask, pydantic, waitress,
+paho, gpiozero, yaml) against ready; a bare waitress app answering 200 with nothing else
+against HTTP; a bare paho echo (bench/peers.py) against MQTT.
+
     .venv/bin/python bench/pi_zero.py [--quick] [--share 0.125]
 """
 
@@ -55,6 +60,12 @@ TARGETS = {  # figure -> (target text, test) at 1/8 core
     "mqtt_p99_ms": ("≤ 20 ms", lambda v: v <= 20),
     "load_rss_mb": ("≤ 5 MB", lambda v: v <= 5),
 }
+FLOORS = {  # figure -> (floor key, what the floor is)
+    "ready_s": ("floor_ready_s", "the libraries' import alone"),
+    "http5_p99_ms": ("floor_http_ms", "a bare waitress app, no pages"),
+    "http20_p99_ms": ("floor_http_ms", "a bare waitress app, no pages"),
+    "mqtt_p99_ms": ("floor_mqtt_ms", "a bare paho echo"),
+}
 LABELS = {
     "ready_s": "ready: `serve` to /healthz 200 (MQTT on), median of 3",
     "http5_p99_ms": "HTTP PUT -> answer (>= PUT -> pin) p99, 5 SSE pages, back to back",
@@ -63,6 +74,62 @@ LABELS = {
     "mqtt_p99_ms": "MQTT QoS 0 command -> state (>= command -> pin) p99",
     "load_rss_mb": "RSS growth, tests/reliability/test_load.py (20 SSE, 50 req/s, short)",
 }
+
+
+LIBRARIES = "import flask, pydantic, waitress, paho.mqtt.client, gpiozero, yaml"
+BARE_APP = """
+import sys, waitress
+def app(environ, start_response):
+    environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+    start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", "2")])
+    return [b"{}"]
+waitress.serve(app, host="127.0.0.1", port=int(sys.argv[1]), threads=8, _quiet=True)
+"""
+
+
+def floor_ready(prefix: list[str]) -> float:
+    """Return the median seconds to import the hub's libraries alone (3 runs)."""
+    times = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        subprocess.run([*prefix, sys.executable, "-c", LIBRARIES], check=True, cwd=str(ROOT))
+        times.append(time.perf_counter() - t0)
+    return sorted(times)[1]
+
+
+def floor_http(prefix: list[str], count: int) -> float:
+    """Return the p99 ms of PUTs back to back to a bare waitress app."""
+    import http.client
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([*prefix, sys.executable, "-c", BARE_APP, str(port)])
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                conn.connect()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        body = b'{"level": 0.5}'
+        times = []
+        for i in range(count + 20):
+            t0 = time.perf_counter()
+            conn.request("PUT", "/api/v1/devices/main", body, {"Content-Type": "application/json"})
+            conn.getresponse().read()
+            if i >= 20:
+                times.append((time.perf_counter() - t0) * 1000)
+        conn.close()
+        return pct(times, 99)
+    finally:
+        proc.terminate()
+        proc.wait()
 
 
 def http_p99(prefix: list[str], pages: int, count: int) -> dict[str, float]:
@@ -109,6 +176,7 @@ def fade_rate(prefix: list[str], seconds: float) -> float:
 def mqtt_p99(prefix: list[str], count: int) -> dict[str, float]:
     """Flip the diffuser over MQTT ``count`` times at QoS 0; return p50/p99 ms and losses."""
     from peer_mqttio import RoundTrips, Target
+    from peers import PahoEcho
 
     folder = Path(tempfile.mkdtemp(prefix="bench-pizero-mqtt-"))
     broker = Mosquitto(folder / "broker").start()
@@ -118,20 +186,31 @@ def mqtt_p99(prefix: list[str], count: int) -> dict[str, float]:
         {"mqtt": {"enabled": True, "host": "127.0.0.1", "port": broker.port, "node_id": node}},
     )
     hub.serve.argv_prefix = prefix
+    echo = PahoEcho(broker.port, prefix)
     client = None
     try:
         hub.start()
+        echo.start()
         base = f"massagehub/{node}"
         target = Target("hub", f"{base}/diffuser/set", f"{base}/diffuser/state", hub.pid)
-        client = RoundTrips(broker.port, [target], [])
+        t_echo = Target("paho echo", echo.set_topic, echo.state_topic, echo.pid)
+        client = RoundTrips(broker.port, [target, t_echo], [])
         client.ready(target, timeout=60)
-        client.run_pass(target, 0, 30, measured=False)
-        client.run_pass(target, 0, count, measured=True)
+        client.ready(t_echo, timeout=60)
+        for t in (target, t_echo):  # one after the other: each has the cgroup to itself
+            client.run_pass(t, 0, 30, measured=False)
+            client.run_pass(t, 0, count, measured=True)
         ms = target.ms[0]
-        return {"p50": pct(ms, 50), "p99": pct(ms, 99), "lost": float(target.lost)}
+        return {
+            "p50": pct(ms, 50),
+            "p99": pct(ms, 99),
+            "lost": float(target.lost),
+            "floor": pct(t_echo.ms[0], 99),
+        }
     finally:
         if client is not None:
             client.close()
+        echo.stop()
         hub.stop()
         broker.stop()
 
@@ -159,6 +238,11 @@ def measure(prefix: list[str], quick: bool, full_speed: bool) -> dict[str, Any]:
     r: dict[str, Any] = {}
     s = startup.measure(quick=True, window=1.0, runs=3, prefix=prefix)
     r["ready_s"] = s["ready_s"]
+    r["floor_ready_s"] = floor_ready(prefix)
+    r["floor_http_ms"] = floor_http(prefix, count)
+    print(f"  ready {s['ready_s']:.2f} s (CPU {s['ready_cpu_s']:.2f} s); the libraries' import "
+          f"alone {r['floor_ready_s']:.2f} s; a bare waitress app's PUT p99 "
+          f"{r['floor_http_ms']:.1f} ms")  # fmt: skip
     for pages in (5, 20):
         h = http_p99(prefix, pages, count)
         r[f"http{pages}_p99_ms"] = h["p99"]
@@ -167,8 +251,10 @@ def measure(prefix: list[str], quick: bool, full_speed: bool) -> dict[str, Any]:
     r["fade_rate"] = fade_rate(prefix, 5.0 if quick else 20.0)
     m = mqtt_p99(prefix, count)
     r["mqtt_p99_ms"] = m["p99"]
+    r["floor_mqtt_ms"] = m["floor"]
     r["mqtt"] = m
-    print(f"  MQTT QoS 0: p50 {m['p50']:.2f} p99 {m['p99']:.2f} ms, {m['lost']:.0f} lost")
+    print(f"  MQTT QoS 0: p50 {m['p50']:.2f} p99 {m['p99']:.2f} ms, {m['lost']:.0f} lost; "
+          f"a bare paho echo p99 {m['floor']:.2f} ms")  # fmt: skip
     r["load_rss_mb"], r["load_line"] = load_rss(full_speed)
     print(f"  {r['load_line']}")
     return r
@@ -178,16 +264,24 @@ def table(slow: dict[str, Any], fast: dict[str, Any], share: float) -> str:
     """Return the markdown table: each figure at ``share`` of a core and at full speed."""
     units = {"ready_s": " s", "fade_rate": "/s", "load_rss_mb": " MB"}
     lines = [
-        f"| figure | at {share:g} core | full speed | target at {share:g} core | result |",
-        "| --- | --- | --- | --- | --- |",
+        f"| figure | at {share:g} core | full speed | target at {share:g} core | result | "
+        f"floor at {share:g} core |",
+        "| --- | --- | --- | --- | --- | --- |",
     ]
     for key, label in LABELS.items():
         unit = units.get(key, " ms")
         target, ok = TARGETS[key]
         fmt = "{:+.1f}" if key == "load_rss_mb" else "{:.2f}" if key == "ready_s" else "{:.1f}"
+        floor = FLOORS.get(key)
+        below = ""
+        if floor is not None:
+            value = slow[floor[0]]
+            below = f"{floor[1]}: {fmt.format(value)}{unit}"
+            if not ok(value):
+                below += " (the target is below it)"
         lines.append(
             f"| {label} | {fmt.format(slow[key])}{unit} | {fmt.format(fast[key])}{unit} | "
-            f"{target} | {'pass' if ok(slow[key]) else '**miss**'} |"
+            f"{target} | {'pass' if ok(slow[key]) else '**miss**'} | {below} |"
         )
     return "\n".join(lines)
 

@@ -24,17 +24,20 @@ class CgroupUnavailable(RuntimeError):
 class CpuQuota:
     """A cgroup allowed ``share`` of one core; use as a context manager."""
 
-    def __init__(self, share: float, name: str = "massage-hub-quota") -> None:
+    def __init__(
+        self, share: float, name: str = "massage-hub-quota", period_us: int = PERIOD_US
+    ) -> None:
         if not 0 < share <= 64:
             raise ValueError(f"share must be above 0 (got {share})")
         self.share = share
+        self.period_us = period_us  # a shorter period spreads the share more evenly
         self.name = f"{name}-{os.getpid()}"
         self.path: Path | None = None
         self.version = 0
 
     def open(self) -> CpuQuota:
         """Make the group; raise CgroupUnavailable with the error if that is not possible."""
-        quota = max(1000, int(PERIOD_US * self.share))
+        quota = max(1000, int(self.period_us * self.share))
         errors: list[str] = []
         v2 = ROOT / "cgroup.controllers"
         if v2.exists():
@@ -47,7 +50,7 @@ class CpuQuota:
                 group = ROOT / self.name
                 group.mkdir(exist_ok=True)
                 self.path, self.version = group, 2
-                (group / "cpu.max").write_text(f"{quota} {PERIOD_US}")
+                (group / "cpu.max").write_text(f"{quota} {self.period_us}")
                 return self
             except OSError as exc:
                 errors.append(f"cgroup v2 at {ROOT}: {exc}")
@@ -58,7 +61,7 @@ class CpuQuota:
                 group = v1 / self.name
                 group.mkdir(exist_ok=True)
                 self.path, self.version = group, 1
-                (group / "cpu.cfs_period_us").write_text(str(PERIOD_US))
+                (group / "cpu.cfs_period_us").write_text(str(self.period_us))
                 (group / "cpu.cfs_quota_us").write_text(str(quota))
                 return self
             except OSError as exc:
