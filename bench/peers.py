@@ -203,13 +203,14 @@ class PahoEcho(Child):
 
     base = f"echo/{NODE}"
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, prefix: list[str] | None = None) -> None:
         self.port = port
+        self.prefix = prefix or []  # run it under this (bench/pi_zero.py's cgroup)
         self.set_topic = f"{self.base}/diffuser/set"
         self.state_topic = f"{self.base}/diffuser/state"
 
     def start(self) -> PahoEcho:
-        argv = [sys.executable, __file__, "echo", str(self.port), self.base]
+        argv = [*self.prefix, sys.executable, __file__, "echo", str(self.port), self.base]
         self.proc = subprocess.Popen(argv)
         return self
 

@@ -2,6 +2,11 @@
 
     .venv/bin/python bench/run_all.py            # full: about 5 minutes
     .venv/bin/python bench/run_all.py --quick    # shorter windows and counts: about 1.5 minutes
+    .venv/bin/python bench/run_all.py --pi-zero  # the service at 1/8 of a core beside full speed
+
+``--pi-zero`` runs bench/pi_zero.py instead: the service in a cgroup at 1/8 of one core
+with every client outside it (a capacity model of a Raspberry Pi Zero 2 W, not a slow
+core), each of issue 28's figures beside the same figure at full speed, in one table.
 
 Runs, one after the other: start-up and idle (bench/startup.py), HTTP command -> pin with
 20 SSE clients (bench/http_latency.py), MQTT command -> pin (bench/mqtt_latency.py), fades
@@ -246,7 +251,16 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="shorter windows, fewer samples")
     parser.add_argument("--only", nargs="+", choices=list(SECTIONS), help="run only these")
+    parser.add_argument(
+        "--pi-zero", action="store_true", help="the service at 1/8 of a core (bench/pi_zero.py)"
+    )
     args = parser.parse_args()
+    if args.pi_zero:
+        import pi_zero
+
+        text = pi_zero.report(args.quick)
+        print(text)
+        return 1 if "**miss**" in text else 0
     where = machine()
     rows: list[Row] = []
     t0 = time.monotonic()

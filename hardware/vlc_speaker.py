@@ -59,6 +59,7 @@ class VlcSpeaker:
         chime_path: Path | str | None = None,
     ) -> None:
         self.music_dir = Path(music_dir)
+        self._playlists_cache: tuple[int | None, list[str]] | None = None  # (folder mtime, names)
         self.max_volume = min(100.0, max(0.0, float(max_volume)))
         self.output = output
         self.device = device
@@ -138,8 +139,20 @@ class VlcSpeaker:
     # --- playlists ---------------------------------------------------------------------------
 
     def playlists(self) -> list[str]:
-        """Return the names of the playlists (sub-folders of the music folder)."""
-        return find_playlists(self.music_dir)
+        """Return the names of the playlists (sub-folders of the music folder).
+
+        Every state the hub sends names them (a fade: 60 a second), so the folder is read
+        again only when it changed: adding or removing a sub-folder changes its mtime.
+        """
+        try:
+            stamp = self.music_dir.stat().st_mtime_ns
+        except OSError:
+            stamp = None
+        cached = self._playlists_cache
+        if cached is None or cached[0] != stamp or stamp is None:
+            cached = (stamp, find_playlists(self.music_dir))
+            self._playlists_cache = cached
+        return list(cached[1])
 
     def tracks(self, playlist: str) -> list[Path]:
         """Return the tracks of ``playlist`` in play order."""

@@ -8,9 +8,13 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import __version__
-from .config import Config, ConfigError, default_config_path, load_config
+from .config_path import default_config_path
+
+if TYPE_CHECKING:  # hub.config (pydantic) is imported by the commands that read the config
+    from .config import Config, ConfigError
 
 log = logging.getLogger("massage-hub")
 
@@ -24,11 +28,15 @@ BANNER_SIM = (
 
 
 def _load(args: argparse.Namespace) -> Config:
+    from .config import load_config
+
     return load_config(args.config)
 
 
 def _load_or_say(args: argparse.Namespace) -> Config | None:
     """Load the config; if it is unusable, say why on stderr and return None."""
+    from .config import ConfigError
+
     try:
         return _load(args)
     except ConfigError as exc:
@@ -60,6 +68,7 @@ def cmd_version(args: argparse.Namespace) -> int:
 
 def cmd_check_config(args: argparse.Namespace) -> int:
     """Validate the config and scenes files; print every problem."""
+    from .config import ConfigError
     from .scenes import load_builtin_scenes
 
     try:
@@ -188,6 +197,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Run the hub until SIGTERM or SIGINT, then switch everything off."""
+    from .config import ConfigError
     from .service import build_service
 
     try:

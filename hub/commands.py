@@ -18,7 +18,9 @@ ProfileId = Annotated[str, Field(min_length=1, max_length=40)]
 class Command(BaseModel):
     """Base for commands: unknown fields and wrong types (bools, numeric strings) are refused."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, use_enum_values=True)
+    # each command's validator is built when it is first used, not at start-up: a Pi's
+    # first minute needs few of the web's and MQTT's dozens of command models
+    model_config = ConfigDict(extra="forbid", strict=True, use_enum_values=True, defer_build=True)
 
 
 class LightCommand(Command):

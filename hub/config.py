@@ -11,8 +11,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, ValidationError, field_validator
 
 from .config_adapters import HomeKitConfig, MqttConfig, Strict, WebConfig
-
-# the loading and error machinery lives in config_errors; its names stay importable from here
 from .config_errors import ConfigError as ConfigError
 from .config_errors import ConfigIssue as ConfigIssue
 from .config_errors import Located as Located
@@ -22,6 +20,9 @@ from .config_errors import line_of as line_of
 from .config_errors import load_yaml as load_yaml
 from .config_errors import pin_issues
 from .config_errors import suggest as suggest
+
+# the loading and error machinery lives in config_errors; its names stay importable from here
+from .config_path import default_config_path  # noqa: F401 - importable here too
 from .facts import MAX_HEAT_MINUTES
 
 DEVICE_ID = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
@@ -291,14 +292,3 @@ def load_config(path: str | os.PathLike[str]) -> Config:
     p = Path(path)
     located = load_yaml(p)
     return parse_config(located, str(p), source=p.resolve())
-
-
-def default_config_path() -> Path:
-    """Return $MASSAGE_HUB_CONFIG, /etc/massage-hub/hub.yaml, ./config/hub.yaml or the shipped one."""
-    env = os.environ.get("MASSAGE_HUB_CONFIG")
-    if env:
-        return Path(env)
-    for candidate in (Path("/etc/massage-hub/hub.yaml"), Path("config/hub.yaml")):
-        if candidate.exists():
-            return candidate
-    return Path(__file__).resolve().parent.parent / "config" / "hub.yaml"

@@ -146,6 +146,8 @@ class SSEClient(threading.Thread):
         self.token = token
         self.hello_seq: int | None = None
         self.seqs: list[int] = []
+        self.last: dict[str, Any] | None = None  # the newest message (seq, type, data, state)
+        self.hellos = 0  # fresh starts after the first (the client fell behind)
         self.error: str | None = None
         self.connected = threading.Event()
         self._stop = threading.Event()
@@ -172,9 +174,14 @@ class SSEClient(threading.Thread):
                 line = line.rstrip(b"\r\n")
                 if line.startswith(b"id:"):
                     event_id = int(line[3:].strip())
-                elif line.startswith(b"data:") and self.hello_seq is None:
-                    self.hello_seq = int(json.loads(line[5:])["seq"])
-                    self.connected.set()
+                elif line.startswith(b"data:") and line != b"data: {}":  # not a ping
+                    message = json.loads(line[5:])
+                    if self.hello_seq is None:
+                        self.hello_seq = int(message["seq"])
+                        self.connected.set()
+                    elif message.get("type") == "hello":
+                        self.hellos += 1
+                    self.last = message
                 elif line == b"":
                     if event_id is not None:
                         self.seqs.append(event_id)
@@ -192,6 +199,11 @@ class SSEClient(threading.Thread):
             except OSError:
                 pass
             self._conn.close()
+
+    def backwards(self) -> int:
+        """Return how many times an event number was not above the one before."""
+        seen = [self.hello_seq or 0, *self.seqs]
+        return sum(1 for a, b in zip(seen, seen[1:], strict=False) if b <= a)
 
     def gaps(self) -> int:
         """Return how many events were missed (seq numbers not contiguous after hello)."""

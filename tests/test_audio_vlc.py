@@ -165,14 +165,21 @@ def test_session_fades_in_pauses_fades_out_and_chimes(pulse_env: PulseServer, tm
         time.sleep(0.5)
         t_start = rec.at()
         hub.start_session("audio-test", 1)
-        time.sleep(4.5)
+        # wait for the state, not a time window: on a busy or slow machine the fade ends
+        # late, and the level must be measured at full volume (a 1 s hold after it)
+        speaker = lambda: hub.state()["devices"]["speaker"]  # noqa: E731
+        at_full = lambda: speaker()["playing"] and speaker()["volume"] >= 79.5  # noqa: E731
+        wait_for(at_full, timeout=30)
+        time.sleep(max(1.5, 4.5 - (rec.at() - t_start)))
         t_pause = rec.at()
         hub.pause_session()
         assert not hub.state()["devices"]["speaker"]["playing"]
         time.sleep(1.5)
         t_resume = rec.at()
         hub.resume_session()
-        time.sleep(3.0)
+        time.sleep(0.5)  # the resume's fade-in starts from silence
+        wait_for(at_full, timeout=30)
+        time.sleep(max(1.5, 3.0 - (rec.at() - t_resume)))
         t_stop = rec.at()
         hub.stop_session()
         wait_for(lambda: hub.session is None, timeout=8)
@@ -185,7 +192,13 @@ def test_session_fades_in_pauses_fades_out_and_chimes(pulse_env: PulseServer, tm
         hub.close()
 
     tone = lambda a, n=0.25: track.tone(330, a, n)  # noqa: E731
-    full = tone(t_pause - 1.0, 0.5)
+
+    def steady(a: float, n: float) -> float:
+        # the loudest 0.1 s in a window where the level holds: a busy CPU makes libvlc miss
+        # a buffer now and then (a short gap of silence), which lowers a window's mean
+        return max(tone(a + k / 10, 0.1) for k in range(round(n * 10)))
+
+    full = steady(t_pause - 1.0, 0.8)
     assert full > 2000, f"the music did not play (level {full:.0f})"
     assert tone(0, t_start) < 0.02 * full  # silent before the session
     # fade-in: starts muted and rises step by step to full over the scene's 3 s
@@ -197,7 +210,7 @@ def test_session_fades_in_pauses_fades_out_and_chimes(pulse_env: PulseServer, tm
     # pause leaves a gap, resume comes back softly
     assert tone(t_pause + 0.4, t_resume - t_pause - 0.5) < 0.03 * full
     assert tone(t_resume + 0.05) < 0.6 * tone(t_resume + 2.4, 0.5)
-    assert tone(t_stop - 0.6, 0.5) == pytest.approx(full, rel=0.25)
+    assert steady(t_stop - 1.0, 0.8) == pytest.approx(full, rel=0.25)
     # fade-out: falls step by step to silence over 3 s
     fall = [tone(t_stop + x) for x in (0.25, 1.0, 1.75, 2.5)]
     assert fall == sorted(fall, reverse=True) and fall[0] - fall[-1] > 0.4 * full, fall

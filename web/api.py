@@ -12,6 +12,7 @@ from hub.guests import source_for_guest
 from hub.scenes import Scene
 
 from . import web_state
+from .channel import BACKLOG_KEY
 from .errors import ApiError, json_body, json_object
 from .guests import while_guest_valid
 from .models import (
@@ -224,7 +225,7 @@ def events() -> Response:
             exc.status, code, f"{exc.message} (web.threads is {state.config.web.threads})"
         ) from None
     resp = Response(
-        while_guest_valid(_hub(), broker.stream(client)),
+        while_guest_valid(_hub(), broker.stream(client, request.environ.get(BACKLOG_KEY))),
         mimetype="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

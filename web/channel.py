@@ -33,6 +33,7 @@ import time
 from typing import Any
 
 BODY_EXTRA_SECONDS = 20.0  # the whole request: header timeout + this
+BACKLOG_KEY = "massagehub.backlog"  # environ: () -> bytes of the answer not yet sent
 
 
 def json_error(status: int, reason: str, code: str, message: str, extra: str = "") -> bytes:
@@ -63,6 +64,17 @@ def guarded_channel_class(error_task: type) -> type:
     """Make the connection class, answering waitress's own errors with ``error_task``."""
     from waitress.channel import HTTPChannel  # waitress is imported only when serving
     from waitress.parser import HTTPRequestParser
+    from waitress.task import WSGITask
+
+    class BacklogTask(WSGITask):  # type: ignore[misc]
+        """A request whose environ tells how much of its answer the client has not taken."""
+
+        def get_environment(self) -> dict[str, Any]:
+            environ: dict[str, Any] = super().get_environment()
+            channel = self.channel
+            # an event stream waits on it, so a stalled page never grows the output
+            environ[BACKLOG_KEY] = lambda: channel.total_outbufs_len
+            return environ
 
     class TimedParser(HTTPRequestParser):  # type: ignore[misc]
         """A request parser that knows when its request's first byte came."""
@@ -75,6 +87,7 @@ def guarded_channel_class(error_task: type) -> type:
         """A connection that is closed when it sends its request too slowly."""
 
         error_task_class = error_task
+        task_class = BacklogTask
         parser_class = TimedParser
         counted = False
         shut = False  # reset by the server: the loop closes it on its next round

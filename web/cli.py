@@ -8,11 +8,11 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from hub.config import ConfigError, load_config
 from hub.errors import HubError
 
 
 def _credentials(args: argparse.Namespace) -> Any:
+    from hub.config import load_config
     from hub.store import Store
 
     from .credentials import Credentials
@@ -23,6 +23,8 @@ def _credentials(args: argparse.Namespace) -> Any:
 
 def _run(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
     def wrapper(args: argparse.Namespace) -> int:
+        from hub.config_errors import ConfigError  # pydantic: only when a command runs
+
         try:
             return func(args)
         except ConfigError as exc:

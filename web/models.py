@@ -110,7 +110,8 @@ class HistoryQuery(Command):
 class Open(BaseModel):
     """A response object that may carry more fields than listed."""
 
-    model_config = ConfigDict(extra="allow")
+    # built when first used (the OpenAPI description), not at start-up
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
 
 class ErrorDetail(BaseModel):

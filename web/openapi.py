@@ -13,13 +13,11 @@ CSRF and Origin on writes, the JSON body rules) is added to each operation by
 from __future__ import annotations
 
 import copy
+import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import Flask
-from spectree import Response, SpecTree
-from spectree.models import SecurityScheme, SecuritySchemeData
-from spectree.plugins.flask_plugin import FlaskPlugin
 
 from hub import __version__
 
@@ -45,46 +43,60 @@ ERROR_TEXT = {
 }
 
 
-class DescribeOnly(FlaskPlugin):
-    """Spectree's Flask plugin, describing only: a described view is called as it is."""
-
-    def validate(self, func: Callable[..., Any], *spectree_args: Any, **kwargs: Any) -> Any:
-        """Call the view (spectree passes its models first; Flask, the path values)."""
-        return func(**kwargs)
-
-    def parse_path(self, route: Any, path_parameter_descriptions: Any) -> tuple[str, list[Any]]:
-        """Return the OpenAPI path and its parameters, as Werkzeug matches them."""
-        path, params = super().parse_path(route, path_parameter_descriptions)
-        for param in params:
-            schema = param["schema"]
-            if schema.get("format") == "int32":  # spectree's guess: ``int`` is any size, >= 0
-                del schema["format"]
-                schema.setdefault("minimum", 0)
-        return path, params
+_spec_lock = threading.Lock()
+_tree: Any = None  # the SpecTree, made on the first request for the description
+_document: dict[str, Any] | None = None  # what it made of the routes
 
 
-SPEC = SpecTree(
-    backend=DescribeOnly,
-    mode="strict",  # only described routes: the HTML pages are not part of the API
-    annotations=False,
-    naming_strategy=lambda model: model.__name__,
-    nested_naming_strategy=lambda _parent, child: child,
-    # spectree adds a validation-error status to every described route; it validates
-    # nothing here, but every route may answer 421 (the Host check), so that is the one
-    validation_error_status=421,
-    validation_error_model=ErrorBody,
-    title="massage-hub",
-    version=__version__,
-    description="Drive a massage room's lights, diffuser, music and heat pads.",
-    security_schemes=[
-        SecurityScheme(name="bearer", data=SecuritySchemeData(type="http", scheme="bearer")),
-        SecurityScheme(
-            name="cookie",
-            data=SecuritySchemeData(type="apiKey", field_in="cookie", name=COOKIE_NAME),
-        ),
-    ],
-    security=[{"bearer": []}, {"cookie": []}],
-)
+def _spec_tree() -> Any:
+    """Return the one SpecTree (spectree is imported here, on first use, not at start-up)."""
+    global _tree
+    if _tree is not None:
+        return _tree
+    from spectree import SpecTree
+    from spectree.models import SecurityScheme, SecuritySchemeData
+    from spectree.plugins.flask_plugin import FlaskPlugin
+
+    class DescribeOnly(FlaskPlugin):  # type: ignore[misc]
+        """Spectree's Flask plugin, describing only: a described view is called as it is."""
+
+        def validate(self, func: Callable[..., Any], *spectree_args: Any, **kwargs: Any) -> Any:
+            """Call the view (spectree passes its models first; Flask, the path values)."""
+            return func(**kwargs)
+
+        def parse_path(self, route: Any, path_parameter_descriptions: Any) -> tuple[str, list[Any]]:
+            """Return the OpenAPI path and its parameters, as Werkzeug matches them."""
+            path, params = super().parse_path(route, path_parameter_descriptions)
+            for param in params:
+                schema = param["schema"]
+                if schema.get("format") == "int32":  # spectree's guess: ``int`` is any size
+                    del schema["format"]
+                    schema.setdefault("minimum", 0)
+            return path, params
+
+    _tree = SpecTree(
+        backend=DescribeOnly,
+        mode="strict",  # only described routes: the HTML pages are not part of the API
+        annotations=False,
+        naming_strategy=lambda model: model.__name__,
+        nested_naming_strategy=lambda _parent, child: child,
+        # spectree adds a validation-error status to every described route; it validates
+        # nothing here, but every route may answer 421 (the Host check), so that is the one
+        validation_error_status=421,
+        validation_error_model=ErrorBody,
+        title="massage-hub",
+        version=__version__,
+        description="Drive a massage room's lights, diffuser, music and heat pads.",
+        security_schemes=[
+            SecurityScheme(name="bearer", data=SecuritySchemeData(type="http", scheme="bearer")),
+            SecurityScheme(
+                name="cookie",
+                data=SecuritySchemeData(type="apiKey", field_in="cookie", name=COOKIE_NAME),
+            ),
+        ],
+        security=[{"bearer": []}, {"cookie": []}],
+    )
+    return _tree
 
 
 def describe(
@@ -105,27 +117,53 @@ def describe(
     ``public`` also lets the view answer without auth (like :func:`web.auth.public`);
     ``stream`` says the answer is an event stream, ``media`` that it is that media type
     (text, such as ``text/csv``). The errors every route shares are
-    added by :func:`build_spec`.
+    added by :func:`build_spec`. The view is returned as it is, with the description
+    kept on it: spectree turns it into schemas only when the description is first asked
+    for (that took a third of the service's start-up).
     """
     responses: dict[str, Any] = {f"HTTP_{status}": answer}
     responses.update({f"HTTP_{code}": (ErrorBody, ERROR_TEXT[code]) for code in errors})
 
     def decorate(view: F) -> F:
-        described = SPEC.validate(
-            json=body,
-            query=query,
-            resp=Response(**responses),
-            tags=[tag],
-            security={} if public else None,
-        )(view)
-        described.body_required = body_required  # type: ignore[attr-defined]
-        described.stream = stream  # type: ignore[attr-defined]
-        described.media = EVENT_STREAM if stream else media  # type: ignore[attr-defined]
+        view.description = {  # type: ignore[attr-defined]
+            "json": body,
+            "query": query,
+            "responses": responses,
+            "tags": [tag],
+            "security": {} if public else None,
+        }
+        view.body_required = body_required  # type: ignore[attr-defined]
+        view.stream = stream  # type: ignore[attr-defined]
+        view.media = EVENT_STREAM if stream else media  # type: ignore[attr-defined]
         if public:
-            described.public = True  # type: ignore[attr-defined]
-        return described  # type: ignore[no-any-return]
+            view.public = True  # type: ignore[attr-defined]
+        return view
 
     return decorate
+
+
+def _described_app(app: Flask) -> Flask:
+    """Return an app with ``app``'s API routes, each view as spectree describes it."""
+    from spectree import Response
+
+    tree = _spec_tree()
+    shadow = Flask(__name__)
+    for rule in app.url_map.iter_rules():
+        view = app.view_functions[rule.endpoint]
+        d = getattr(view, "description", None)
+        if d is None or not _api_rule(rule.rule):
+            continue
+        described = tree.validate(
+            json=d["json"],
+            query=d["query"],
+            resp=Response(**d["responses"]),
+            tags=d["tags"],
+            security=d["security"],
+        )(view)
+        shadow.add_url_rule(
+            rule.rule, endpoint=rule.endpoint, view_func=described, methods=rule.methods
+        )
+    return shadow
 
 
 def _api_rule(rule: str) -> bool:
@@ -147,14 +185,19 @@ def build_spec(app: Flask | None = None) -> dict[str, Any]:
         app = Flask(__name__)
         for bp in blueprints():
             app.register_blueprint(bp)
-    with app.app_context():
-        spec = copy.deepcopy(SPEC.spec)
+    global _document
+    with _spec_lock:
+        tree = _spec_tree()
+        if _document is None:  # the first description is made once, then kept
+            with _described_app(app).app_context():
+                _document = tree.spec
+        spec = copy.deepcopy(_document)
     missing = []
     for rule in app.url_map.iter_rules():
         if not _api_rule(rule.rule):
             continue
         view = app.view_functions[rule.endpoint]
-        path, _ = SPEC.backend.parse_path(rule, None)
+        path, _ = tree.backend.parse_path(rule, None)
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             op = spec["paths"].get(path, {}).get(method.lower())
             if op is None:

@@ -3,13 +3,19 @@
 Five paced workers (10 requests/s each, own keep-alive connection) drive a live service:
 one walks through sessions (start, pause, resume, extend, stop, stop), scenes and all-off;
 the others set lights with fades, the diffuser and the volume and read state, scenes,
-history and routines. Checks: every request answered 2xx, every SSE client got every
-event (``id`` numbers contiguous from its first message, the same last event for all),
-and the service's RSS grew by no more than a few MB from warm-up to the end.
+history and routines. The service runs in a cgroup allowed 1/8 of one core (a capacity
+model of a Raspberry Pi Zero 2 W, ``tests/cpu_quota.py``; at full speed where no cgroup
+can be made, and the test says why), its clients outside it, so it falls behind the way a
+Pi does. Checks: every request answered 2xx; on every SSE client the event numbers never
+go backwards and every client ends on the same last event, whose devices are the true
+state (updates are coalesced, so a client need not see every event: web/sse.py); and the
+service's RSS grew by at most 5 MB from warm-up to the end, read once the load generator
+has finished and the service has caught up (a figure, never a time).
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections import Counter
@@ -18,16 +24,18 @@ from typing import Any
 
 import pytest
 
+from ..cpu_quota import quota_or_reason
 from ..live import Api, LiveHub, rss_mb
 from ..support import wait_for
-from .conftest import FULL, figure, scale
+from .conftest import figure, scale
 
 pytestmark = pytest.mark.reliability
 
 RATE = 50.0
 WORKERS = 5
 SSE_CLIENTS = 20
-GROWTH_LIMIT_MB = 5.0 if FULL else 8.0
+GROWTH_LIMIT_MB = 5.0
+CPU_SHARE = 0.125  # of one core: the service's cgroup
 
 SESSION_STEPS: list[tuple[str, str, Any]] = [
     # no heat, so no pre-warm: the first stop fades out, the second ends the fade-out
@@ -60,12 +68,19 @@ DEVICE_STEPS: list[tuple[str, str, Any]] = [
 @pytest.mark.timeout(scale(120, 1200))
 def test_mixed_load_with_sse_clients(tmp_path: Path) -> None:
     seconds = scale(30, 600)
-    hub = LiveHub(tmp_path / "hub").start()
+    if os.environ.get("MASSAGE_HUB_LOAD_FULL_SPEED"):  # bench/pi_zero.py's other column
+        quota, why = None, "MASSAGE_HUB_LOAD_FULL_SPEED is set"
+    else:
+        quota, why = quota_or_reason(CPU_SHARE)
+    hub = LiveHub(tmp_path / "hub")
+    if quota is not None:
+        hub.serve.argv_prefix = quota.prefix
     errors: list[str] = []
     statuses: Counter[int] = Counter()
     lock = threading.Lock()
     try:
-        clients = hub.sse_clients(SSE_CLIENTS)
+        hub.start()
+        clients = hub.sse_clients(SSE_CLIENTS, timeout=60)
         warm_api = Api(hub.port, hub.token)
         for method, path, body in SESSION_STEPS + DEVICE_STEPS * 3:  # warm-up
             warm_api.call(method, path, body)
@@ -108,26 +123,40 @@ def test_mixed_load_with_sse_clients(tmp_path: Path) -> None:
         for t in threads:
             t.join()
         elapsed = time.monotonic() - t0
-        time.sleep(2)  # fades end, last events arrive
-        after = rss_mb(hub.pid)
         total = sum(statuses.values())
-        wait_for(lambda: len({c.seqs[-1] if c.seqs else 0 for c in clients}) == 1, timeout=10)
+
+        def caught_up() -> bool:  # every client on one last event, and it is the truth
+            lasts = {c.seqs[-1] if c.seqs else 0 for c in clients}
+            if len(lasts) != 1 or any(c.last is None for c in clients):
+                return False
+            _, now = warm_api.call("GET", "/state")
+            return all(c.last["state"]["devices"] == now["devices"] for c in clients)  # type: ignore[index]
+
+        warm_api = Api(hub.port, hub.token)
+        wait_for(caught_up, timeout=60, interval=0.5)
+        warm_api.close()
+        after = rss_mb(hub.pid)  # the load has ended and the service has caught up
         events = [len(c.seqs) for c in clients]
-        gaps = [c.gaps() for c in clients]
+        backwards = [c.backwards() for c in clients]
+        hellos = sum(c.hellos for c in clients)
         sse_errors = [c.error for c in clients if c.error]
         for c in clients:
             c.stop()
     finally:
         hub.stop()
+        if quota is not None:
+            quota.close()
     growth = after - warm
+    where = f"at {CPU_SHARE:g} of a core" if quota is not None else f"at full speed ({why})"
     figure(
-        f"load: {total} requests in {elapsed:.0f} s ({total / elapsed:.1f}/s, mixed commands), "
-        f"{len(errors)} errors; {SSE_CLIENTS} SSE clients got {min(events)}-{max(events)} events "
-        f"each, {sum(gaps)} missed; RSS {warm:.1f} -> {after:.1f} MB ({growth:+.1f} MB); "
+        f"load {where}: {total} requests in {elapsed:.0f} s ({total / elapsed:.1f}/s, mixed "
+        f"commands), {len(errors)} errors; {SSE_CLIENTS} SSE clients got "
+        f"{min(events)}-{max(events)} coalesced messages each ({hellos} fresh starts), "
+        f"{sum(backwards)} out of order; RSS {warm:.1f} -> {after:.1f} MB ({growth:+.1f} MB); "
         f"worst pacing lag {max(late) * 1000:.0f} ms"
     )
     assert not errors, errors[:10]
     assert not sse_errors, sse_errors
-    assert sum(gaps) == 0, gaps
-    assert min(events) > total / 4, "the SSE clients saw too few events"
-    assert growth < GROWTH_LIMIT_MB
+    assert sum(backwards) == 0, backwards
+    assert min(events) > 0, "an SSE client saw no event"
+    assert growth <= GROWTH_LIMIT_MB
