@@ -211,6 +211,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         log.warning(BANNER_SIM)
     else:
         log.info("driving real GPIO pins")
+    for warning in hub.warnings:
+        log.warning("HARDWARE: %s", warning)
 
     def on_signal(signum: int, frame: object) -> None:
         log.info("%s received: switching everything off", signal.Signals(signum).name)

@@ -83,12 +83,16 @@ class Hub(GuestCommands, BackupCommands, HubCommands, PeopleCommands):
         self.store = store or Store(config.data_path)
         self.lock = HubLock(lambda: self.events.flush())
         self.events = EventBus(self.state, self.lock)
+        #: what the hardware does worse than it should (a light dimmed in software), for the UI
+        self.warnings: list[str] = []
         self.room = build_room(
             config,
             pin_factory,
             speaker,
             on_press=self._button_press,
             on_hold=self._button_hold,
+            backend=self.backend,
+            warnings=self.warnings,
         )
         self.guard = build_guard(config, self.room, self.store, self.clock)
         tick = tick if tick is not None else 1.0 / config.hardware.control_hz
@@ -323,6 +327,7 @@ class Hub(GuestCommands, BackupCommands, HubCommands, PeopleCommands):
                 "last_session": self.sessions.last,
                 "next_routine": None,
                 "backend": self.backend,
+                "warnings": list(self.warnings),
                 "audio": getattr(self.room.speaker, "backend", None),
                 "version": __version__,
                 "time": self.wall_iso(),

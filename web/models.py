@@ -197,6 +197,7 @@ class HubState(Open):
     last_session: dict[str, Any] | None
     next_routine: dict[str, Any] | None
     backend: str
+    warnings: list[str]
     audio: str | None
     version: str
     time: str

@@ -106,6 +106,7 @@
         ["Time", MH.fmt.when(st.time)], ["Time zone", MH.facts.timezone || "this phone's"]];
       var ul = this.about;
       ul.textContent = "";
+      (st.warnings || []).forEach(function (w) { rows.push(["Warning", w]); });
       rows.forEach(function (r) { ul.appendChild(h("li", null, h("span", {text: r[0]}), h("span", {class: "value", text: r[1]}))); });
     }
   });
