@@ -145,3 +145,23 @@ class KernelPWM:
             self._write(self.dir / "enable", 0)
         with contextlib.suppress(KernelPWMError):
             self._write(self.chip_dir / "unexport", self.channel)
+
+
+def force_off(chip: int, channel: int, *, active_high: bool = True, root: Path = SYSFS_PWM) -> bool:
+    """Switch an exported channel to its off level without opening it; return True if it was.
+
+    For ``all-off --direct``: the kernel keeps a PWM channel running at its last duty when
+    the process that set it dies (kill -9, a crash), so the light would stay on.
+    """
+    ch = Path(root) / f"pwmchip{chip}" / f"pwm{channel}"
+    if not ch.is_dir():
+        return False
+    period = int((ch / "period").read_text().strip() or 0)
+    with (ch / "duty_cycle").open("w") as f:
+        f.write(str(0 if active_high else period))
+    if active_high:
+        with (ch / "enable").open("w") as f:
+            f.write("0")
+        with contextlib.suppress(OSError), (ch.parent / "unexport").open("w") as f:
+            f.write(str(channel))
+    return True

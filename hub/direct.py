@@ -22,6 +22,7 @@ from typing import Any
 
 import yaml
 
+from hardware.kernel_pwm import force_off, hardware_pwm_channel
 from hardware.pins import SIM_STATE_FILE, is_raspberry_pi, normalize_pin, read_levels, write_levels
 
 from .config import Config
@@ -287,7 +288,21 @@ def _lgpio_all_off(outputs: list[Output], notes: list[str]) -> Result:
             heat_off = heat_off and o.kind != "heat"
         else:
             done.append(f"{o.name} ({o.pin})")
+        if o.kind == "light":
+            _kernel_pwm_off(o, done, failed)
     return Result(done, failed, notes, heat_off)
+
+
+def _kernel_pwm_off(o: Output, done: list[str], failed: list[str]) -> None:
+    """Stop the light's kernel PWM channel: it keeps running after its process dies."""
+    channel = hardware_pwm_channel(int(o.pin[4:]))
+    if channel is None:
+        return
+    try:
+        if force_off(0, channel, active_high=o.off_level == 0):
+            done.append(f"{o.name} (hardware PWM channel {channel})")
+    except OSError as exc:
+        failed.append(f"{o.name} (hardware PWM channel {channel}): {exc}")
 
 
 def _open_chip() -> int:

@@ -1,16 +1,20 @@
 """A directory tree in tmp that behaves like ``/sys/class/pwm`` for one chip.
 
-A small "kernel" thread watches ``export`` and ``unexport`` (plain files: a write replaces
-their text) and makes or removes ``pwmN/`` with ``period``, ``duty_cycle``, ``enable`` and
-``polarity``, as the kernel does; it also checks every state it sees against the kernel's
+``export`` and ``unexport`` are named pipes, so every write reaches the fake "kernel" (two
+quick writes to a plain file would leave only the second), which makes or removes ``pwmN/``
+with ``period``, ``duty_cycle``, ``enable`` and ``polarity``, as the kernel does; a watcher
+thread also checks every state it sees against the kernel's
 rules (a duty never longer than the period) and keeps what it saw, so a test can assert on
 the history. The real kernel's files are exercised by the ``pi_rig`` tests.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -22,16 +26,22 @@ class FakePWMChip:
         self.dir = self.root / f"pwmchip{chip}"
         self.dir.mkdir(parents=True)
         (self.dir / "npwm").write_text(f"{npwm}\n")
-        (self.dir / "export").write_text("")
-        (self.dir / "unexport").write_text("")
+        for name in ("export", "unexport"):
+            os.mkfifo(self.dir / name)
         self.npwm = npwm
         self.exports: list[int] = []
         self.unexports: list[int] = []
         self.violations: list[str] = []
         self.duties: dict[int, list[int]] = {}
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="fake-sysfs-pwm", daemon=True)
-        self._thread.start()
+        self._lock = threading.Lock()
+        self._threads = [
+            threading.Thread(target=self._run, name="fake-sysfs-pwm", daemon=True),
+            threading.Thread(target=self._serve, args=("export", self._export), daemon=True),
+            threading.Thread(target=self._serve, args=("unexport", self._unexport), daemon=True),
+        ]
+        for thread in self._threads:
+            thread.start()
 
     def read(self, channel: int, name: str) -> str:
         """Return the text of ``pwm<channel>/<name>``."""
@@ -41,30 +51,37 @@ class FakePWMChip:
         """Return True while ``pwm<channel>`` exists."""
         return (self.dir / f"pwm{channel}").is_dir()
 
-    def _take(self, name: str) -> int | None:
-        path = self.dir / name
-        text = path.read_text().strip()
-        if not text:
-            return None
-        path.write_text("")
-        return int(text)
+    def _serve(self, name: str, handle: Callable[[int], None]) -> None:
+        while not self._stop.is_set():
+            with (self.dir / name).open("rb") as f:  # blocks until a writer opens it
+                data = f.read().decode()
+            # channels are single digits here; two writes can meet in one read
+            for c in data:
+                if c.isdigit():
+                    with self._lock:
+                        handle(int(c))
+
+    def _export(self, n: int) -> None:
+        if not 0 <= n < self.npwm or self.exported(n):
+            return
+        self.exports.append(n)
+        # made aside and renamed: the kernel's pwmN/ appears with all its files at once
+        ch = self.root / f".pwm{n}.new"
+        ch.mkdir()
+        for name, value in (("period", 0), ("duty_cycle", 0), ("enable", 0)):
+            (ch / name).write_text(f"{value}\n")
+        (ch / "polarity").write_text("normal\n")
+        ch.rename(self.dir / f"pwm{n}")
+
+    def _unexport(self, n: int) -> None:
+        shutil.rmtree(self.dir / f"pwm{n}", ignore_errors=True)
+        self.unexports.append(n)
 
     def _run(self) -> None:
         while not self._stop.wait(0.002):
-            n = self._take("export")
-            if n is not None and 0 <= n < self.npwm:
-                ch = self.dir / f"pwm{n}"
-                ch.mkdir()
-                for name, value in (("period", 0), ("duty_cycle", 0), ("enable", 0)):
-                    (ch / name).write_text(f"{value}\n")
-                (ch / "polarity").write_text("normal\n")
-                self.exports.append(n)
-            n = self._take("unexport")
-            if n is not None:
-                shutil.rmtree(self.dir / f"pwm{n}", ignore_errors=True)
-                self.unexports.append(n)
-            for ch in sorted(self.dir.glob("pwm[0-9]*")):
-                self._check(int(ch.name[3:]), ch)
+            with self._lock:
+                for ch in sorted(self.dir.glob("pwm[0-9]*")):
+                    self._check(int(ch.name[3:]), ch)
 
     def _check(self, n: int, ch: Path) -> None:
         try:
@@ -79,6 +96,10 @@ class FakePWMChip:
             self.violations.append(f"pwm{n}: duty {duty} > period {period}")
 
     def close(self) -> None:
-        """Stop the watcher."""
+        """Stop the watcher and the pipes' readers."""
         self._stop.set()
-        self._thread.join(timeout=2)
+        for name in ("export", "unexport"):
+            with contextlib.suppress(OSError):  # wake a reader blocked in open()
+                os.close(os.open(self.dir / name, os.O_WRONLY | os.O_NONBLOCK))
+        for thread in self._threads:
+            thread.join(timeout=2)

@@ -203,3 +203,14 @@ def test_on_mock_nothing_changes(tmp_path: Path, make_config: Callable[..., Conf
 
 def test_the_hub_shows_its_hardware_warnings(hub: Any) -> None:
     assert hub.state()["warnings"] == []
+
+
+def test_force_off_stops_a_channel_its_dead_owner_left_running(chip: FakePWMChip) -> None:
+    from hardware.kernel_pwm import force_off
+
+    pwm = KernelPWM(0, 0, root=chip.root)
+    pwm.value = 0.6  # then the process is killed: nothing closes it
+    assert force_off(0, 0, root=chip.root) is True
+    wait_for(lambda: not chip.exported(0))
+    assert chip.duties[0][-1] == 0 and chip.violations == []
+    assert force_off(0, 0, root=chip.root) is False  # nothing exported: nothing to do
