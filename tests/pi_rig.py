@@ -445,5 +445,154 @@ def boot(memory_mb: int = 1536) -> Iterator[Guest]:
                 proc.wait()
 
 
+#: the test tools the arm64 subset needs, installed from requirements/test.txt's hashes
+ARM64_TEST_TOOLS = {"pytest", "pluggy", "iniconfig", "hypothesis", "sortedcontainers",
+                    "pytest-timeout"}  # fmt: skip
+#: a short subset that touches the config, the parts, the PWM writer and the installer's files
+ARM64_TESTS = ["tests/test_config.py", "tests/test_hardware.py", "tests/test_kernel_pwm.py",
+               "tests/test_pi_setup.py"]  # fmt: skip
+
+
+def locked_subset(lock: Path, names: set[str]) -> str:
+    """Return the blocks of ``lock`` (pip-compile output, with hashes) for ``names`` only."""
+    blocks, keep = [], False
+    for line in lock.read_text().splitlines():
+        if line and not line[0].isspace() and not line.startswith("#"):
+            keep = line.split("==")[0].strip().lower() in names
+        if keep and not line.lstrip().startswith("#"):
+            blocks.append(line)
+    return "\n".join(blocks) + "\n"
+
+
+def ensure_binfmt() -> None:
+    """Let the kernel run arm64 binaries through qemu-user-static (binfmt_misc)."""
+    misc = Path("/proc/sys/fs/binfmt_misc")
+    if not (misc / "register").exists():
+        _run(["mount", "-t", "binfmt_misc", "binfmt_misc", str(misc)], 60)
+    if not (misc / "qemu-aarch64").exists():
+        conf = Path("/usr/lib/binfmt.d/qemu-aarch64.conf")
+        if not conf.exists():
+            raise RigError(f"{conf} is missing: install qemu-user-static (setup.sh --test)")
+        (misc / "register").write_text(conf.read_text().strip())
+
+
+def arm64_key() -> str:
+    """The cache key of the arm64 chroot: the lock and the project's packaging."""
+    h = hashlib.sha256(json.dumps([SUITE, LGPIO, sorted(ARM64_TEST_TOOLS), BUILD_VERSION]).encode())
+    for name in ("requirements/build.txt", "requirements/run.txt", "requirements/test.txt",
+                 "pyproject.toml"):  # fmt: skip
+        h.update((ROOT / name).read_bytes())
+    return h.hexdigest()[:16]
+
+
+@contextlib.contextmanager
+def _mounted(root: Path) -> Iterator[None]:
+    """Bind /proc and /dev into ``root`` for the time of a chroot."""
+    done: list[Path] = []
+    try:
+        for name in ("proc", "dev"):
+            target = root / name
+            target.mkdir(exist_ok=True)
+            _run(["mount", "--bind", f"/{name}", str(target)], 60)
+            done.append(target)
+        yield
+    finally:
+        for target in reversed(done):
+            subprocess.run(["umount", "-l", str(target)], check=False, timeout=60)
+
+
+def _chroot_env() -> dict[str, str]:
+    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/root", "LANG": "C.UTF-8"}
+    for key in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "no_proxy"):
+        if key in os.environ:
+            env[key] = os.environ[key]
+    if Path("/etc/ssl/certs/ca-certificates.crt").exists():
+        env["PIP_CERT"] = "/opt/host-ca.crt"
+    return env
+
+
+def arm64_root() -> Path:
+    """Return the cached arm64 bookworm chroot with the locked venv, building it when missing.
+
+    What a 64-bit Raspberry Pi OS install does: ``requirements/build.txt`` + ``run.txt`` with
+    hashes, the project (``-e``) and lgpio, all from aarch64 wheels (nothing compiled).
+    """
+    ensure_binfmt()
+    target = CACHE / f"pi-arm64-{arm64_key()}"
+    with locked(CACHE / f"pi-arm64-{arm64_key()}.lock"):
+        if (target / ".complete").exists():
+            return target
+        started = time.monotonic()
+        log(f"building {target} (arm64 debootstrap under qemu-user; cached afterwards)")
+        work = target.with_name(target.name + ".build")
+        shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(target, ignore_errors=True)
+        root = work / "root"
+        _run(
+            ["debootstrap", "--arch=arm64", "--variant=minbase",
+             "--include=python3,python3-venv,ca-certificates", SUITE, str(root), mirror()],
+            3600,
+        )  # fmt: skip
+        log(f"arm64 debootstrap done at {time.monotonic() - started:.0f} s")
+        cert = Path("/etc/ssl/certs/ca-certificates.crt")
+        if cert.exists():
+            shutil.copy(cert, root / "opt" / "host-ca.crt")
+        copy_tracked(root / "opt" / "hub")
+        (root / "opt" / "test-tools.txt").write_text(
+            locked_subset(ROOT / "requirements" / "test.txt", ARM64_TEST_TOOLS)
+        )
+        pip = ["/opt/venv/bin/python", "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+        steps = [
+            ["python3", "-m", "venv", "/opt/venv"],
+            [*pip, "--only-binary=:all:", "--require-hashes", "-r", "/opt/hub/requirements/build.txt"],
+            [*pip, "--only-binary=:all:", "--require-hashes", "-r", "/opt/hub/requirements/run.txt"],
+            [*pip, "--no-deps", "--no-build-isolation", "-e", "/opt/hub"],
+            [*pip, "--only-binary=:all:", LGPIO],
+            [*pip, "--only-binary=:all:", "--no-deps", "--require-hashes", "-r",
+             "/opt/test-tools.txt"],
+        ]  # fmt: skip
+        with _mounted(root):
+            for step in steps:
+                _run(["chroot", str(root), *step], 3600, env=_chroot_env())
+        for strip in STRIP:
+            shutil.rmtree(root / strip, ignore_errors=True)
+        (work / ".complete").write_text(json.dumps({"key": arm64_key()}))
+        work.rename(target)
+        log(f"arm64 chroot built in {time.monotonic() - started:.0f} s")
+        return target
+
+
+def arm64_check() -> dict[str, object]:
+    """In the arm64 chroot, with the working tree: check-config and a short test subset."""
+    folder = arm64_root()
+    root = folder / "root"
+    hub = root / "opt" / "hub"
+    shutil.rmtree(hub, ignore_errors=True)
+    copy_tracked(hub)
+    env = {**_chroot_env(), "PYTHONPATH": "/opt/hub", "TMPDIR": "/tmp"}
+    with _mounted(root):
+        arch = _run(["chroot", str(root), "uname", "-m"], 60, env=env).strip()
+        check = subprocess.run(
+            ["chroot", str(root), "/opt/venv/bin/massage-hub", "check-config",
+             "--config", "/opt/hub/config/hub.yaml"],
+            capture_output=True, text=True, timeout=600, env=env,
+        )  # fmt: skip
+        tests = subprocess.run(
+            ["chroot", str(root), "/bin/sh", "-c",
+             "cd /opt/hub && /opt/venv/bin/python -m pytest -q -p no:cacheprovider "
+             "-m 'not pi_rig' " + " ".join(ARM64_TESTS)],
+            capture_output=True, text=True, timeout=1800, env=env,
+        )  # fmt: skip
+    return {
+        "arch": arch,
+        "check_config": check.stdout + check.stderr,
+        "check_rc": check.returncode,
+        "pytest_rc": tests.returncode,
+        "pytest_tail": (tests.stdout + tests.stderr)[-3000:],
+    }
+
+
 if __name__ == "__main__":
     print(rig())
+    if "--arm64" in sys.argv or os.environ.get("MASSAGE_HUB_PI_RIG_ARM64", "1") == "1":
+        print(arm64_root())
