@@ -205,6 +205,11 @@ hub.set_device('main', {'level': 0.01}); time.sleep(0.3)
 trace_start(); time.sleep(1.0); edges = trace_stop(0, 'gpio-mockup')
 highs = [b[0] - a[0] for a, b in zip(edges, edges[1:]) if a[1] == 1 and b[1] == 0]
 hub.set_device('main', {'level': 0}); time.sleep(0.3)
+# the accent light (GPIO13) has no channel on the rig: lgpio's software PWM, whole percent
+hub.set_device('accent', {'level': 0.01}); time.sleep(0.3)
+trace_start(); time.sleep(1.0); accent = trace_stop(13)
+accent_value = hub.room.lights['accent']._led.value
+hub.set_device('accent', {'level': 0}); time.sleep(0.3)
 seen = []
 import threading
 stop = threading.Event()
@@ -219,7 +224,8 @@ hub.set_device('main', {'level': 1.0, 'fade_seconds': 4}); time.sleep(5)
 stop.set(); th.join()
 hub.close()
 emit({'rows': rows, 'highs_us': sorted(h * 1e6 for h in highs), 'fade': seen,
-      'closed': pwm_state()})
+      'closed': pwm_state(), 'accent_rises': sum(1 for _, v in accent if v == 1),
+      'accent_value': accent_value})
 """
     )
     r = run(guest, code)
@@ -230,13 +236,16 @@ emit({'rows': rows, 'highs_us': sorted(h * 1e6 for h in highs), 'fade': seen,
     assert low["duty_cycle"] == 5050  # 0.404 % of 1,250,000 ns: a faint glow, not dark
     assert r["rows"][-1]["duty_cycle"] == PERIOD
     highs = r["highs_us"]
-    print("level 0.01 high times (us):", highs[:5], "...", highs[-5:], "n", len(highs))
+    print(f"level 0.01: {len(highs)} pulses in 1 s, high time p50 {highs[len(highs) // 2]:.1f} us")
     assert len(highs) >= 50  # pulses at 800 Hz, not a dark line
     fade = r["fade"]
     assert fade[0] == 0 and fade[-1] == PERIOD
     assert all(b >= a for a, b in zip(fade, fade[1:], strict=False)), fade
     assert len(fade) >= 20  # many small steps, not a handful of visible ones
     assert r["closed"] == {"exported": False}
+    # on lgpio, level 0.01 is 1 % duty (gpiozero hands lgpio whole percent), never dark
+    assert int(r["accent_value"] * 100) == 1
+    assert r["accent_rises"] >= 50
 
 
 def test_the_arm64_install_runs_check_config_and_tests() -> None:
