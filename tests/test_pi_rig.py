@@ -17,7 +17,8 @@ import pytest
 
 from .pi_rig import Guest, RigError, boot, missing_host_tools
 
-pytestmark = pytest.mark.pi_rig
+# the first test also pays for the boot, or for the build when setup.sh could not make it
+pytestmark = [pytest.mark.pi_rig, pytest.mark.timeout(1800)]
 
 PERIOD = 1_250_000  # 800 Hz in nanoseconds
 
