@@ -257,6 +257,7 @@ def test_the_arm64_install_runs_check_config_and_tests() -> None:
     from .pi_rig import arm64_check
 
     out = arm64_check()
+    print("arm64:", out["pytest_tail"].strip().splitlines()[-1])
     assert out["arch"] == "aarch64"
     assert out["check_rc"] == 0 and "OK:" in out["check_config"], out
     assert out["pytest_rc"] == 0, out["pytest_tail"]
