@@ -74,6 +74,9 @@ class FakePWMChip:
         ch.rename(self.dir / f"pwm{n}")
 
     def _unexport(self, n: int) -> None:
+        ch = self.dir / f"pwm{n}"
+        if ch.is_dir():
+            self._check(n, ch)  # the channel's last state, which the poller may not have seen
         shutil.rmtree(self.dir / f"pwm{n}", ignore_errors=True)
         self.unexports.append(n)
 
