@@ -269,8 +269,10 @@ def _lgpio_all_off(outputs: list[Output], notes: list[str]) -> Result:
     """Claim every line as an output at its off level, and leave it claimed.
 
     No gpiozero devices on purpose: closing one turns its pin into a floating input. The
-    lines stay driven off until this process exits, and the Pi keeps driving the last
-    level after the kernel releases them. One pin that fails does not stop the others.
+    lines stay driven off until this process exits; after that, with ``dtparam=strict_gpiod``
+    (the installer sets it) a released line is an input and its pull keeps the output off,
+    without it the Pi keeps driving the last level. One pin that fails does not stop the
+    others. A light's kernel PWM channel is stopped too: it outlives its process.
     """
     try:
         import lgpio
