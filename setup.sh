@@ -27,6 +27,9 @@ is_pi() { grep -qs "Raspberry Pi" /proc/device-tree/model; }
 # --- system packages --------------------------------------------------------------------
 APT_RUN=(python3 python3-venv python3-pip libvlc5 libvlc-bin vlc-plugin-base)
 APT_TEST=(mosquitto chromium nodejs fonts-liberation fonts-dejavu-core systemd systemd-container debootstrap ffmpeg wrk pulseaudio pulseaudio-utils)
+# the pi_rig tier (tests/pi_rig.py): a Debian kernel with a simulated GPIO chip under qemu
+# TCG, its out-of-tree modules built with gcc-12, an arm64 chroot under qemu-user
+APT_TEST+=(qemu-system-x86 qemu-user-static busybox-static cpio kmod xz-utils gcc-12 make libc6-dev libelf1)
 if is_pi; then APT_RUN+=(python3-lgpio); fi
 # 32-bit Raspberry Pi OS: PyPI has no armv6l/armv7l wheels of cffi, argon2-cffi-bindings and
 # PyYAML, and piwheels' wheels are not in the lock: pip builds them from the hashed sdists
@@ -89,6 +92,8 @@ case "$MODE" in
     # outside the repository; here, so no test's timeout has to cover the first download
     say "making Home Assistant's test venv (cached after the first time)"
     .venv/bin/python -m tests.ha_venv || say "could not make it; the Home Assistant tests will say why"
+    say "making the pi_rig guest: kernel, GPIO modules, bookworm userland (cached after the first time)"
+    .venv/bin/python -m tests.pi_rig || say "could not make it; the pi_rig tests will say why"
     say "running the tests"
     exec .venv/bin/python -m pytest
     ;;

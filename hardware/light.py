@@ -14,6 +14,12 @@ class DimmableLight:
     ``min_duty + (1 - min_duty) * level ** gamma`` for any level above 0, so 1 % is
     still a faint glow rather than dark, and equal steps in level look equal.
 
+    ``output`` is what emits the duty (an object with a ``value`` of 0-1 and ``close()``,
+    such as :class:`hardware.kernel_pwm.KernelPWM`); without one, a gpiozero ``PWMLED`` on
+    ``pin``. ``duty_step`` is the output's coarsest step (0.01 on lgpio, which takes whole
+    percent): duties are then rounded to it and any level above 0 gets at least one step,
+    so no level silently emits 0 %.
+
     Wiring: GPIO -> gate of a logic-level N-MOSFET (e.g. IRLZ44N) switching the strip's
     negative lead; 10 kOhm pull-down from gate to ground so a released pin means off.
     """
@@ -29,11 +35,15 @@ class DimmableLight:
         frequency: int = 800,
         active_high: bool = True,
         pin_factory: Any = None,
+        output: Any = None,
+        duty_step: float | None = None,
     ) -> None:
         self.gamma = gamma
-        self.min_duty = min_duty
+        self.duty_step = duty_step
+        # the honest minimum: never below what the output can emit as "not dark"
+        self.min_duty = max(min_duty, duty_step or 0.0)
         self._level = 0.0
-        self._led = PWMLED(
+        self._led = output or PWMLED(
             pin,
             active_high=active_high,
             initial_value=0,
@@ -50,13 +60,23 @@ class DimmableLight:
     def level(self, value: float) -> None:
         value = min(1.0, max(0.0, float(value)))
         self._level = value
-        self._led.value = self.duty_for(value)
+        self._led.value = self._emitted(self.duty_for(value))
+
+    def _emitted(self, duty: float) -> float:
+        if not self.duty_step or duty <= 0.0 or duty >= 1.0:
+            return duty
+        # gpiozero's lgpio pin truncates value*100: hand it the middle of the step so
+        # 0.29 (28.999… %) is not cut to 28 %
+        return duty + self.duty_step / 2
 
     def duty_for(self, level: float) -> float:
         """Return the PWM duty cycle for a perceived ``level``."""
         if level <= 0.0:
             return 0.0
-        return min(1.0, self.min_duty + (1.0 - self.min_duty) * level**self.gamma)
+        duty = min(1.0, self.min_duty + (1.0 - self.min_duty) * level**self.gamma)
+        if self.duty_step:
+            duty = min(1.0, max(1, round(duty / self.duty_step)) * self.duty_step)
+        return duty
 
     def level_for(self, duty: float) -> float:
         """Return the perceived level for a PWM ``duty`` (the inverse of ``duty_for``)."""

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
+
+from gpiozero.pins.mock import MockFactory
 
 from hardware import (
     Diffuser,
@@ -16,11 +19,12 @@ from hardware import (
     WallButton,
     normalize_pin,
 )
+from hardware.kernel_pwm import SYSFS_PWM, KernelPWM, KernelPWMError, hardware_pwm_channel
 from hardware.pins import SIM_STATE_FILE, SimFactory
 from hardware.speaker import find_playlists
 
 from .clock import Clock
-from .config import Config
+from .config import Config, LightConfig
 from .safety import HeatGuard, Ledger, PadLimits
 
 log = logging.getLogger(__name__)
@@ -55,6 +59,91 @@ def build_speaker(config: Config) -> Any:
     return SilentSpeaker(playlists=find_playlists(music_dir), max_volume=config.speaker.max_volume)
 
 
+#: gpiozero 2.0.1 hands lgpio whole percent (gpiozero#1209): its smallest duty above 0 is 1 %
+LGPIO_DUTY_STEP = 0.01
+
+
+def build_lights(
+    config: Config,
+    pin_factory: Any,
+    warnings: list[str],
+    *,
+    backend: str,
+    pwm_root: Path = SYSFS_PWM,
+    pwm_chip: int = 0,
+) -> dict[str, DimmableLight]:
+    """Make the lights: kernel hardware PWM where the pin has it, lgpio (with a warning) elsewhere.
+
+    On simulated pins every light is a gpiozero ``PWMLED`` on the mock factory, as before.
+    """
+    lights: dict[str, DimmableLight] = {}
+    used: dict[int, str] = {}
+    try:
+        for lid, lc in config.lights.items():
+            if backend == "mock":
+                lights[lid] = DimmableLight(
+                    lc.pin,
+                    gamma=lc.gamma,
+                    min_duty=lc.min_duty,
+                    frequency=lc.frequency,
+                    active_high=lc.active_high,
+                    pin_factory=pin_factory,
+                )
+            else:
+                lights[lid] = _build_light(lid, lc, pin_factory, warnings, used, pwm_root, pwm_chip)
+    except BaseException:
+        for light in lights.values():
+            light.close()
+        raise
+    return lights
+
+
+def _build_light(
+    lid: str,
+    lc: LightConfig,
+    f: Any,
+    warnings: list[str],
+    used: dict[int, str],
+    pwm_root: Path,
+    pwm_chip: int,
+) -> DimmableLight:
+    common: dict[str, Any] = {"gamma": lc.gamma, "min_duty": lc.min_duty}
+    gpio = int(normalize_pin(lc.pin)[4:])
+    channel = hardware_pwm_channel(gpio)
+    why = f"GPIO{gpio} has no hardware PWM (use GPIO12, 13, 18 or 19)"
+    if channel is not None and channel in used:
+        why = f"GPIO{gpio} shares hardware PWM channel {channel} with light {used[channel]!r}"
+    elif channel is not None:
+        try:
+            output = KernelPWM(
+                pwm_chip,
+                channel,
+                frequency=lc.frequency,
+                active_high=lc.active_high,
+                root=pwm_root,
+            )
+        except KernelPWMError as exc:
+            why = str(exc)
+        else:
+            used[channel] = lid
+            log.info("light %s: GPIO%d on hardware PWM %s", lid, gpio, output.dir)
+            return DimmableLight(lc.pin, output=output, **common)
+    message = (
+        f"light {lid!r} dims in software on lgpio: {why}. It may flicker, and its "
+        f"dimmest level is {LGPIO_DUTY_STEP:.0%} duty (not {lc.min_duty:.1%})"
+    )
+    log.warning("%s", message)
+    warnings.append(message)
+    return DimmableLight(
+        lc.pin,
+        frequency=lc.frequency,
+        active_high=lc.active_high,
+        pin_factory=f,
+        duty_step=LGPIO_DUTY_STEP,
+        **common,
+    )
+
+
 def build_room(
     config: Config,
     pin_factory: Any,
@@ -62,21 +151,21 @@ def build_room(
     *,
     on_press: Callable[[], None],
     on_hold: Callable[[], None],
+    backend: str | None = None,
+    warnings: list[str] | None = None,
+    pwm_root: Path = SYSFS_PWM,
 ) -> Room:
-    """Make every part on ``pin_factory``; ``speaker="auto"`` builds one from the config."""
+    """Make every part on ``pin_factory``; ``speaker="auto"`` builds one from the config.
+
+    What the room cannot do as well as it should (a light dimmed in software) is appended
+    to ``warnings`` for the log and the UI.
+    """
     c = config
     f = pin_factory
-    lights = {
-        lid: DimmableLight(
-            lc.pin,
-            gamma=lc.gamma,
-            min_duty=lc.min_duty,
-            frequency=lc.frequency,
-            active_high=lc.active_high,
-            pin_factory=f,
-        )
-        for lid, lc in c.lights.items()
-    }
+    warnings = warnings if warnings is not None else []
+    if backend is None:
+        backend = "mock" if isinstance(f, MockFactory) else "gpio"
+    lights = build_lights(c, f, warnings, backend=backend, pwm_root=pwm_root)
     diffuser = None
     if c.diffuser is not None:
         diffuser = Diffuser(

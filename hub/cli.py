@@ -85,6 +85,13 @@ def cmd_check_config(args: argparse.Namespace) -> int:
             "your own scenes",
             file=sys.stderr,
         )
+    from .pi_setup import audio_clashes, plan_pwm
+
+    plan = plan_pwm(config)
+    for lid, why in plan.software.items():
+        print(f"{args.config}: lights.{lid}.pin: {why}", file=sys.stderr)
+    for why in audio_clashes(config, plan):
+        print(f"{args.config}: speaker: {why}", file=sys.stderr)
     print(
         f"{args.config}: OK: {len(config.lights)} light(s), "
         f"{'a diffuser' if config.diffuser else 'no diffuser'}, "
@@ -223,6 +230,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         log.warning(BANNER_SIM)
     else:
         log.info("driving real GPIO pins")
+    for warning in hub.warnings:
+        log.warning("HARDWARE: %s", warning)
 
     def on_signal(signum: int, frame: object) -> None:
         log.info("%s received: switching everything off", signal.Signals(signum).name)

@@ -84,12 +84,16 @@ class Hub(GuestCommands, BackupCommands, HubCommands, PeopleCommands):
         self.store = store or Store(config.data_path)
         self.lock = HubLock(lambda: self.events.flush())
         self.events = EventBus(self.state, self.lock)
+        #: what the hardware does worse than it should (a light dimmed in software), for the UI
+        self.warnings: list[str] = []
         self.room = build_room(
             config,
             pin_factory,
             speaker,
             on_press=self._button_press,
             on_hold=self._button_hold,
+            backend=self.backend,
+            warnings=self.warnings,
         )
         # what follows a deed (a pad's off-time, a session's end) never holds up the next one
         self.recorder = Recorder()
@@ -332,6 +336,7 @@ class Hub(GuestCommands, BackupCommands, HubCommands, PeopleCommands):
                 "last_session": self.sessions.last,
                 "next_routine": None,
                 "backend": self.backend,
+                "warnings": list(self.warnings),
                 "audio": getattr(self.room.speaker, "backend", None),
                 "version": __version__,
                 "time": self.wall_iso(),

@@ -22,6 +22,7 @@ from typing import Any
 
 import yaml
 
+from hardware.kernel_pwm import force_off, hardware_pwm_channel
 from hardware.pins import SIM_STATE_FILE, is_raspberry_pi, normalize_pin, read_levels, write_levels
 
 from .config import Config
@@ -268,8 +269,10 @@ def _lgpio_all_off(outputs: list[Output], notes: list[str]) -> Result:
     """Claim every line as an output at its off level, and leave it claimed.
 
     No gpiozero devices on purpose: closing one turns its pin into a floating input. The
-    lines stay driven off until this process exits, and the Pi keeps driving the last
-    level after the kernel releases them. One pin that fails does not stop the others.
+    lines stay driven off until this process exits; after that, with ``dtparam=strict_gpiod``
+    (the installer sets it) a released line is an input and its pull keeps the output off,
+    without it the Pi keeps driving the last level. One pin that fails does not stop the
+    others. A light's kernel PWM channel is stopped too: it outlives its process.
     """
     try:
         import lgpio
@@ -287,7 +290,21 @@ def _lgpio_all_off(outputs: list[Output], notes: list[str]) -> Result:
             heat_off = heat_off and o.kind != "heat"
         else:
             done.append(f"{o.name} ({o.pin})")
+        if o.kind == "light":
+            _kernel_pwm_off(o, done, failed)
     return Result(done, failed, notes, heat_off)
+
+
+def _kernel_pwm_off(o: Output, done: list[str], failed: list[str]) -> None:
+    """Stop the light's kernel PWM channel: it keeps running after its process dies."""
+    channel = hardware_pwm_channel(int(o.pin[4:]))
+    if channel is None:
+        return
+    try:
+        if force_off(0, channel, active_high=o.off_level == 0):
+            done.append(f"{o.name} (hardware PWM channel {channel})")
+    except OSError as exc:
+        failed.append(f"{o.name} (hardware PWM channel {channel}): {exc}")
 
 
 def _open_chip() -> int:

@@ -4,8 +4,10 @@
 #
 #   --install    system user `massage-hub` (groups gpio, audio); the app in /opt/massage-hub
 #                (app/ and venv/); /etc/massage-hub/hub.yaml from the shipped config unless
-#                one exists (never overwritten); /var/lib/massage-hub for data; the unit
-#                enabled and (re)started; prints the web UI's address.
+#                one exists (never overwritten); /var/lib/massage-hub for data; on a Pi the
+#                PWM overlay + strict_gpiod in /boot/firmware/config.txt (reboot needed), a
+#                udev rule and the unit's pwm.conf drop-in; the unit enabled and (re)started;
+#                prints the web UI's address.
 #   --uninstall  stops and removes the unit and /opt/massage-hub; keeps the user, the config
 #                in /etc/massage-hub and the data in /var/lib/massage-hub.
 #
@@ -58,11 +60,13 @@ do_uninstall() {
     # stopping runs ExecStopPost (all off) with the app that is still installed
     sys systemctl disable --now "$NAME.service" || true
   fi
-  rm -f "$R$UNIT_PATH"
+  rm -f "$R$UNIT_PATH" "$R$UNIT_PATH.d/pwm.conf" "$R/etc/udev/rules.d/60-massage-hub-pwm.rules"
+  rmdir "$R$UNIT_PATH.d" 2>/dev/null || true
   sys systemctl daemon-reload || true
   rm -rf "$R$APP_DIR"
   say "removed the service and $APP_DIR"
-  echo "kept: your config in $CONF_DIR, your data in $DATA_DIR, and the user $NAME."
+  echo "kept: your config in $CONF_DIR, your data in $DATA_DIR, and the user $NAME;"
+  echo "      the massage-hub block in /boot/firmware/config.txt (PWM overlay, strict_gpiod)."
   echo "to remove those too: sudo rm -rf $CONF_DIR $DATA_DIR && sudo userdel $NAME"
 }
 
@@ -151,6 +155,20 @@ prepare_data() {
   fi
 }
 
+# On a Pi: the lights' hardware PWM overlay and strict_gpiod in config.txt (a backup first),
+# a udev rule for the gpio group's pwmchip access, the unit's ReadWritePaths drop-in
+# (hub/pi_setup.py; docs in hardware/README.md). MASSAGE_HUB_PI_SETUP=1 forces it (tests).
+configure_pi() {
+  if ! is_pi && [ "${MASSAGE_HUB_PI_SETUP:-}" != "1" ]; then return; fi
+  say "configuring the Pi for the lights' hardware PWM"
+  "$R$APP_DIR/venv/bin/python" -m hub.pi_setup --config "$R$CONF_DIR/hub.yaml" \
+    --boot-config "$R/boot/firmware/config.txt" \
+    --udev-rule "$R/etc/udev/rules.d/60-massage-hub-pwm.rules" \
+    --unit-dropin "$R$UNIT_PATH.d/pwm.conf"
+  sys udevadm control --reload
+  sys udevadm trigger --subsystem-match=pwm
+}
+
 install_unit() {
   say "installing and enabling $UNIT_PATH"
   mkdir -p "$(dirname "$R$UNIT_PATH")"
@@ -174,6 +192,7 @@ do_install() {
   install_app
   write_config
   prepare_data
+  configure_pi
   install_unit
   local port host ip
   port=$(web_port)

@@ -206,6 +206,7 @@ class HubState(Open):
     last_session: dict[str, Any] | None
     next_routine: dict[str, Any] | None
     backend: str
+    warnings: list[str]
     audio: str | None
     version: str
     time: str

@@ -109,6 +109,7 @@
       Object.keys(st.problems || {}).forEach(function (k) { rows.push([(NAMES[k] || k) + " is off", st.problems[k]]); });
       var ul = this.about;
       ul.textContent = "";
+      (st.warnings || []).forEach(function (w) { rows.push(["Warning", w]); });
       rows.forEach(function (r) { ul.appendChild(h("li", null, h("span", {text: r[0]}), h("span", {class: "value", text: r[1]}))); });
     }
   });
