@@ -23,36 +23,38 @@
 
   // --- the one-tap card on the Now page ------------------------------------------------------
 
+  /* One question for person ``p`` of session ``row`` (before, after, morning); ``onDone`` after
+   * the answer is saved. Also used by History, for an "after" missed at the time. */
+  function ask(row, p, when, onDone) {
+    var areas = [];
+    var q = {before: p.name + ": how stressed are you now?", after: p.name + ": and now, after the session?",
+      morning: p.name + ": how did you sleep?"}[when];
+    var scale = when === "morning" ? [1, 2, 3, 4, 5] : [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+    var box = h("div", {class: "ask", "data-ask": when, "data-person": p.profile});
+    box.appendChild(h("p", {class: "q", text: q}));
+    if (when !== "morning") {
+      box.appendChild(h("p", {class: "muted small", text: "Tense areas (optional), then one tap on the number:"}));
+      box.appendChild(MH.people.areaChips([], function (a) { areas = a; }));
+    }
+    box.appendChild(h("div", {class: "scale"}, scale.map(function (n) {
+      return h("button", {class: "chip num", type: "button", "data-value": n, text: String(n), onclick: function () {
+        var entry = {session_id: row.id, profile: p.profile, when: when};
+        if (when === "morning") entry.sleep = n; else { entry.stress = n; entry.areas = areas; }
+        api("POST", "/journal", entry).then(function () {
+          box.remove();
+          toast("Noted, thank you.", true);
+          if (onDone) onDone(n);
+        }, quiet);
+      }});
+    })));
+    box.appendChild(h("p", {class: "muted small", text: when === "morning" ? "1 = badly, 5 = very well" : "0 = calm, 10 = very stressed"}));
+    return box;
+  }
+
   /* Asks each person of the latest session what is due: stress before, after, sleep. */
   function card() {
     var el = h("div", {class: "card journal-card", hidden: true, "data-testid": "journal-card"});
     var key = null, done = {};
-    function ask(row, p, when) {
-      var areas = [];
-      var q = {before: p.name + ": how stressed are you now?", after: p.name + ": and now, after the session?",
-        morning: p.name + ": how did you sleep?"}[when];
-      var scale = when === "morning" ? [1, 2, 3, 4, 5] : [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
-      var box = h("div", {class: "ask", "data-ask": when, "data-person": p.profile});
-      box.appendChild(h("p", {class: "q", text: q}));
-      if (when !== "morning") {
-        box.appendChild(h("p", {class: "muted small", text: "Tense areas (optional), then one tap on the number:"}));
-        box.appendChild(MH.people.areaChips([], function (a) { areas = a; }));
-      }
-      box.appendChild(h("div", {class: "scale"}, scale.map(function (n) {
-        return h("button", {class: "chip num", type: "button", "data-value": n, text: String(n), onclick: function () {
-          var entry = {session_id: row.id, profile: p.profile, when: when};
-          if (when === "morning") entry.sleep = n; else { entry.stress = n; entry.areas = areas; }
-          api("POST", "/journal", entry).then(function () {
-            done[row.id + "/" + p.profile + "/" + when] = true;
-            box.remove();
-            if (!el.querySelector(".ask")) el.hidden = true;
-            toast("Noted, thank you.", true);
-          }, quiet);
-        }});
-      })));
-      box.appendChild(h("p", {class: "muted small", text: when === "morning" ? "1 = badly, 5 = very well" : "0 = calm, 10 = very stressed"}));
-      return box;
-    }
     function render(row) {
       el.textContent = "";
       if (!row || !(row.people || []).length) { el.hidden = true; return; }
@@ -63,7 +65,11 @@
         if (!running && !known(p.after) && row.end_reason !== "interrupted") due.push("after");
         if (!running && !known(p.sleep) && evening(row.started_at) && nextMorning(row.started_at)) due.push("morning");
         due.forEach(function (when) {
-          if (!done[row.id + "/" + p.profile + "/" + when]) el.appendChild(ask(row, p, when));
+          if (done[row.id + "/" + p.profile + "/" + when]) return;
+          el.appendChild(ask(row, p, when, function () {
+            done[row.id + "/" + p.profile + "/" + when] = true;
+            if (!el.querySelector(".ask")) el.hidden = true;
+          }));
         });
       });
       el.hidden = !el.querySelector(".ask");
@@ -175,5 +181,5 @@
     }
   });
 
-  MH.journal = {card: card, chart: chart};
+  MH.journal = {card: card, chart: chart, ask: ask};
 })();
