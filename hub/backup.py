@@ -116,12 +116,13 @@ def read_backup(raw: bytes | str) -> dict[str, Any]:
         doc = json.loads(raw)
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise BackupError(
-            "this file is not a massage-hub backup (it is not JSON); choose the file that "
-            "Settings → Download backup or 'massage-hub backup' made"
+            "this file is not a backup of this hub (the hub cannot read it); choose the file "
+            "that Settings → Download backup made"
         ) from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise BackupError(
-            "this file is not a massage-hub backup (it has no 'format: massage-hub-backup')"
+            "this file is not a backup of this hub; choose the file that Settings → "
+            "Download backup made"
         )
     return doc
 
@@ -289,7 +290,10 @@ class BackupCommands:
         """Check a backup whole, then replace the data with it at once; 409 in a session."""
         doc = raw if isinstance(raw, dict) else read_backup(raw)
         if doc.get("format") != FORMAT:
-            raise BackupError("this is not a massage-hub backup (no 'format: massage-hub-backup')")
+            raise BackupError(
+                "this file is not a backup of this hub; choose the file that Settings → "
+                "Download backup made"
+            )
         with self.lock:  # type: ignore[attr-defined]
             if self.sessions.current is not None:  # type: ignore[attr-defined]
                 raise Conflict("a session is running; stop it, then restore")

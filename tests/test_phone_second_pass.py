@@ -211,3 +211,148 @@ def test_my_usual_is_one_tap(served: ServeProcess, size: Any) -> None:
         assert sess["scene"] == "deep-tissue" and sess["minutes"] == 45
         assert {p["profile"]: p["pad"] for p in sess["people"]} == {"ben": "pad", "anna": "pad2"}
         assert not page.errors
+
+
+# what a homeowner should never read: commands, file and key names, ids, raw dates, API words
+PROGRAMMER_WORDS = [
+    (re.compile(r"`"), "a backtick"),
+    (re.compile(r"\b[a-z]+_[a-z_]+\b"), "a _-joined name"),
+    (re.compile(r"Bearer|Authorization:"), "an HTTP header"),
+    (re.compile(r"journalctl|massage-hub|systemctl|sudo"), "a command"),
+    (re.compile(r"\b\d{4}-\d\d-\d\d\b"), "a raw ISO date"),
+    (re.compile(r"\bgot \d|Input should be|profile ids?\b"), "a validator's words"),
+    (re.compile(r"\b(\w+) \(\1\)", re.IGNORECASE), "a name and its id"),
+    (re.compile(r"\.(json|yaml|db|py)\b"), "a file name"),
+]
+
+VISIBLE_TEXT = "() => document.body.innerText"
+
+
+def programmer_words(text: str) -> list[str]:
+    found = []
+    for pattern, what in PROGRAMMER_WORDS:
+        for m in pattern.finditer(text):
+            found.append(f"{what}: {text[max(0, m.start() - 30) : m.end() + 30]!r}")
+    return found
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_no_programmer_words_on_any_page(served: ServeProcess, tmp_path: Path, size: Any) -> None:
+    seen: dict[str, list[str]] = {}
+
+    def read(page: Any, where: str) -> None:
+        page.wait_for_timeout(300)
+        seen[where] = programmer_words(page.evaluate(VISIBLE_TEXT))
+
+    def toast(page: Any, where: str) -> None:
+        t = page.locator("#toast")
+        expect(t).to_be_visible()
+        seen[where] = programmer_words(t.inner_text())
+
+    # first run, on a hub with no password yet
+    fresh = ServeProcess(write_config(tmp_path / "fresh")).start()
+    try:
+        with phone(size) as page:
+            page.goto(fresh.base_url + "/")
+            page.wait_for_selector("#code")
+            read(page, "first run")
+    finally:
+        fresh.stop()
+
+    with phone(size) as page:
+        page.goto(served.base_url + "/login")
+        read(page, "login")
+        log_in(page, served)
+        call(page, "POST", "/profiles", {"name": "Anna", "areas": ["lower_back"]})
+        call(page, "PUT", "/table", {"people": ["anna"]})
+        call(page, "POST", "/session", {"scene": "swedish", "minutes": 30})
+        call(page, "DELETE", "/session")
+        for tab in (
+            "now",
+            "room",
+            "scenes",
+            "routines",
+            "history",
+            "people",
+            "journal",
+            "settings",
+        ):
+            page.click(f"#tabs a[data-page={tab}]")
+            read(page, tab)
+        # a file that is not a backup
+        bad = tmp_path / "notes.json"
+        bad.write_text('{"hello": 1}')
+        page.set_input_files("#restore-file", str(bad))
+        page.once("dialog", lambda d: d.accept())
+        page.click("#restore-backup")
+        toast(page, "restore of a wrong file")
+        made = call(page, "POST", "/guests", {"name": "Ana", "profiles": ["anna"]})
+
+    with phone(size) as guest:
+        guest.goto(made["url"])
+        guest.wait_for_url(re.compile(r"/therapist$"))
+        expect(guest.locator("#t-client-list")).to_contain_text("Anna")
+        read(guest, "therapist")
+        guest.fill("#t-minutes", "0")
+        guest.click("#t-go")
+        toast(guest, "therapist: 0 minutes")
+        guest.goto(served.base_url + "/guest-ended")
+        read(guest, "link ended")
+        h1 = guest.locator("h1").bounding_box()
+
+    bad_words = {k: v for k, v in seen.items() if v}
+    for where, found in bad_words.items():
+        print(where, *found, sep="\n  ")
+    assert not bad_words, bad_words
+    # the ended-link heading stays whole (it split over 4 lines at 390 px)
+    assert h1 and h1["height"] < 100, h1
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_the_journal_counts_sessions_and_says_dates_in_words(
+    served: ServeProcess, size: Any
+) -> None:
+    with phone(size) as page:
+        log_in(page, served)
+        couple(page)
+        for before, after in [(7, 3), (6, 4), (8, 2)]:  # 3 sessions, 6 ratings (two people)
+            sid = call(page, "POST", "/session", {"scene": "swedish", "minutes": 30})["id"]
+            for who in ("anna", "ben"):
+                entry = {"session_id": sid, "profile": who, "when": "before", "stress": before}
+                call(page, "POST", "/journal", entry)
+            call(page, "DELETE", "/session")
+            for who in ("anna", "ben"):
+                entry = {"session_id": sid, "profile": who, "when": "after", "stress": after}
+                call(page, "POST", "/journal", entry)
+        page.click("#tabs a[data-page=journal]")
+        summary = page.get_by_test_id("journal-summary")
+        expect(summary).to_contain_text("Stress 4 points lower")
+        expect(summary).to_contain_text("From 6 ratings before and after, in 3 sessions")
+        chart = page.locator(".chart").first.evaluate("el => el.textContent")
+        assert not re.search(r"\d\d-\d\d", chart), chart
+        shot(page, "journal", size)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_a_skipped_routine_offers_undo_not_a_second_skip(served: ServeProcess, size: Any) -> None:
+    with phone(size) as page:
+        log_in(page, served)
+        every_day = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+        call(
+            page,
+            "POST",
+            "/routines",
+            {
+                "name": "Wind-down",
+                "schedule": {"kind": "weekly", "days": every_day, "time": "21:30"},
+                "action": {"kind": "wind_down", "minutes": 30, "light_from": 0.6, "light_to": 0},
+            },
+        )
+        page.click("#skip-next-routine")
+        expect(page.locator("#unskip-routine")).to_be_visible()
+        expect(page.locator("#skip-next-routine")).to_have_count(0)
+        expect(page.get_by_test_id("next-routine")).to_contain_text("skipped")
+        shot(page, "routine-skipped", size)
+        page.click("#unskip-routine")
+        expect(page.locator("#skip-next-routine")).to_be_visible()
+        assert not page.errors

@@ -13,6 +13,11 @@
     if (text !== undefined) el.textContent = text;
     return el;
   }
+  // a week's Monday as a person says it ("30 Nov"), not "2026-11-30"
+  function weekName(iso) {
+    var d = new Date(iso + "T12:00:00");
+    return isNaN(d) ? iso : d.toLocaleDateString([], {day: "numeric", month: "short"});
+  }
   function known(v) { return v !== null && v !== undefined; }
   function evening(iso) { return new Date(iso).getHours() >= 17; }
   function nextMorning(iso) {  // the morning after an evening session, until noon
@@ -100,7 +105,7 @@
     }
     weeks.forEach(function (w, i) {
       if (weeks.length <= 8 || i % Math.ceil(weeks.length / 8) === 0) {
-        svg.appendChild(s("text", {x: x(i), y: H - 8, class: "axis", "text-anchor": "middle"}, w.week.slice(5)));
+        svg.appendChild(s("text", {x: x(i), y: H - 8, class: "axis", "text-anchor": "middle"}, weekName(w.week)));
       }
     });
     series.forEach(function (se) {
@@ -110,7 +115,7 @@
       pts.forEach(function (p) {
         var dot = s("circle", {cx: p[0], cy: p[1], r: 3.5, class: "dot " + se.cls, "data-series": se.key});
         var n = p[2].entries[se.key === "sleep" ? "morning" : se.key];
-        dot.appendChild(s("title", {}, se.label + ", week of " + p[2].week + ": " + p[2][se.key] + " (" + n + " rating" + (n === 1 ? "" : "s") + ")"));
+        dot.appendChild(s("title", {}, se.label + ", week of " + weekName(p[2].week) + ": " + p[2][se.key] + " (" + n + " rating" + (n === 1 ? "" : "s") + ")"));
         svg.appendChild(dot);
       });
     });
@@ -155,7 +160,7 @@
       } else {
         var drop = d.average_drop;
         summary.appendChild(h("p", {class: "big-note", text: (drop >= 0 ? "Stress " + drop + " points lower" : "Stress " + (-drop) + " points higher") + " after a session, on average"}));
-        summary.appendChild(h("p", {class: "muted", text: "From " + d.sessions + " sessions rated before and after (0 = calm, 10 = very stressed). This shows what went together, not what caused it."}));
+        summary.appendChild(h("p", {class: "muted", text: "From " + d.sessions + " ratings before and after, in " + d.rated_sessions + " session" + (d.rated_sessions === 1 ? "" : "s") + " (0 = calm, 10 = very stressed). This shows what went together, not what caused it."}));
       }
       if (d.sleep_nights) {
         summary.appendChild(h("p", {class: "muted", text: known(d.average_sleep) ? "Sleep after an evening session: " + d.average_sleep + " of 5, from " + d.sleep_nights + " nights." :

@@ -202,10 +202,18 @@
       el.hidden = !n;
       if (!n) return;
       var when = MH.fmt.relative(n.at, st.time);
+      var url = "/routines/" + encodeURIComponent(n.id) + "/skip-next";
+      if (n.skipped) {  // one skip at a time: offer to take it back, not a second Skip
+        var was = MH.fmt.relative(n.skipped, st.time);
+        el.appendChild(h("span", {class: "grow", text: n.name + " " + when + " (skipped " + was + ")"}));
+        el.appendChild(h("button", {class: "btn small", type: "button", id: "unskip-routine", text: "Undo skip", "aria-label": "Run " + n.name + " " + was + " after all",
+          onclick: function () { api("POST", url, {skip: false}).then(function () { toast(n.name + " runs " + was + " after all.", true); }, function () {}); }}));
+        return;
+      }
       el.appendChild(h("span", {class: "grow", text: n.name + " " + when}));
       el.appendChild(h("button", {class: "btn small", type: "button", id: "skip-next-routine", text: "Skip", "aria-label": "Skip " + n.name + " " + when,
         onclick: function () {
-          api("POST", "/routines/" + encodeURIComponent(n.id) + "/skip-next", {skip: true}).then(function () { toast(n.name + " skipped once.", true); }, function () {});
+          api("POST", url, {skip: true}).then(function () { toast(n.name + " skipped once.", true); }, function () {});
         }}));
     },
     update: function (st, type) {

@@ -3,6 +3,9 @@
  * (web/backup_api.py). The QR code is made on the hub (SVG) and shown as an image. */
 (function () {
   "use strict";
+  // what a restore brought back, in a homeowner's words (the hub counts rows per table)
+  var RESTORED = {scenes: ["scene", "scenes"], routines: ["routine", "routines"], profiles: ["person", "people"],
+    sessions: ["past session", "past sessions"], journal: ["journal entry", "journal entries"], tokens: ["token", "tokens"]};
   var h = MH.h, api = MH.api, toast = MH.toast;
 
   function when(iso) { return iso ? iso.slice(0, 10) + " " + iso.slice(11, 16) : ""; }
@@ -64,8 +67,15 @@
               "X-CSRF-Token": MH.csrf()}});
         }).then(function (r) {
           return r.json().catch(function () { return null; }).then(function (d) {
-            if (!r.ok) { toast(d && d.error ? d.error.message : "error " + r.status); return; }
-            toast("Restored: " + Object.keys(d.restored).map(function (k) { return d.restored[k] + " " + k; }).join(", ") + ".", true);
+            if (!r.ok) {
+              var m = (d && d.error && d.error.message) || "the hub could not restore it (error " + r.status + "); try again, or choose another backup file";
+              toast("Nothing was changed: " + m.replace(/\s*\(got [^)]*\)/g, "") + "."); return;
+            }
+            var parts = Object.keys(RESTORED).filter(function (k) { return d.restored[k]; }).map(function (k) {
+              var n = d.restored[k], w = RESTORED[k];
+              return n + " " + (n === 1 ? w[0] : w[1]);
+            });
+            toast("Restored " + (parts.length ? parts.join(", ") : "an empty backup") + ".", true);
             MH.loadScenes();
           });
         }, function () { toast("The hub does not answer."); });
