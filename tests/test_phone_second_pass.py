@@ -356,3 +356,32 @@ def test_a_skipped_routine_offers_undo_not_a_second_skip(served: ServeProcess, s
         page.click("#unskip-routine")
         expect(page.locator("#skip-next-routine")).to_be_visible()
         assert not page.errors
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_a_therapists_link_is_made_by_names_and_hours(served: ServeProcess, size: Any) -> None:
+    with phone(size) as page:
+        log_in(page, served)
+        call(page, "POST", "/profiles", {"name": "Anna", "notes": "left knee"})
+        call(page, "POST", "/profiles", {"name": "Kim"})
+        page.click("#tabs a[data-page=settings]")
+        page.fill("#visit-name", "Ana")
+        page.fill("#visit-hours", "48")
+        page.click("#create-visit")
+        expect(page.locator("#toast")).to_contain_text("24 hours")
+        page.fill("#visit-hours", "3")
+        page.click("#visit-profiles [data-profile=anna]")
+        expect(page.locator("#visit-profiles [data-profile=anna]")).to_have_attribute(
+            "aria-pressed", "true"
+        )
+        page.click("#create-visit")
+        qr = page.get_by_test_id("visit-qr")
+        expect(qr).to_be_visible()
+        expect(page.locator("#toast")).to_be_hidden()  # the old error is gone
+        expect(page.get_by_test_id("new-visit")).not_to_contain_text(re.compile(r"\d{4}-\d\d"))
+        qr.scroll_into_view_if_needed()
+        assert hit_is(page, "[data-testid=visit-qr]")
+        shot(page, "visit-link", size)
+        guests = call(page, "GET", "/guests")["guests"]
+        assert guests[0]["profiles"] == ["anna"]
+        assert not page.errors

@@ -346,7 +346,7 @@ var MH = (function () {
   function extend(where, x) { extensions[where].push(x); }
 
   return {page: page, extend: extend, setDim: setDim, extensions: function (where) { return extensions[where]; },
-    csrf: function () { return csrf; }, api: api, h: h, toast: toast, start: start, clock: clock, press: press, field: field,
+    csrf: function () { return csrf; }, api: api, h: h, toast: toast, hideToast: hideToast, start: start, clock: clock, press: press, field: field,
     clearErrors: clearErrors, fieldError: showFieldError, fmt: fmt, reason: reason, left: left, facts: facts,
     online: function () { return online; }, onState: function (fn) { listeners.push(fn); },
     state: function () { return state; }, scenes: function () { return scenes; }, loadScenes: loadScenes,
