@@ -385,3 +385,67 @@ def test_a_therapists_link_is_made_by_names_and_hours(served: ServeProcess, size
         guests = call(page, "GET", "/guests")["guests"]
         assert guests[0]["profiles"] == ["anna"]
         assert not page.errors
+
+
+# the brightest pixel of a screenshot, as luma 0-255, measured in the page (no image library)
+BRIGHTEST = """async b64 => {
+  const img = new Image(); img.src = 'data:image/png;base64,' + b64; await img.decode();
+  const c = document.createElement('canvas'); c.width = img.width; c.height = img.height;
+  const g = c.getContext('2d'); g.drawImage(img, 0, 0);
+  const d = g.getImageData(0, 0, c.width, c.height).data;
+  let max = 0;
+  for (let i = 0; i < d.length; i += 4) {
+    const y = 0.2126 * d[i] + 0.7152 * d[i + 1] + 0.0722 * d[i + 2];
+    if (y > max) max = y;
+  }
+  return max; }"""
+DIM_TEXT = """() => { const s = getComputedStyle(document.documentElement);
+  return ['--text', '--muted'].map(v => s.getPropertyValue(v).trim()); }"""
+
+
+def luma(hex_colour: str) -> float:
+    r, g, b = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def brightest(page: Any) -> float:
+    import base64
+
+    png = base64.b64encode(page.screenshot()).decode()
+    return float(page.evaluate(BRIGHTEST, png))
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_dim_on_every_page_and_nothing_brighter_than_its_text(
+    served: ServeProcess, size: Any
+) -> None:
+    too_bright: dict[str, float] = {}
+    with phone(size) as page:
+        page.goto(served.base_url + "/login")
+        page.click("[data-dim]")  # the login page has Dim too
+        assert page.evaluate("document.documentElement.classList.contains('dim')")
+        bound = max(luma(c) for c in page.evaluate(DIM_TEXT)) + 6
+        too_bright["login"] = brightest(page)
+        log_in(page, served)
+        assert page.evaluate("document.documentElement.classList.contains('dim')")  # kept
+        call(page, "POST", "/profiles", {"name": "Anna", "areas": ["neck"]})
+        for tab in ("now", "room", "people", "settings"):
+            page.click(f"#tabs a[data-page={tab}]")
+            page.wait_for_timeout(400)
+            too_bright[tab] = brightest(page)
+            shot(page, f"dim-{tab}", size)
+        expect(page.locator("header [data-dim]")).to_have_attribute("aria-pressed", "true")
+        made = call(page, "POST", "/guests", {"name": "Ana", "profiles": ["anna"]})
+    with phone(size) as guest:
+        guest.goto(served.base_url + "/login")
+        guest.click("[data-dim]")
+        guest.goto(made["url"])
+        guest.wait_for_url(re.compile(r"/therapist$"))
+        expect(guest.locator("#t-client-list")).to_contain_text("Anna")
+        assert guest.evaluate("document.documentElement.classList.contains('dim')")
+        too_bright["therapist"] = brightest(guest)
+        shot(guest, "dim-therapist", size)
+        guest.click("[data-dim]")  # and off again
+        assert not guest.evaluate("document.documentElement.classList.contains('dim')")
+    over = {k: round(v) for k, v in too_bright.items() if v > bound}
+    assert not over, f"brighter than the text ({bound:.0f}): {over}"

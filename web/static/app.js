@@ -327,10 +327,15 @@ var MH = (function () {
   // the dim look (a phone remembers it); the Now page and Settings toggle it
   function setDim(on) {
     document.documentElement.classList.toggle("dim", on);
-    document.querySelectorAll("#dim, #dim-now").forEach(function (b) { press(b, on); });
+    document.querySelectorAll("#dim, #dim-now, [data-dim]").forEach(function (b) { press(b, on); });
     try { localStorage.setItem("mh.dim", on ? "1" : ""); } catch (e) { /* private mode */ }
   }
   try { if (localStorage.getItem("mh.dim")) document.documentElement.classList.add("dim"); } catch (e) { /* private mode */ }
+  // the header's Dim: on every page, kept on this phone (login and therapist pages read it too)
+  document.querySelectorAll("[data-dim]").forEach(function (b) {
+    press(b, document.documentElement.classList.contains("dim"));
+    b.addEventListener("click", function () { setDim(!document.documentElement.classList.contains("dim")); });
+  });
 
   // pages not needed at first are in a second bundle, loaded when one of them is opened
   var more = document.querySelector('meta[name="more-js"]'), moreAsked = false;

@@ -135,7 +135,7 @@
       // an hour on, the summary is old news (History keeps it)
       var fresh = last && (new Date(st.time) - new Date(last.ended_at)) < 3600 * 1000;
       var show = !s && fresh && String(last.id) !== gone;
-      if (show && self.ended.hidden && self.wasRunning) window.scrollTo(0, 0);  // the words, in view
+      if (show && self.ended.hidden && self.wasRunning) { window.scrollTo(0, 0); MH.hideToast(); }  // the words, in view
       self.ended.hidden = !show;
       // once the summary is put away, so are its "after" questions: History still asks them
       if (self.journal) self.journal.classList.toggle("parked", !s && !!last && String(last.id) === gone);

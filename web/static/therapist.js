@@ -2,6 +2,19 @@
  * Stands alone (no app.js): it reaches only what a guest may (web/guests.py). */
 (function () {
   "use strict";
+  // the dim look, kept on this phone like the app's own (localStorage "mh.dim")
+  (function () {
+    var root = document.documentElement;
+    try { if (localStorage.getItem("mh.dim")) root.classList.add("dim"); } catch (e) { /* private mode */ }
+    document.querySelectorAll("[data-dim]").forEach(function (b) {
+      b.setAttribute("aria-pressed", String(root.classList.contains("dim")));
+      b.addEventListener("click", function () {
+        var on = root.classList.toggle("dim");
+        b.setAttribute("aria-pressed", String(on));
+        try { localStorage.setItem("mh.dim", on ? "1" : ""); } catch (e) { /* private mode */ }
+      });
+    });
+  })();
   var csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
   var state = null, stateAt = 0, scenes = [], built = false;
   function $(id) { return document.getElementById(id); }
@@ -166,9 +179,9 @@
       if (ev.type === "cue") cue(ev.data.text);
       setState(ev.state);
     });
-    es.onopen = function () { conn.classList.add("live"); };
+    es.onopen = function () { conn.classList.add("live"); conn.textContent = "Live"; };
     es.onerror = function () {
-      conn.classList.remove("live");
+      conn.classList.remove("live"); conn.textContent = "Reconnecting";
       fetch("/api/v1/auth", {credentials: "same-origin"}).then(function (r) { return r.json(); }).then(function (a) {
         if (!a.authenticated) ended(); else if (es.readyState === 2) setTimeout(connect, 3000);
       }, function () { if (es.readyState === 2) setTimeout(connect, 3000); });
