@@ -449,3 +449,76 @@ def test_dim_on_every_page_and_nothing_brighter_than_its_text(
         assert not guest.evaluate("document.documentElement.classList.contains('dim')")
     over = {k: round(v) for k, v in too_bright.items() if v > bound}
     assert not over, f"brighter than the text ({bound:.0f}): {over}"
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_a_lost_hub_stops_the_countdown(served: ServeProcess, size: Any) -> None:
+    with phone(size) as page:
+        log_in(page, served)
+        page.click("#start")  # swedish: the table warms for 5 minutes first
+        phase = page.get_by_test_id("phase")
+        expect(phase).to_contain_text("session starts in")
+        served.stop()  # the hub goes away (it switches everything off as it goes)
+        expect(page.get_by_test_id("lost")).to_be_visible(timeout=10_000)
+        page.wait_for_timeout(300)
+        first = phase.text_content()
+        page.wait_for_timeout(2500)
+        assert phase.text_content() == first, "a greyed page still counts down"
+        shot(page, "lost-frozen", size)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_a_reload_while_the_hub_is_down_shows_the_app(tmp_path: Path, size: Any) -> None:
+    path = write_config(tmp_path, {"session": {"prewarm_minutes": 5}})
+    assert run_cli(path, "set-password", stdin=PASSWORD + "\n").returncode == 0
+    hub = ServeProcess(path).start()
+    try:
+        with phone(size) as page:
+            log_in(page, hub)
+            page.wait_for_function("navigator.serviceWorker.controller !== null")
+            hub.stop()  # the hub goes away; the phone reloads at once
+            page.reload()
+            expect(page.get_by_test_id("lost")).to_be_visible(timeout=10_000)
+            expect(page.locator("#tabs a[data-page=now]")).to_have_count(1)
+            page.goto(hub.base_url + "/login")  # a page it never kept: the app's own words
+            expect(page.locator("#away")).to_contain_text("The hub is not answering")
+            shot(page, "hub-away", size)
+    finally:
+        hub.stop()
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_a_restore_refreshes_another_phones_people(served: ServeProcess, size: Any) -> None:
+    with phone(size) as page:
+        log_in(page, served)
+        call(page, "POST", "/profiles", {"name": "Anna"})
+        backup = call(page, "GET", "/backup")
+        call(page, "POST", "/profiles", {"name": "Kim"})
+        other = page.context.new_page()  # a second tab, open on People
+        other.goto(served.base_url + "/#people")
+        people = other.get_by_test_id("profile-list")
+        expect(people).to_contain_text("Kim")
+        call(page, "POST", "/restore", backup)
+        expect(people).not_to_contain_text("Kim")
+        expect(people).to_contain_text("Anna")
+        other.click("#tabs a[data-page=now]")
+        expect(other.locator("[data-testid=who-picker] [data-profile]")).to_have_count(1)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_history_says_a_stop_in_the_warm_up(served: ServeProcess, size: Any) -> None:
+    with phone(size) as page:
+        log_in(page, served)
+        call(page, "POST", "/session", {"scene": "swedish", "minutes": 30})
+        call(page, "DELETE", "/session")
+        page.click("#tabs a[data-page=history]")
+        row = page.locator("[data-testid=history] tbody tr").first
+        expect(row).to_contain_text("none of 30")
+        expect(row).not_to_contain_text("0 of 30")
+        # the date on one line, and nothing past the card's edge
+        assert row.locator("td").first.bounding_box()["height"] < 45  # one line (and padding)
+        assert page.evaluate(
+            "(() => { const t = document.querySelector('[data-testid=history]');"
+            " return t.getBoundingClientRect().right <= t.parentElement.getBoundingClientRect().right; })()"
+        )
+        shot(page, "history", size)

@@ -33,7 +33,7 @@ var MH = (function () {
   var factsEl = document.getElementById("facts");
   var facts = factsEl ? JSON.parse(factsEl.textContent) : {heat_levels: [], diffuser_modes: []};
   var pages = {}, mounted = {}, current = null;
-  var state = null, stateAt = 0, scenes = [], es = null;
+  var state = null, stateAt = 0, scenes = [], es = null, lostAt = null;
   var scenesEl = document.getElementById("scenes-data");  // the scenes as the page was made
   if (scenesEl) scenes = JSON.parse(scenesEl.textContent);
   var scenesFresh = !!scenesEl;
@@ -194,6 +194,7 @@ var MH = (function () {
   function setOnline(on) {
     if (on === online) return;
     online = on;
+    lostAt = on ? null : Date.now();
     document.body.classList.toggle("offline", !on);
     document.getElementById("lost").hidden = on;
     var conn = document.getElementById("conn");
@@ -321,7 +322,8 @@ var MH = (function () {
   }
   fmt.relative = relative;
   // seconds left of a countdown the state carried, counted on since it arrived
-  function since() { return (Date.now() - stateAt) / 1000; }
+  // while the hub does not answer, counting down would claim what nobody knows: time stops
+  function since() { return ((lostAt || Date.now()) - stateAt) / 1000; }
   function left(seconds, frozen) { return seconds === null || seconds === undefined ? null : frozen ? seconds : Math.max(0, seconds - since()); }
 
   // the dim look (a phone remembers it); the Now page and Settings toggle it

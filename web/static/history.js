@@ -20,15 +20,15 @@
       MH.api("GET", "/history?limit=25&offset=" + self.offset).then(function (d) {
         if (fresh) self.body.textContent = "";
         d.sessions.forEach(function (r) {
-          // a stop in the warm-up ends before any massage time: say so, not "0 of 30"
-          var warmOnly = r.actual_minutes === 0 && r.end_reason === "stopped";
+          // a stop in the warm-up (or at once) gave no massage time: "none of 30", not "0 of 30"
+          var none = r.actual_minutes === 0 && !!r.end_reason;
           var who = h("td", null, MH.people ? MH.people.who(r) : "");
           var tr = h("tr", null,
             h("td", {text: MH.fmt.when(r.started_at)}),
             h("td", {text: r.scene_name + (r.by ? " · by " + r.by : "")}),
-            h("td", {text: warmOnly ? "none of " + Math.round(r.planned_minutes) + " (warm-up only)"
+            h("td", {text: none ? "none of " + Math.round(r.planned_minutes)
               : (r.actual_minutes !== null ? Math.round(r.actual_minutes) : "…") + " of " + Math.round(r.planned_minutes)}),
-            h("td", {"data-testid": "end", text: warmOnly ? "Stopped in the warm-up" : MH.reason(r.end_reason)}),
+            h("td", {"data-testid": "end", text: MH.reason(r.end_reason)}),
             who);
           self.body.appendChild(tr);
           // an "after" missed at the time can still be given here, one tap on the number

@@ -85,7 +85,7 @@
       if (k === key) return;
       key = k;
       var row = sess || last;
-      if (row && !(row.people || []).length) { render(null); return; }  // nobody to ask
+      if (!row || !(row.people || []).length) { render(null); return; }  // nobody to ask
       api("GET", "/history?limit=1").then(function (d) { render(d.sessions[0]); }, quiet);
     };
     return el;
