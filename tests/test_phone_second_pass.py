@@ -87,6 +87,10 @@ def test_start_is_not_under_the_tab_bar_when_now_opens(served: ServeProcess, siz
         page.wait_for_selector("#conn.live")
         expect(page.locator("#start")).to_be_visible()
         assert hit_is(page, "#start"), "something covers Start when Now opens"
+        # the title whole beside Live, Dim and All off ("Massage r…" before)
+        assert page.evaluate(
+            "(h => h.scrollWidth <= h.clientWidth)(document.querySelector('.brand h1'))"
+        )
         shot(page, "now-opens", size)
         assert not page.errors
 
