@@ -84,6 +84,7 @@
       var k = sess ? "s" + sess.id + (sess.people || []).length : last ? "l" + last.id : "none";
       if (k === key) return;
       key = k;
+      el.textContent = ""; el.hidden = true;  // the last session's questions go at once, not when the hub answers
       var row = sess || last;
       if (!row || !(row.people || []).length) { render(null); return; }  // nobody to ask
       api("GET", "/history?limit=1").then(function (d) { render(d.sessions[0]); }, quiet);
