@@ -143,12 +143,13 @@ def read_backup(raw: bytes | str, *, values: int = MAX_VALUES) -> dict[str, Any]
                 "Settings → Download backup or 'massage-hub backup' made"
             ) from None
         raise BackupError(
-            f"this is not a backup this hub restores: {exc.message}; restore a large one "
-            "with: massage-hub restore FILE"
+            f"this file cannot be restored from the page ({exc.message}); choose the file "
+            "that Settings → Download backup made, or restore a very large one on the hub itself"
         ) from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise BackupError(
-            "this file is not a massage-hub backup (it has no 'format: massage-hub-backup')"
+            "this file is not a backup of this hub; choose the file that Settings → "
+            "Download backup made"
         )
     return doc
 
@@ -284,7 +285,10 @@ class BackupCommands:
         """
         doc = raw if isinstance(raw, dict) else read_backup(raw, values=MAX_WEB_VALUES)
         if doc.get("format") != FORMAT:
-            raise BackupError("this is not a massage-hub backup (no 'format: massage-hub-backup')")
+            raise BackupError(
+                "this file is not a backup of this hub; choose the file that Settings → "
+                "Download backup made"
+            )
         # checked before the hub lock: a large file takes seconds, the room must not wait
         tables = check_backup(self.store, doc)
         if doc["secrets"] and replace_secrets is not True:

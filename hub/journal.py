@@ -224,7 +224,8 @@ def insight(rows: list[dict[str, Any]]) -> dict[str, Any]:
     enough = len(done) >= MIN_SESSIONS
     sleeps = [r["sleep"] for r in rows if r["when"] == Moment.MORNING]
     return {
-        "sessions": len(done),
+        "sessions": len(done),  # rated pairs: one per person, so a couple's session counts twice
+        "rated_sessions": len({p["session_id"] for p in done}),
         "enough": enough,
         "message": None if enough else NOT_ENOUGH,
         "average_drop": _mean([p["drop"] for p in done]) if enough else None,

@@ -42,6 +42,10 @@ class RoutineQueries:
             "name": best.spec.name,
             "at": best.shown_next.astimezone(self.zone).isoformat(timespec="seconds"),
             "words": in_words(best.shown_next, now, self.zone),
+            # one skip at a time: while one is pending the phone offers to take it back instead
+            "skipped": None
+            if best.skip_next is None
+            else best.skip_next.astimezone(self.zone).isoformat(timespec="seconds"),
         }
 
     def _out(self, r: Routine, now: datetime) -> dict[str, Any]:

@@ -369,6 +369,7 @@ class SessionController:
         """
         s = self.current
         assert s is not None
+        in_warm_up = s.phase == Phase.PREPARE  # the massage never began: said so at the end
         if s.phase == Phase.ACTIVE and s.active_started is not None:
             s.active_seconds += (s.paused_at or now) - s.active_started
             s.active_started = None
@@ -393,6 +394,7 @@ class SessionController:
             "planned_minutes": s.minutes,
             "actual_minutes": round(actual, 2),
             "end_reason": reason,
+            "in_warm_up": in_warm_up,
             "ended_at": self._wall_iso(),
             "people": [p.to_dict() for p in s.people.people] if s.people else [],
         }

@@ -159,9 +159,9 @@ def bad_docs(good: dict[str, Any]) -> list[tuple[Any, str]]:
     nested = changed()
     nested["tables"]["sessions"][0]["scene"] = {"x": 1}
     return [
-        (b"not json at all", "not JSON"),
-        (json.dumps(foreign), "not a massage-hub backup"),
-        (json.dumps([1, 2]), "not a massage-hub backup"),
+        (b"not json at all", "the hub cannot read it"),
+        (json.dumps(foreign), "not a backup of this hub"),
+        (json.dumps([1, 2]), "not a backup of this hub"),
         (json.dumps(newer), "newer massage-hub"),
         (json.dumps(newer_schema), "newer massage-hub"),
         (json.dumps(extra_table), "heat_ledger"),

@@ -162,7 +162,7 @@ def test_settings_backup_restore_and_scene_cues(
     bad.write_text('{"format": "something-else"}')
     owner.set_input_files("#restore-file", str(bad))
     owner.click("#restore-backup")
-    expect(owner.locator("#toast")).to_contain_text("not a massage-hub backup")
+    expect(owner.locator("#toast")).to_contain_text("not a backup of this hub")
     owner.set_input_files("#restore-file", str(file))
     owner.click("#restore-backup")
     expect(owner.locator("#toast")).to_contain_text("Restored")

@@ -167,7 +167,7 @@ def test_people_picker_limits_journal_and_history(served: ServeProcess) -> None:
             page.goto(served.base_url + "/#journal")
             page.select_option("#journal-who", "anna")
             expect(summary).to_contain_text("Stress 4.2 points lower after a session, on average")
-            expect(summary).to_contain_text("From 5 sessions")
+            expect(summary).to_contain_text("From 5 ratings before and after, in 5 sessions")
             drops = page.get_by_test_id("scene-drops")
             expect(drops.locator("[data-scene=Swedish]")).to_contain_text("not enough sessions yet")
             expect(drops.locator("[data-scene=Swedish]")).to_contain_text("4 sessions")

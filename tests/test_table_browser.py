@@ -62,7 +62,7 @@ def test_a_therapists_page_keeps_to_the_clients_limits(served: ServeProcess, bro
 
     # the diffuser on by hand: refused, in words, and the control shows it is still off
     guest.select_option("#t-devices select[data-device=diffuser]", "on")
-    expect(guest.locator("#toast")).to_have_text("the diffuser stays off: Anna says no aroma")
+    expect(guest.locator("#toast")).to_have_text("The diffuser stays off: Anna says no aroma.")
     expect(guest.locator("#t-devices select[data-device=diffuser]")).to_have_value("off")
     # the music louder than her cap: capped, said, and the slider snaps back
     volume = guest.locator("#t-devices input[data-device=speaker]")

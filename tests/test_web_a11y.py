@@ -172,3 +172,41 @@ def test_first_run_setup_page_passes_axe(tmp_path: Path) -> None:
             assert not page.errors, page.errors
     finally:
         proc.stop()
+
+
+@pytest.mark.parametrize("size", ["portrait", "landscape"])
+def test_people_journal_ended_and_therapist_pages_pass_axe_and_have_big_targets(
+    served: ServeProcess, size: str
+) -> None:
+    viewport = PORTRAIT if size == "portrait" else LANDSCAPE
+    api = HubApi(served)
+    api.call("POST", "/profiles", {"name": "Anna", "areas": ["lower_back"], "notes": "left knee"})
+    api.call("PUT", "/table", {"people": ["anna"]})
+    with phone(viewport) as page:
+        log_in(page, served)
+        page.click("#start")
+        page.wait_for_selector("[data-ask=before] .area-chips")  # area chips and numbers
+        check(page, "session with the journal's question")
+        page.click("#stop")
+        page.wait_for_selector("[data-testid=session-ended]:not([hidden])")
+        check(page, "session ended, with its 'after' question")
+        shot(page, f"{size}-ended")
+        page.click("#tabs a[data-page=history]")
+        page.click("[data-rate-after=anna]")
+        page.wait_for_selector(".rate-row [data-ask=after]")
+        check(page, "history, answering a missed 'after'")
+        page.click("#tabs a[data-page=people]")
+        page.click("text=Edit")
+        page.wait_for_selector("#profile-name")
+        check(page, "a person's editor (area chips)")
+        page.click("#tabs a[data-page=settings]")
+        page.wait_for_selector("#visit-profiles [data-profile=anna]")
+        check(page, "settings with people to share")
+        url = api.call("POST", "/guests", {"name": "Ana", "profiles": ["anna"]})["url"]
+    with phone(viewport) as guest:
+        guest.goto(url)
+        guest.wait_for_selector("#t-client-list >> text=Anna")
+        check(guest, "therapist")
+        shot(guest, f"{size}-therapist")
+        guest.goto(served.base_url + "/guest-ended")
+        check(guest, "link ended")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -65,6 +66,9 @@ def scripts(kind: str = "js") -> list[str]:
     return ["app.js", "live.js", *first, "start.js"]
 
 
+TRAILING = re.compile(r"([;{},)(])\s{2,}// [^\"']*$")
+
+
 def slim_js(source: str) -> str:
     """Drop a script's header comment, full-line ``//`` comments, blank lines and indents.
 
@@ -73,7 +77,8 @@ def slim_js(source: str) -> str:
     """
     if source.startswith("/*"):
         source = source[source.index("*/") + 2 :]
-    lines = (line.strip() for line in source.splitlines())
+    # a trailing comment goes too: code, then two spaces and "// " (the scripts' one style)
+    lines = (TRAILING.sub(r"\1", line).strip() for line in source.splitlines())
     return "\n".join(line for line in lines if line and not line.startswith("//")) + "\n"
 
 

@@ -33,7 +33,7 @@ var MH = (function () {
   var factsEl = document.getElementById("facts");
   var facts = factsEl ? JSON.parse(factsEl.textContent) : {heat_levels: [], diffuser_modes: []};
   var pages = {}, mounted = {}, current = null;
-  var state = null, stateAt = 0, scenes = [], es = null;
+  var state = null, stateAt = 0, scenes = [], es = null, lostAt = null;
   var scenesEl = document.getElementById("scenes-data");  // the scenes as the page was made
   if (scenesEl) scenes = JSON.parse(scenesEl.textContent);
   var scenesFresh = !!scenesEl;
@@ -194,6 +194,7 @@ var MH = (function () {
   function setOnline(on) {
     if (on === online) return;
     online = on;
+    lostAt = on ? null : Date.now();
     document.body.classList.toggle("offline", !on);
     document.getElementById("lost").hidden = on;
     var conn = document.getElementById("conn");
@@ -321,16 +322,22 @@ var MH = (function () {
   }
   fmt.relative = relative;
   // seconds left of a countdown the state carried, counted on since it arrived
-  function since() { return (Date.now() - stateAt) / 1000; }
+  // while the hub does not answer, counting down would claim what nobody knows: time stops
+  function since() { return ((lostAt || Date.now()) - stateAt) / 1000; }
   function left(seconds, frozen) { return seconds === null || seconds === undefined ? null : frozen ? seconds : Math.max(0, seconds - since()); }
 
   // the dim look (a phone remembers it); the Now page and Settings toggle it
   function setDim(on) {
     document.documentElement.classList.toggle("dim", on);
-    document.querySelectorAll("#dim, #dim-now").forEach(function (b) { press(b, on); });
+    document.querySelectorAll("#dim, #dim-now, [data-dim]").forEach(function (b) { press(b, on); });
     try { localStorage.setItem("mh.dim", on ? "1" : ""); } catch (e) { /* private mode */ }
   }
   try { if (localStorage.getItem("mh.dim")) document.documentElement.classList.add("dim"); } catch (e) { /* private mode */ }
+  // the header's Dim: on every page, kept on this phone (login and therapist pages read it too)
+  document.querySelectorAll("[data-dim]").forEach(function (b) {
+    press(b, document.documentElement.classList.contains("dim"));
+    b.addEventListener("click", function () { setDim(!document.documentElement.classList.contains("dim")); });
+  });
 
   // pages not needed at first are in a second bundle, loaded when one of them is opened
   var more = document.querySelector('meta[name="more-js"]'), moreAsked = false;
@@ -346,7 +353,7 @@ var MH = (function () {
   function extend(where, x) { extensions[where].push(x); }
 
   return {page: page, extend: extend, setDim: setDim, extensions: function (where) { return extensions[where]; },
-    csrf: function () { return csrf; }, api: api, h: h, toast: toast, start: start, clock: clock, press: press, field: field,
+    csrf: function () { return csrf; }, api: api, h: h, toast: toast, hideToast: hideToast, start: start, clock: clock, press: press, field: field,
     clearErrors: clearErrors, fieldError: showFieldError, fmt: fmt, reason: reason, left: left, facts: facts,
     online: function () { return online; }, onState: function (fn) { listeners.push(fn); },
     state: function () { return state; }, scenes: function () { return scenes; }, loadScenes: loadScenes,

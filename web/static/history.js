@@ -20,12 +20,30 @@
       MH.api("GET", "/history?limit=25&offset=" + self.offset).then(function (d) {
         if (fresh) self.body.textContent = "";
         d.sessions.forEach(function (r) {
-          self.body.appendChild(h("tr", null,
+          // a stop in the warm-up (or at once) gave no massage time: "none of 30", not "0 of 30"
+          var none = r.actual_minutes === 0 && !!r.end_reason;
+          var who = h("td", null, MH.people ? MH.people.who(r) : "");
+          var tr = h("tr", null,
             h("td", {text: MH.fmt.when(r.started_at)}),
             h("td", {text: r.scene_name + (r.by ? " · by " + r.by : "")}),
-            h("td", {text: (r.actual_minutes !== null ? Math.round(r.actual_minutes) : "…") + " of " + Math.round(r.planned_minutes)}),
+            h("td", {text: none ? "none of " + Math.round(r.planned_minutes)
+              : (r.actual_minutes !== null ? Math.round(r.actual_minutes) : "…") + " of " + Math.round(r.planned_minutes)}),
             h("td", {"data-testid": "end", text: MH.reason(r.end_reason)}),
-            h("td", null, MH.people ? MH.people.who(r) : "")));
+            who);
+          self.body.appendChild(tr);
+          // an "after" missed at the time can still be given here, one tap on the number
+          if (r.end_reason && r.end_reason !== "interrupted" && MH.journal) {
+            (r.people || []).forEach(function (p) {
+              if (p.after !== null && p.after !== undefined) return;
+              var btn = h("button", {class: "chip small", type: "button", "data-rate-after": p.profile, text: "How was " + p.name + " after?",
+                onclick: function () {
+                  var ask = MH.journal.ask(r, p, "after", function () { btn.remove(); row.remove(); });
+                  var row = h("tr", {class: "rate-row"}, h("td", {colspan: 5}, ask));
+                  tr.after(row); btn.disabled = true;
+                }});
+              who.appendChild(btn);
+            });
+          }
         });
         if (!d.sessions.length && fresh) self.body.appendChild(h("tr", null, h("td", {colspan: 5, class: "muted", text: "No sessions yet."})));
         self.offset += d.sessions.length;

@@ -13,6 +13,11 @@
     if (text !== undefined) el.textContent = text;
     return el;
   }
+  // a week's Monday as a person says it ("30 Nov"), not "2026-11-30"
+  function weekName(iso) {
+    var d = new Date(iso + "T12:00:00");
+    return isNaN(d) ? iso : d.toLocaleDateString([], {day: "numeric", month: "short"});
+  }
   function known(v) { return v !== null && v !== undefined; }
   function evening(iso) { return new Date(iso).getHours() >= 17; }
   function nextMorning(iso) {  // the morning after an evening session, until noon
@@ -23,36 +28,38 @@
 
   // --- the one-tap card on the Now page ------------------------------------------------------
 
+  /* One question for person ``p`` of session ``row`` (before, after, morning); ``onDone`` after
+   * the answer is saved. Also used by History, for an "after" missed at the time. */
+  function ask(row, p, when, onDone) {
+    var areas = [];
+    var q = {before: p.name + ": how stressed are you now?", after: p.name + ": and now, after the session?",
+      morning: p.name + ": how did you sleep?"}[when];
+    var scale = when === "morning" ? [1, 2, 3, 4, 5] : [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+    var box = h("div", {class: "ask", "data-ask": when, "data-person": p.profile});
+    box.appendChild(h("p", {class: "q", text: q}));
+    if (when !== "morning") {
+      box.appendChild(h("p", {class: "muted small", text: "Tense areas (optional), then one tap on the number:"}));
+      box.appendChild(MH.people.areaChips([], function (a) { areas = a; }));
+    }
+    box.appendChild(h("div", {class: "scale"}, scale.map(function (n) {
+      return h("button", {class: "chip num", type: "button", "data-value": n, text: String(n), onclick: function () {
+        var entry = {session_id: row.id, profile: p.profile, when: when};
+        if (when === "morning") entry.sleep = n; else { entry.stress = n; entry.areas = areas; }
+        api("POST", "/journal", entry).then(function () {
+          box.remove();
+          toast("Noted, thank you.", true);
+          if (onDone) onDone(n);
+        }, quiet);
+      }});
+    })));
+    box.appendChild(h("p", {class: "muted small", text: when === "morning" ? "1 = badly, 5 = very well" : "0 = calm, 10 = very stressed"}));
+    return box;
+  }
+
   /* Asks each person of the latest session what is due: stress before, after, sleep. */
   function card() {
     var el = h("div", {class: "card journal-card", hidden: true, "data-testid": "journal-card"});
     var key = null, done = {};
-    function ask(row, p, when) {
-      var areas = [];
-      var q = {before: p.name + ": how stressed are you now?", after: p.name + ": and now, after the session?",
-        morning: p.name + ": how did you sleep?"}[when];
-      var scale = when === "morning" ? [1, 2, 3, 4, 5] : [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
-      var box = h("div", {class: "ask", "data-ask": when, "data-person": p.profile});
-      box.appendChild(h("p", {class: "q", text: q}));
-      if (when !== "morning") {
-        box.appendChild(h("p", {class: "muted small", text: "Tense areas (optional), then one tap on the number:"}));
-        box.appendChild(MH.people.areaChips([], function (a) { areas = a; }));
-      }
-      box.appendChild(h("div", {class: "scale"}, scale.map(function (n) {
-        return h("button", {class: "chip num", type: "button", "data-value": n, text: String(n), onclick: function () {
-          var entry = {session_id: row.id, profile: p.profile, when: when};
-          if (when === "morning") entry.sleep = n; else { entry.stress = n; entry.areas = areas; }
-          api("POST", "/journal", entry).then(function () {
-            done[row.id + "/" + p.profile + "/" + when] = true;
-            box.remove();
-            if (!el.querySelector(".ask")) el.hidden = true;
-            toast("Noted, thank you.", true);
-          }, quiet);
-        }});
-      })));
-      box.appendChild(h("p", {class: "muted small", text: when === "morning" ? "1 = badly, 5 = very well" : "0 = calm, 10 = very stressed"}));
-      return box;
-    }
     function render(row) {
       el.textContent = "";
       if (!row || !(row.people || []).length) { el.hidden = true; return; }
@@ -63,7 +70,11 @@
         if (!running && !known(p.after) && row.end_reason !== "interrupted") due.push("after");
         if (!running && !known(p.sleep) && evening(row.started_at) && nextMorning(row.started_at)) due.push("morning");
         due.forEach(function (when) {
-          if (!done[row.id + "/" + p.profile + "/" + when]) el.appendChild(ask(row, p, when));
+          if (done[row.id + "/" + p.profile + "/" + when]) return;
+          el.appendChild(ask(row, p, when, function () {
+            done[row.id + "/" + p.profile + "/" + when] = true;
+            if (!el.querySelector(".ask")) el.hidden = true;
+          }));
         });
       });
       el.hidden = !el.querySelector(".ask");
@@ -73,8 +84,9 @@
       var k = sess ? "s" + sess.id + (sess.people || []).length : last ? "l" + last.id : "none";
       if (k === key) return;
       key = k;
+      el.textContent = ""; el.hidden = true;  // the last session's questions go at once, not when the hub answers
       var row = sess || last;
-      if (row && !(row.people || []).length) { render(null); return; }  // nobody to ask
+      if (!row || !(row.people || []).length) { render(null); return; }  // nobody to ask
       api("GET", "/history?limit=1").then(function (d) { render(d.sessions[0]); }, quiet);
     };
     return el;
@@ -94,7 +106,7 @@
     }
     weeks.forEach(function (w, i) {
       if (weeks.length <= 8 || i % Math.ceil(weeks.length / 8) === 0) {
-        svg.appendChild(s("text", {x: x(i), y: H - 8, class: "axis", "text-anchor": "middle"}, w.week.slice(5)));
+        svg.appendChild(s("text", {x: x(i), y: H - 8, class: "axis", "text-anchor": "middle"}, weekName(w.week)));
       }
     });
     series.forEach(function (se) {
@@ -104,7 +116,7 @@
       pts.forEach(function (p) {
         var dot = s("circle", {cx: p[0], cy: p[1], r: 3.5, class: "dot " + se.cls, "data-series": se.key});
         var n = p[2].entries[se.key === "sleep" ? "morning" : se.key];
-        dot.appendChild(s("title", {}, se.label + ", week of " + p[2].week + ": " + p[2][se.key] + " (" + n + " rating" + (n === 1 ? "" : "s") + ")"));
+        dot.appendChild(s("title", {}, se.label + ", week of " + weekName(p[2].week) + ": " + p[2][se.key] + " (" + n + " rating" + (n === 1 ? "" : "s") + ")"));
         svg.appendChild(dot);
       });
     });
@@ -149,7 +161,7 @@
       } else {
         var drop = d.average_drop;
         summary.appendChild(h("p", {class: "big-note", text: (drop >= 0 ? "Stress " + drop + " points lower" : "Stress " + (-drop) + " points higher") + " after a session, on average"}));
-        summary.appendChild(h("p", {class: "muted", text: "From " + d.sessions + " sessions rated before and after (0 = calm, 10 = very stressed). This shows what went together, not what caused it."}));
+        summary.appendChild(h("p", {class: "muted", text: "From " + d.sessions + " ratings before and after, in " + d.rated_sessions + " session" + (d.rated_sessions === 1 ? "" : "s") + " (0 = calm, 10 = very stressed). This shows what went together, not what caused it."}));
       }
       if (d.sleep_nights) {
         summary.appendChild(h("p", {class: "muted", text: known(d.average_sleep) ? "Sleep after an evening session: " + d.average_sleep + " of 5, from " + d.sleep_nights + " nights." :
@@ -175,5 +187,5 @@
     }
   });
 
-  MH.journal = {card: card, chart: chart};
+  MH.journal = {card: card, chart: chart, ask: ask};
 })();

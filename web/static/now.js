@@ -10,6 +10,27 @@
     try { return +localStorage.getItem("mh.minutes." + scene.id) || scene.default_minutes || 60; } catch (e) { return scene.default_minutes || 60; }
   }
   function remember(sceneId, minutes) { try { localStorage.setItem("mh.minutes." + sceneId, String(minutes)); } catch (e) { /* private mode */ } }
+  // "my usual": the scene and length of the last session started here (who lies where is the room's: state.table)
+  function usual() { try { return JSON.parse(localStorage.getItem("mh.usual")) || null; } catch (e) { return null; } }
+  function keepUsual(scene, minutes) { try { localStorage.setItem("mh.usual", JSON.stringify({scene: scene, minutes: minutes})); } catch (e) { /* private mode */ } }
+  function whoWords(people, st) {
+    return people.map(function (p) {
+      var pad = p.pad && st.devices[p.pad] ? " (" + st.devices[p.pad].name + ")" : "";
+      return p.name + pad;
+    }).join(", ");
+  }
+  /* What a scene did to the room, in words, for the summary at the end. */
+  function didWords(sc, inWarmUp) {
+    if (inWarmUp) return "Only the table was warming; the lights, mist and music had not started. Everything is off now.";
+    if (!sc) return "Everything is off now.";
+    var out = [], lights = Object.keys(sc.lights || {}).map(function (k) { return sc.lights[k]; });
+    if (lights.length) out.push("lights at " + Math.round(Math.max.apply(null, lights) * 100) + " %");
+    var heat = Object.keys(sc.heat || {}).map(function (k) { return sc.heat[k]; }).filter(function (v) { return v && v !== "off"; });
+    if (heat.length) out.push("the table warmed (" + heat[0] + ")");
+    if (sc.diffuser && sc.diffuser !== "off") out.push("aroma mist");
+    if (sc.volume) out.push("music");
+    return (out.length ? "It gave " + out.join(", ") + ", within the limits of who was there. " : "") + "Everything is off now.";
+  }
   function wake(on) {
     if (on && !lock && navigator.wakeLock && document.visibilityState === "visible") {
       navigator.wakeLock.request("screen").then(function (l) { lock = l; l.addEventListener("release", function () { lock = null; }); }, function () {});
@@ -37,15 +58,27 @@
         }});
       }));
       self.startBtn = h("button", {class: "btn primary big", type: "button", id: "start", text: "Start", onclick: function () {
-        self.startBtn.disabled = true;
-        var body = {scene: self.scene, minutes: self.minutes}, who = self.who && self.who.value();
-        if (who) body.profiles = who;
-        api("POST", "/session", body).then(function () { toast("Session started.", true); }, function () {})
-          .finally(function () { self.startBtn.disabled = false; });
+        self.begin(self.scene, self.minutes, self.startBtn);
       }});
+      // one tap for the usual: last time's scene and length, with whoever is on the table now
+      self.usualWords = h("span", {class: "usual-words"});
+      self.usualBtn = h("button", {class: "btn primary big usual", type: "button", id: "start-usual", hidden: true, onclick: function () {
+        var u = usual();
+        if (u) self.begin(u.scene, u.minutes, self.usualBtn);
+      }}, h("span", {text: "Start my usual"}), self.usualWords);
+      self.endedText = h("p", {"data-testid": "ended-summary"});
+      self.endedDid = h("p", {class: "muted small"});
+      self.ended = h("div", {class: "card ended", hidden: true, "data-testid": "session-ended", role: "region", "aria-label": "Session ended"},
+        h("div", {class: "row"}, h("h2", {class: "grow", text: "Session ended"}),
+          h("button", {class: "btn small", type: "button", id: "end-ok", text: "OK", onclick: function () {
+            try { localStorage.setItem("mh.ended", String(self.endedId)); } catch (e) { /* private mode */ }
+            self.ended.hidden = true;
+            self.journal.classList.add("parked");  // its questions wait in History
+          }})),
+        self.endedText, self.endedDid);
       self.who = MH.people ? MH.people.picker() : null;  // profiles.js: "Who is on the table?"
       self.journal = MH.journal ? MH.journal.card() : null;  // journal.js: one-tap stress, sleep
-      self.idle = h("div", {class: "card"}, h("h2", {text: "Start a session"}), h("h3", {text: "Scene"}), self.sceneChips,
+      self.idle = h("div", {class: "card start-form"}, h("h2", {text: "Start a session"}), self.usualBtn, h("h3", {text: "Scene"}), self.sceneChips,
         h("h3", {text: "Length"}), self.minuteChips, self.who, self.startBtn);
       var svg = svgEl("svg", {viewBox: "0 0 220 220", class: "ring", "aria-hidden": "true"});
       svg.appendChild(svgEl("circle", {cx: 110, cy: 110, r: R, class: "bg"}));
@@ -74,13 +107,48 @@
         h("div", {class: "row controls"}, self.pauseBtn, self.extendBtn, self.dimBtn, h("span", {class: "grow"}), self.stopBtn));
       self.devices = h("ul", {class: "dev-list", "data-testid": "device-summary"});
       self.room = MH.vroom();
-      [self.banner, self.journal, self.routineRun, self.routineNext, self.idle, self.running, self.room,
+      [self.banner, self.ended, self.journal, self.routineRun, self.routineNext, self.idle, self.running, self.room,
         h("div", {class: "card"}, h("h2", {class: "sub", text: "Devices"}), self.devices)].forEach(function (x) { if (x) el.appendChild(x); });
       self.paintMinutes();
       self.scenes(MH.scenes());
       document.addEventListener("visibilitychange", function () { var st = MH.state(); wake(!!(st && st.session)); });
     },
     show: function () { this.loadRoutines(); },
+    begin: function (scene, minutes, btn) {
+      var self = this;
+      btn.disabled = true;
+      var body = {scene: scene, minutes: minutes}, who = self.who && self.who.value();
+      if (who) body.profiles = who;
+      api("POST", "/session", body).then(function () { keepUsual(scene, minutes); toast("Session started.", true); }, function () {})
+        .finally(function () { btn.disabled = false; });
+    },
+    paintUsual: function (st) {
+      var u = usual(), sc = u && MH.scenes().filter(function (x) { return x.id === u.scene; })[0];
+      this.usualBtn.hidden = !sc;
+      if (!sc) return;
+      var people = (st.table && st.table.people) || [];
+      this.usualWords.textContent = sc.name + " · " + u.minutes + " min" + (people.length ? " · " + whoWords(people, st) : "");
+    },
+    paintEnded: function (st) {
+      var self = this, last = st.last_session, s = st.session, gone = null;
+      try { gone = localStorage.getItem("mh.ended"); } catch (e) { /* private mode */ }
+      // an hour on, the summary is old news (History keeps it)
+      var fresh = last && (new Date(st.time) - new Date(last.ended_at)) < 3600 * 1000;
+      var show = !s && fresh && String(last.id) !== gone;
+      if (show && self.ended.hidden && self.wasRunning) { window.scrollTo(0, 0); MH.hideToast(); }  // the words, in view
+      self.ended.hidden = !show;
+      // once the summary is put away, so are its "after" questions: History still asks them
+      if (self.journal) self.journal.classList.toggle("parked", !s && !!last && String(last.id) === gone);
+      if (!show) return;
+      self.endedId = last.id;
+      var how = last.in_warm_up ? "stopped in the warm-up, before the massage began (" + Math.round(last.planned_minutes) + " min planned)"
+        : Math.round(last.actual_minutes) + " min of " + Math.round(last.planned_minutes) + ", " +
+          ({completed: "finished", stopped: "stopped early"}[last.end_reason] || MH.reason(last.end_reason).toLowerCase());
+      var who = (last.people || []).length ? " · for " + whoWords(last.people, st) : "";
+      self.endedText.textContent = last.scene_name + " · " + how + who + ".";
+      var sc = MH.scenes().filter(function (x) { return x.id === last.scene; })[0];
+      self.endedDid.textContent = didWords(sc, last.in_warm_up);
+    },
     paintMinutes: function () {
       var m = this.minutes;
       this.minuteChips.querySelectorAll(".chip").forEach(function (c) { MH.press(c, +c.dataset.minutes === m); });
@@ -90,7 +158,8 @@
       if (!list.length) return;
       var chosen = list.filter(function (s) { return s.id === self.scene; })[0];
       if (!chosen) {
-        chosen = list.filter(function (s) { return s.id === "swedish"; })[0] || list[0];
+        var u = usual();
+        chosen = list.filter(function (s) { return u && s.id === u.scene; })[0] || list.filter(function (s) { return s.id === "swedish"; })[0] || list[0];
         self.scene = chosen.id; self.minutes = remembered(chosen); self.paintMinutes();
       }
       self.sceneChips.textContent = "";
@@ -133,10 +202,18 @@
       el.hidden = !n;
       if (!n) return;
       var when = MH.fmt.relative(n.at, st.time);
+      var url = "/routines/" + encodeURIComponent(n.id) + "/skip-next";
+      if (n.skipped) {  // one skip at a time: offer to take it back, not a second Skip
+        var was = MH.fmt.relative(n.skipped, st.time);
+        el.appendChild(h("span", {class: "grow", text: n.name + " " + when + " (skipped " + was + ")"}));
+        el.appendChild(h("button", {class: "btn small", type: "button", id: "unskip-routine", text: "Undo skip", "aria-label": "Run " + n.name + " " + was + " after all",
+          onclick: function () { api("POST", url, {skip: false}).then(function () { toast(n.name + " runs " + was + " after all.", true); }, function () {}); }}));
+        return;
+      }
       el.appendChild(h("span", {class: "grow", text: n.name + " " + when}));
       el.appendChild(h("button", {class: "btn small", type: "button", id: "skip-next-routine", text: "Skip", "aria-label": "Skip " + n.name + " " + when,
         onclick: function () {
-          api("POST", "/routines/" + encodeURIComponent(n.id) + "/skip-next", {skip: true}).then(function () { toast(n.name + " skipped once.", true); }, function () {});
+          api("POST", url, {skip: true}).then(function () { toast(n.name + " skipped once.", true); }, function () {});
         }}));
     },
     update: function (st, type) {
@@ -145,6 +222,11 @@
       else if (type === "hello" || Date.now() - (self.routinesAt || 0) > 30000) self.loadRoutines();
       self.paintNext(st);
       self.paintBanner(s, intr);
+      self.paintEnded(st);
+      self.wasRunning = !!s;
+      if (!s) self.paintUsual(st);
+      // the journal never stands between the person and Stop: below the session, above the form
+      if (self.journal) { if (s) self.running.after(self.journal); else self.ended.after(self.journal); }
       if (s && self.running.hidden) window.scrollTo(0, 0);  // the ring and its buttons in view
       self.idle.hidden = !!s; self.running.hidden = !s;
       document.body.classList.toggle("in-session", !!s);

@@ -262,6 +262,7 @@
       el.appendChild(h("p", {class: "muted", text: "The hub keeps to each person's limits in their sessions, whatever a scene, routine or voice assistant asks."}));
       el.appendChild(self.editor);
       el.appendChild(self.listEl);
+      listeners.push(function (list) { self.render(list); });  // another phone's change, a restore
     },
     show: function () { var self = this; load().then(function (list) { self.render(list); }); },
     render: function (list) {
@@ -274,7 +275,10 @@
             h("div", {class: "grow"}, h("h3", {class: "name", text: p.name}),
               h("div", {class: "limits", text: limitsWords(p)}),
               p.areas.length ? h("div", {class: "muted", text: "Areas: " + p.areas.map(function (a) { return AREA_LABEL[a]; }).join(", ")}) : null,
-              p.favourite_scenes.length ? h("div", {class: "muted", text: "Likes: " + p.favourite_scenes.join(", ")}) : null,
+              p.favourite_scenes.length ? h("div", {class: "muted", text: "Likes: " + p.favourite_scenes.map(function (id) {
+                var sc = MH.scenes().filter(function (x) { return x.id === id; })[0];
+                return sc ? sc.name : id;
+              }).join(", ")}) : null,
               p.notes ? h("div", {class: "note-text", text: p.notes}) : null)),
           h("div", {class: "row"},
             h("button", {class: "btn small", type: "button", text: "Edit", onclick: function () { self.edit(p); }}),
@@ -366,8 +370,15 @@
     return el;
   }
 
-  // profiles may change on another phone: the picker reloads them each time Now opens
+  // profiles may change on another phone: the picker reloads them each time Now opens, and
+  // every open page reloads them when the hub says people changed or a backup was restored
   window.addEventListener("hashchange", function () { if ((location.hash || "#now") === "#now" && listeners.length) load(); });
+  MH.onState(function (st, type) {
+    if ((type === "people" || type === "scenes") && listeners.length) {
+      clearTimeout(load.soon);
+      load.soon = setTimeout(function () { load().catch(function () {}); }, 200);
+    }
+  });
 
   /* The "profiles" of a new session for these people (from a history row): by pad if known. */
   function spec(people) {

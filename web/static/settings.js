@@ -44,7 +44,7 @@
       self.newToken = h("div", {hidden: true, "data-testid": "new-token-box"});
       var name = h("input", {type: "text", maxlength: 60, placeholder: "e.g. phone shortcut", id: "token-name", "data-field": "name"});
       var tok = h("div", {class: "card"}, h("h2", {text: "API tokens"}),
-        h("p", {class: "muted", text: "For scripts and shortcuts: send Authorization: Bearer <token>."}),
+        h("p", {class: "muted", text: "For scripts and phone shortcuts: make a token here and give it to the shortcut instead of the password. Revoke it to shut that shortcut out."}),
         h("table", null, self.tokens), h("label", null, "New token's name", name));
       tok.appendChild(h("p", null, h("button", {class: "btn", type: "button", id: "create-token", text: "Create token", onclick: function () {
         api("POST", "/tokens", {name: name.value.trim()}, {form: tok, words: {name: "Give the token a name (1 to 60 characters)."}}).then(function (t) {

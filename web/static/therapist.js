@@ -2,6 +2,19 @@
  * Stands alone (no app.js): it reaches only what a guest may (web/guests.py). */
 (function () {
   "use strict";
+  // the dim look, kept on this phone like the app's own (localStorage "mh.dim")
+  (function () {
+    var root = document.documentElement;
+    try { if (localStorage.getItem("mh.dim")) root.classList.add("dim"); } catch (e) { /* private mode */ }
+    document.querySelectorAll("[data-dim]").forEach(function (b) {
+      b.setAttribute("aria-pressed", String(root.classList.contains("dim")));
+      b.addEventListener("click", function () {
+        var on = root.classList.toggle("dim");
+        b.setAttribute("aria-pressed", String(on));
+        try { localStorage.setItem("mh.dim", on ? "1" : ""); } catch (e) { /* private mode */ }
+      });
+    });
+  })();
   var csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
   var state = null, stateAt = 0, scenes = [], built = false;
   function $(id) { return document.getElementById(id); }
@@ -30,6 +43,15 @@
 
   function ended() { location.href = "/guest-ended"; }
 
+  // the API says "field: what is wrong (got ...)": a person reads the middle, as a sentence
+  function words(msg, status) {
+    msg = (msg || "").replace(/^[a-z_]+:\s*/i, "").replace(/\s*\(got [^)]*\)/g, "");
+    if (!msg) return status >= 500 ? "The hub had a problem. Try again in a moment." : "That did not work. Try again.";
+    msg = msg.charAt(0).toUpperCase() + msg.slice(1);
+    return /[.!?]$/.test(msg) ? msg : msg + ".";
+  }
+  var AREA = {upper_back: "upper back", lower_back: "lower back"};  // others are one word
+
   function api(method, path, body) {
     var opts = {method: method, credentials: "same-origin", headers: {"X-CSRF-Token": csrf}};
     if (body !== undefined) { opts.headers["Content-Type"] = "application/json"; opts.body = JSON.stringify(body); }
@@ -37,7 +59,7 @@
       if (r.status === 401) { ended(); throw new Error("ended"); }
       if (r.status === 204) return null;
       return r.json().catch(function () { return null; }).then(function (d) {
-        if (!r.ok) { var m = d && d.error ? d.error.message : "error " + r.status; toast(m); throw new Error(m); }
+        if (!r.ok) { var m = words(d && d.error ? d.error.message : "", r.status); toast(m); throw new Error(m); }
         return d;
       });
     }, function (e) { toast("The hub does not answer."); throw e; })
@@ -103,7 +125,7 @@
           setTimeout(function () { if (state.devices[id]) sel.value = state.devices[id].mode; }, 600);
         }});
         ["off", "on", "interval"].forEach(function (m) { sel.appendChild(h("option", {value: m, text: m, selected: d.mode === m})); });
-        box.appendChild(h("label", null, d.name + " (diffuser)", sel));
+        box.appendChild(h("label", null, d.name + " (aroma mist)", sel));
       } else if (d.kind === "speaker") {
         var v = h("input", {type: "range", min: 0, max: 100, step: 1, value: Math.round(d.volume), "data-device": id,
           onchange: function () { put({volume: +v.value, fade_seconds: 1}); }});
@@ -143,7 +165,7 @@
       if (p.volume_max !== undefined && p.volume_max !== null) limits.push("volume at most " + p.volume_max);
       box.appendChild(h("div", {class: "client", "data-profile": p.id},
         h("strong", {text: p.name}),
-        p.areas && p.areas.length ? h("p", {text: "Areas of concern: " + p.areas.join(", ")}) : null,
+        p.areas && p.areas.length ? h("p", {text: "Areas of concern: " + p.areas.map(function (a) { return AREA[a] || a; }).join(", ")}) : null,
         limits.length ? h("p", {text: "Limits: " + limits.join("; ")}) : null,
         p.notes ? h("p", {class: "muted", text: p.notes}) : null));
     });
@@ -157,9 +179,9 @@
       if (ev.type === "cue") cue(ev.data.text);
       setState(ev.state);
     });
-    es.onopen = function () { conn.classList.add("live"); };
+    es.onopen = function () { conn.classList.add("live"); conn.textContent = "Live"; };
     es.onerror = function () {
-      conn.classList.remove("live");
+      conn.classList.remove("live"); conn.textContent = "Reconnecting";
       fetch("/api/v1/auth", {credentials: "same-origin"}).then(function (r) { return r.json(); }).then(function (a) {
         if (!a.authenticated) ended(); else if (es.readyState === 2) setTimeout(connect, 3000);
       }, function () { if (es.readyState === 2) setTimeout(connect, 3000); });
@@ -182,7 +204,9 @@
       sel.addEventListener("change", pick); pick();
     });
     $("t-go").addEventListener("click", function () {
-      api("POST", "/session", {scene: $("t-scene").value, minutes: +$("t-minutes").value}).then(function () { toast("Session started.", true); });
+      var minutes = +$("t-minutes").value;
+      if (!(minutes >= 1 && minutes <= 480)) { toast("Choose a length from 1 to 480 minutes."); $("t-minutes").focus(); return; }
+      api("POST", "/session", {scene: $("t-scene").value, minutes: minutes}).then(function () { toast("Session started.", true); });
     });
     $("t-pause").addEventListener("click", function () {
       var s = state && state.session;

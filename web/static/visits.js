@@ -3,16 +3,39 @@
  * (web/backup_api.py). The QR code is made on the hub (SVG) and shown as an image. */
 (function () {
   "use strict";
+  // what a restore brought back, in a homeowner's words (the hub counts rows per table)
+  var RESTORED = {scenes: ["scene", "scenes"], routines: ["routine", "routines"], profiles: ["person", "people"],
+    sessions: ["past session", "past sessions"], journal: ["journal entry", "journal entries"], tokens: ["token", "tokens"]};
   var h = MH.h, api = MH.api, toast = MH.toast;
 
-  function when(iso) { return iso ? iso.slice(0, 10) + " " + iso.slice(11, 16) : ""; }
+  function when(iso) { return iso ? MH.fmt.when(iso) : ""; }
 
   MH.extend("settings", function (el) {
     var list = h("tbody", {"data-testid": "visits"});
     var made = h("div", {hidden: true, "data-testid": "new-visit"});
     var name = h("input", {type: "text", maxlength: 60, placeholder: "the therapist's name", id: "visit-name"});
     var hours = h("input", {type: "number", min: 0.5, max: 24, step: 0.5, value: 3, id: "visit-hours"});
-    var profiles = h("input", {type: "text", placeholder: "profile ids, e.g. 1, 2 (optional)", id: "visit-profiles"});
+    // whose notes the link shows: people by name, one tap each (the People page makes them)
+    var chosen = [];
+    var profiles = h("div", {class: "chips", role: "group", "aria-label": "Whose notes it shows", id: "visit-profiles"});
+    function paintPeople() {
+      MH.people.load().then(function (list) {
+        profiles.textContent = "";
+        chosen = chosen.filter(function (id) { return list.some(function (p) { return p.id === id; }); });
+        if (!list.length) profiles.appendChild(h("p", {class: "muted", text: "Nobody yet: add people on the People page to share their notes."}));
+        list.forEach(function (p) {
+          var b = h("button", {class: "chip", type: "button", "data-profile": p.id, text: p.name, onclick: function () {
+            var i = chosen.indexOf(p.id);
+            if (i >= 0) chosen.splice(i, 1); else chosen.push(p.id);
+            MH.press(b, i < 0);
+          }});
+          MH.press(b, chosen.indexOf(p.id) >= 0);
+          profiles.appendChild(b);
+        });
+      }, function () {});
+    }
+    paintPeople();
+    window.addEventListener("hashchange", function () { if (location.hash === "#settings") paintPeople(); });
     function load() {
       api("GET", "/guests").then(function (d) {
         list.textContent = "";
@@ -29,11 +52,13 @@
     el.appendChild(h("div", {class: "card", id: "visits-card"}, h("h2", {text: "Visiting therapist"}),
       h("p", {class: "muted", text: "A link that lets a therapist run sessions and see the client's notes, and nothing else, until it expires."}),
       h("label", null, "Therapist's name", name), h("label", null, "Link valid for (hours)", hours),
-      h("label", null, "Profiles whose notes it shows", profiles),
+      h("div", {class: "label", id: "visit-profiles-label"}, "Whose notes it shows (optional)"), profiles,
       h("p", null, h("button", {class: "btn primary", type: "button", id: "create-visit", text: "Create link", onclick: function () {
-        var ids = profiles.value.split(",").map(function (x) { return x.trim(); }).filter(Boolean)
-          .map(function (x) { return /^\d+$/.test(x) ? +x : x; });
-        api("POST", "/guests", {name: name.value.trim(), minutes: Math.round(+hours.value * 60), profiles: ids}).then(function (g) {
+        var hrs = +hours.value;
+        if (!name.value.trim()) { toast("Write the therapist's name first."); name.focus(); return; }
+        if (!(hrs >= 0.5 && hrs <= 24)) { toast("A link can last from half an hour to 24 hours: choose a number in that range."); hours.focus(); return; }
+        api("POST", "/guests", {name: name.value.trim(), minutes: Math.round(hrs * 60), profiles: chosen.slice()}).then(function (g) {
+          MH.hideToast();  // an earlier error must not sit over the new code
           made.textContent = "";
           made.appendChild(h("p", {text: "Show this code to " + g.name + ", or send the link. It works until " + when(g.expires_at) + "."}));
           made.appendChild(h("img", {class: "qr", alt: "QR code of the link", width: 200, height: 200, "data-testid": "visit-qr",
@@ -78,8 +103,15 @@
               "X-CSRF-Token": MH.csrf()}});
         }).then(function (r) {
           return r.json().catch(function () { return null; }).then(function (d) {
-            if (!r.ok) { toast(d && d.error ? d.error.message : "error " + r.status); return; }
-            toast("Restored: " + Object.keys(d.restored).map(function (k) { return d.restored[k] + " " + k; }).join(", ") + ".", true);
+            if (!r.ok) {
+              var m = (d && d.error && d.error.message) || "the hub could not restore it (error " + r.status + "); try again, or choose another backup file";
+              toast("Nothing was changed: " + m.replace(/\s*\(got [^)]*\)/g, "") + "."); return;
+            }
+            var parts = Object.keys(RESTORED).filter(function (k) { return d.restored[k]; }).map(function (k) {
+              var n = d.restored[k], w = RESTORED[k];
+              return n + " " + (n === 1 ? w[0] : w[1]);
+            });
+            toast("Restored " + (parts.length ? parts.join(", ") : "an empty backup") + ".", true);
             MH.loadScenes();
           });
         }, function () { toast("The hub does not answer."); });
