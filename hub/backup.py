@@ -139,8 +139,8 @@ def read_backup(raw: bytes | str, *, values: int = MAX_VALUES) -> dict[str, Any]
     except BadRow as exc:
         if exc.message.endswith("not JSON"):
             raise BackupError(
-                "this file is not a massage-hub backup (it is not JSON); choose the file that "
-                "Settings → Download backup or 'massage-hub backup' made"
+                "this file is not a backup of this hub (the hub cannot read it); choose the file "
+                "that Settings → Download backup made"
             ) from None
         raise BackupError(
             f"this file cannot be restored from the page ({exc.message}); choose the file "
