@@ -204,6 +204,7 @@ def test_next_routine_in_state_is_the_soonest_with_words(rc: RoutineController) 
         "name": "Evening",
         "at": "2026-06-01T21:30:00+01:00",
         "words": "tonight at 21:30",
+        "skipped": None,  # no skip asked: the page offers Skip, not Undo
     }
     rc.advance(4 * 3600)  # 22:00: the evening one ran; the late one is next
     assert rc.hub.state()["next_routine"]["words"] == "tonight at 23:00"
