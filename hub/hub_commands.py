@@ -74,7 +74,7 @@ class HubCommands:
             also = self._link_people(for_people)
             with self.limits.command(also) as heard:
                 now = self.clock.monotonic()
-                pad = device_id in self.room.heat_pads
+                pad = isinstance(device_id, str) and device_id in self.room.heat_pads
                 seconds = None
                 if pad and owner == Owner.MANUAL and self.sessions.running:
                     owner, seconds = Owner.SESSION, self.sessions.heat_seconds(now)

@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from .commands import TableSet, parse
 from .devices import attempt
+from .errors import InvalidCommand
 from .facts import EventType
 from .journal import insight, sensors
 
@@ -103,8 +105,9 @@ class PeopleCommands:
 
         A running session is for them from now on (a therapist's link's people stay).
         """
+        spec = parse(TableSet, {"people": people}).people  # type: ignore[attr-defined]
         with self.lock:
-            found = self.table.resolve(people)
+            found = self.table.resolve(spec)
             self.table.set(found, by=by)
             self._table_changed()
         self.loop.kick()
@@ -112,6 +115,8 @@ class PeopleCommands:
 
     def seat(self, pad: str, profile: str | None, *, by: str = "owner") -> dict[str, Any]:
         """Put ``profile`` on heat pad ``pad`` (None: nobody there); return the table."""
+        if not isinstance(pad, str) or not (profile is None or isinstance(profile, str)):
+            raise InvalidCommand("seat: send a pad id and a profile id (or nobody)")
         with self.lock:
             if profile is not None:
                 self.table.resolve([profile])  # refuse an unknown one, naming it
@@ -122,8 +127,9 @@ class PeopleCommands:
 
     def set_table_default(self, people: Any) -> dict[str, Any]:
         """Say who is usually on the table (the household default); return the table."""
+        spec = parse(TableSet, {"people": people}).people  # type: ignore[attr-defined]
         with self.lock:
-            self.table.set_default(self.table.resolve(people, "default"))
+            self.table.set_default(self.table.resolve(spec, "default"))
             self._table_changed()
         self.loop.kick()
         return self.table_state()

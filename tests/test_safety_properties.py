@@ -402,11 +402,16 @@ class HeatSafetyMachine(RuleBasedStateMachine):
         hub = self.hub
         assert hub is not None
         now = self.now()
+        # in a running session a pad set by hand stays the session's: its time, not minutes
+        in_session = hub.state()["session"] is not None and hub.state()["session"]["phase"] in (
+            "prepare",
+            "active",
+        )
         ok = self.run(hub.set_device, pad, change)
         heats = isinstance(change, dict) and (
             change.get("heat") not in (None, "off") or change.get("on") is True
         )
-        if ok and pad in self.limits and heats:
+        if ok and pad in self.limits and heats and not in_session:
             minutes = change.get("minutes")
             seconds = self.limits[pad][2] if minutes is None else minutes * 60
             assert seconds <= self.limits[pad][0] + EPS, "a too-long manual heat was accepted"
@@ -675,6 +680,9 @@ COMMANDS = {  # name: how many positional arguments it takes
     "delete_scene": 1,
     "get_scene": 1,
     "history": 2,
+    "set_table": 1,
+    "set_table_default": 1,
+    "seat": 2,
 }
 
 
