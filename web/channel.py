@@ -98,8 +98,20 @@ def guarded_channel_class(error_task: type) -> type:
         def readable(self) -> bool:
             return not self.pending and bool(super().readable())
 
-        def writable(self) -> bool:
+        def wants_to_write(self) -> bool:
+            """True if it has an answer to send, or the next request to parse after it."""
             return bool(super().writable()) or self._resumable()
+
+        def writable(self) -> bool:
+            if not self.wants_to_write():
+                return False
+            # a task thread is writing the answer (it holds the buffer's lock): asking for
+            # POLLOUT now would wake the loop again at once, round after round, for nothing;
+            # the task pulls the server's trigger when it is done, and the loop looks again
+            if self.outbuf_lock.acquire(False):
+                self.outbuf_lock.release()
+                return True
+            return False
 
         def _resumable(self) -> bool:
             return bool(
@@ -159,7 +171,7 @@ def guarded_channel_class(error_task: type) -> type:
             """True if the connection has something to write (an answer, the next request
             to parse once the answer before is out, or its close) and the socket takes no
             more: the kernel's send buffer is full because the client is not reading."""
-            if not self.writable():
+            if not self.wants_to_write():
                 return False
             try:
                 poller = select.poll()

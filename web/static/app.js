@@ -140,7 +140,8 @@ var MH = (function () {
       req.body = JSON.stringify(body);
     }
     return fetch("/api/v1" + path, req).then(function (r) {
-      if (r.status === 401 && path !== "/password") { location.href = "/login"; throw new Error("not logged in"); }
+      // signed out (a restore replaced the password, the login expired): the page leaves
+      if (r.status === 401 && path !== "/password") { location.href = "/login"; return new Promise(function () {}); }
       if (r.status === 204) return null;
       return r.json().catch(function () { return null; }).then(function (data) {
         if (!r.ok) {
