@@ -31,6 +31,7 @@ from .channel import json_error
 # the gate's lines are the web server's: they keep its logger name (what operators filter on)
 log = logging.getLogger("web.server")
 
+SEND_BUFFER = 256 * 1024  # bytes of answers the kernel holds for one connection
 SEND_TIMEOUT_FACTOR = 3  # a response untaken for 3 x web.header_timeout_seconds: closed
 FD_RESERVE = 64  # file descriptors left for the rest of the hub (SQLite, MQTT, sound, logs)
 FDS_PER_CONNECTION = 2  # its socket and at most one response buffer spilled to a temp file
@@ -103,6 +104,9 @@ def guarded_server_class(connection_class: type) -> type:
                     return
                 conn, addr = pair
                 self.set_socket_options(conn)
+                # a fixed send buffer: the kernel's autotuning otherwise keeps growing it
+                # while a client takes nothing, so such a client never looks stalled
+                conn.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER)
             except OSError as exc:
                 if exc.errno in OUT_OF_FDS:
                     self._pause_accepting(exc)
