@@ -1,19 +1,6 @@
 /* Login and first-run set-up: errors in words, a lockout that counts down, show password. */
 (function () {
   "use strict";
-  // the dim look, kept on this phone like the app's own (localStorage "mh.dim")
-  (function () {
-    var root = document.documentElement;
-    try { if (localStorage.getItem("mh.dim")) root.classList.add("dim"); } catch (e) { /* private mode */ }
-    document.querySelectorAll("[data-dim]").forEach(function (b) {
-      b.setAttribute("aria-pressed", String(root.classList.contains("dim")));
-      b.addEventListener("click", function () {
-        var on = root.classList.toggle("dim");
-        b.setAttribute("aria-pressed", String(on));
-        try { localStorage.setItem("mh.dim", on ? "1" : ""); } catch (e) { /* private mode */ }
-      });
-    });
-  })();
   var form = document.getElementById("login-form");
   var msg = document.getElementById("message");
   var submit = document.getElementById("submit");

@@ -2,19 +2,6 @@
  * Stands alone (no app.js): it reaches only what a guest may (web/guests.py). */
 (function () {
   "use strict";
-  // the dim look, kept on this phone like the app's own (localStorage "mh.dim")
-  (function () {
-    var root = document.documentElement;
-    try { if (localStorage.getItem("mh.dim")) root.classList.add("dim"); } catch (e) { /* private mode */ }
-    document.querySelectorAll("[data-dim]").forEach(function (b) {
-      b.setAttribute("aria-pressed", String(root.classList.contains("dim")));
-      b.addEventListener("click", function () {
-        var on = root.classList.toggle("dim");
-        b.setAttribute("aria-pressed", String(on));
-        try { localStorage.setItem("mh.dim", on ? "1" : ""); } catch (e) { /* private mode */ }
-      });
-    });
-  })();
   var csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
   var state = null, stateAt = 0, scenes = [], built = false;
   function $(id) { return document.getElementById(id); }
