@@ -6,6 +6,7 @@ import json
 import shutil
 import signal
 import socket
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -392,6 +393,50 @@ def test_every_command_topic_drives_the_room_and_state_follows(
     obs.wait_last(f"{b}/heat_pad/state", "off")
     assert all(rig.pin(d) == 0 for d in PINS)
     assert json.loads(obs.on(f"{b}/session_event/state")[-1])["event_type"] == "ended"
+
+
+@pytest.mark.broker
+def test_answers_come_in_order_even_when_other_changes_race_them(
+    broker: Mosquitto, rigs: Callable[..., Rig], observers: Callable[..., Observer]
+) -> None:
+    """A command's state goes out from paho's thread while the event thread sends others':
+    no state ever goes back to an older one (states carry their event's number)."""
+    import threading
+
+    rig = rigs(broker.port)
+    obs = observers(broker.port, ["massagehub/#"])
+    online(obs, rig.base)
+    b = rig.base
+    done = threading.Event()
+
+    def other_changes() -> None:  # the web and the loop change the room meanwhile
+        level = 0.0
+        while not done.is_set():
+            level = 0.3 if level != 0.3 else 0.6
+            rig.hub.set_device("accent", {"level": level})
+
+    racer = threading.Thread(target=other_changes)
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)  # threads take turns often: races show where they can
+    racer.start()
+    try:
+        for volume in range(1, 61):
+            obs.client.publish(f"{b}/volume/set", str(volume), qos=0)
+        obs.wait_last(f"{b}/volume/state", "60", timeout=20)
+    finally:
+        done.set()
+        racer.join()
+        sys.setswitchinterval(switch)
+    seen = [int(v) for v in obs.on(f"{b}/volume/state")]
+    assert seen == sorted(seen), f"an older volume went out after a newer one: {seen}"
+    assert rig.hub.state()["devices"]["speaker"]["volume"] == 60
+    accent = round(rig.hub.state()["devices"]["accent"]["level"] * 255)
+    obs.wait_last(
+        f"{b}/light_accent/state",
+        json.dumps(
+            {"brightness": accent, "color_mode": "brightness", "state": "ON"}, sort_keys=True
+        ),
+    )
 
 
 @pytest.mark.broker

@@ -5,9 +5,14 @@ The hub listener notes what changed, and the state that came with the event, and
 the publisher thread (a few assignments, never a call into the hub); that thread turns
 the state into each entity's payloads and publishes the session's moments, then the
 payloads that changed. Publishing the event's own state keeps Home Assistant's view in
-the order things happened: a phase never shows before the event that announced it. paho's network thread runs the
-commands that arrive on ``…/<entity>/set``: the entity parses the payload, once, into a
-hub command, and the bridge runs it.
+the order things happened: a phase never shows before the event that announced it.
+
+paho's network thread runs the commands that arrive on ``…/<entity>/set``: the entity
+parses the payload, once, into a hub command, and the bridge runs it. Then it answers on
+the same thread (:meth:`MqttBridge.answer`): it delivers the hub's queued events there
+and publishes what they changed, so the reply does not wait for the event thread and the
+publisher thread to wake in turn. One publish runs at a time, and a state older (by its
+event's sequence number) than the one sent last is never sent after it.
 """
 
 from __future__ import annotations
@@ -75,11 +80,15 @@ class MqttBridge(Inbound):
         self._force: set[str] = set()  # topics to publish again even if unchanged
         self._wake = threading.Event()
         self._stop = threading.Event()
+        self._publishing = threading.Lock()  # one publish at a time: publisher or paho thread
+        self._answering: int | None = None  # the thread answering a command inline, if any
         self._thread: threading.Thread | None = None
         self._unsubscribe: Callable[[], None] | None = None
         # only the publisher thread uses these
         self._state: dict[str, Any] | None = None
         self._event_state: dict[str, Any] | None = None  # the last delivered event's
+        self._event_seq = 0  # the sequence number of the newest event delivered
+        self._state_seq = 0  # … and of the one whose state went out last
         self._state_at = 0.0
         self._published: dict[str, str] = {}
         self._last_fade_publish = 0.0
@@ -233,7 +242,9 @@ class MqttBridge(Inbound):
         kind, data = event.type, event.data
         fading = kind == EventType.PROGRESS and bool(data.get("fading"))
         with self._lock:
-            self._event_state = event.state
+            if event.seq > self._event_seq:  # a batch shares one state: keep the newest
+                self._event_state = event.state
+                self._event_seq = event.seq
             wake = not fading or not self._fade_dirty  # first fade step: schedule the update
             if fading:
                 self._fade_dirty = True
@@ -247,7 +258,29 @@ class MqttBridge(Inbound):
                 self._moments.append(dict(data))
             elif kind == EventType.BUTTON:
                 self._moments.append({"button": data.get("action")})
-        if wake:
+        if wake and self._answering != threading.get_ident():  # answer() publishes it itself
+            self._wake.set()
+
+    def answer(self) -> None:
+        """Publish what a command changed now, on this thread (paho's, after a command).
+
+        The hub's queued events are delivered here, in order, with their state (the event
+        thread, if it got there first, finishes its batch before), then published. The
+        hub's loop still owns time and heat: this only sends what already happened.
+        """
+        self._answering = threading.get_ident()
+        try:
+            self.hub.events.deliver()
+            self._publish_pending()
+        except Exception:
+            log.exception("MQTT: answering a command failed")
+            self._wake.set()  # the publisher thread sends it instead
+        finally:
+            self._answering = None
+        with self._lock:
+            schedule = self._fade_dirty  # a fade's next update is the publisher's to time
+        state = self._state  # … and so is a countdown's next minute
+        if schedule or (state is not None and self._changes_with_time(state)):
             self._wake.set()
 
     def _changed(self) -> None:
@@ -268,6 +301,10 @@ class MqttBridge(Inbound):
                 self._publish_pending()
             except Exception:
                 log.exception("MQTT: publishing failed")
+
+    def _publish_pending(self, final: bool = False) -> None:
+        with self._publishing:
+            self._publish_now(final)
 
     def _next_timeout(self) -> float:
         """Seconds until the next throttled fade update or a state that changes with time."""
@@ -295,7 +332,7 @@ class MqttBridge(Inbound):
         rows = self.hub.interrupted
         return [{"action": "interrupted", "scene": r.get("scene"), "reason": "crash"} for r in rows]
 
-    def _publish_pending(self, final: bool = False) -> None:
+    def _publish_now(self, final: bool) -> None:
         now = time.monotonic()
         with self._lock:
             if not self.connected.is_set():
@@ -320,9 +357,11 @@ class MqttBridge(Inbound):
             self._published.pop(topic, None)
         with self._lock:
             delivered, self._event_state = self._event_state, None
+            seq = self._event_seq
         state = self._state
-        if delivered:
+        if delivered and seq > self._state_seq:  # never back to an older state
             state = delivered
+            self._state_seq = seq
         elif not final and (state is None or self._changes_with_time(state)):
             # a whole minute may pass without a hub event: read the state for that too
             state = self.hub.state()

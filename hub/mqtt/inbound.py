@@ -48,6 +48,9 @@ class Inbound:
     def _legacy_config(self, topic: str, payload: str) -> None:
         raise NotImplementedError
 
+    def answer(self) -> None:
+        raise NotImplementedError
+
     def _on_socket_open(self, client: Any, userdata: Any, sock: Any) -> None:
         try:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -163,6 +166,7 @@ class Inbound:
             log.exception("MQTT: %s: command failed", topic)
         else:
             if not (isinstance(result, dict) and result.get("capped")):
+                self.answer()
                 return True
             # a person's limit held it back: the state may not have changed, so say it again
             log.info("MQTT: %s: %s", topic, result["capped"])
@@ -170,5 +174,5 @@ class Inbound:
         with self._lock:
             self._force.add(self.topic(entity.object_id))
             self._dirty = True
-        self._wake.set()
+        self.answer()
         return isinstance(result, dict)
