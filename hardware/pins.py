@@ -19,41 +19,16 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from gpiozero import pi_info
+from gpiozero.exc import PinInvalidPin
 from gpiozero.pins.mock import MockFactory, MockPWMPin, PinState
 
 log = logging.getLogger(__name__)
 
-#: 40-pin header: physical (BOARD) pin number -> BCM GPIO number.
-BOARD_TO_BCM = {
-    3: 2,
-    5: 3,
-    7: 4,
-    8: 14,
-    10: 15,
-    11: 17,
-    12: 18,
-    13: 27,
-    15: 22,
-    16: 23,
-    18: 24,
-    19: 10,
-    21: 9,
-    22: 25,
-    23: 11,
-    24: 8,
-    26: 7,
-    27: 0,
-    28: 1,
-    29: 5,
-    31: 6,
-    32: 12,
-    33: 13,
-    35: 19,
-    36: 16,
-    37: 26,
-    38: 20,
-    40: 21,
-}
+#: The 40-pin header, as gpiozero knows it (a Pi 3B's): its BOARD -> GPIO map is the same on
+#: every 40-pin Pi (Zero, Zero 2 W, 3, 4, 400, 5, CM4; tests/test_library_contracts.py checks it),
+#: and pins are checked in the config without a board at hand, on a laptop too.
+HEADER = pi_info("a02082")
 
 SIM_STATE_FILE = "sim-pins.json"
 
@@ -71,9 +46,12 @@ def normalize_pin(pin: int | str) -> str:
         text = str(pin).strip().upper()
         if text.startswith("BOARD"):
             board = _to_int(text[5:], pin)
-            if board not in BOARD_TO_BCM:
-                raise ValueError(f"header pin {board} is not a GPIO pin (power, ground or ID)")
-            number = BOARD_TO_BCM[board]
+            try:
+                number = int(HEADER.to_gpio(f"BOARD{board}")[4:])  # "GPIO18"
+            except PinInvalidPin:
+                raise ValueError(
+                    f"header pin {board} is not a GPIO pin (power, ground or ID)"
+                ) from None
         else:
             for prefix in ("GPIO", "BCM"):
                 if text.startswith(prefix):
