@@ -175,9 +175,9 @@ def guarded_channel_class(error_task: type) -> type:
                 return False
             try:
                 poller = select.poll()
-                poller.register(self._fileno, select.POLLOUT)
+                poller.register(self.socket.fileno(), select.POLLOUT)
                 return not poller.poll(0)
-            except (OSError, TypeError, ValueError):  # closed meanwhile
+            except (OSError, TypeError, ValueError, AttributeError):  # closed meanwhile
                 return False
 
         def send_stalled(self, now: float, timeout: float) -> bool:

@@ -76,7 +76,17 @@ def guarded_server_class(connection_class: type) -> type:
 
         channel_class = connection_class
 
-        def __init__(self, *args: Any, per_client: int, header_timeout: float, **kw: Any):
+        def __init__(
+            self,
+            *args: Any,
+            map: dict[int, Any],  # waitress's name for it
+            per_client: int,
+            header_timeout: float,
+            **kw: Any,
+        ):
+            # the server's and its connections' sockets by descriptor: the dict handed to
+            # waitress (its own reference to it is private)
+            self.socket_map = map
             self.per_client = per_client
             self.header_timeout = header_timeout
             self.send_timeout = header_timeout * SEND_TIMEOUT_FACTOR
@@ -89,7 +99,7 @@ def guarded_server_class(connection_class: type) -> type:
             self.out_of_fds = 0
             self.accept_paused_until = 0.0
             self._warned: dict[str, float] = {}
-            super().__init__(*args, **kw)
+            super().__init__(*args, map=map, **kw)
 
         def _warn(self, kind: str, message: str, *args: Any) -> None:
             now = time.monotonic()
@@ -121,10 +131,12 @@ def guarded_server_class(connection_class: type) -> type:
                     "close some (web.connections_per_client)",
                 )
                 return
-            if len(self._map) >= self.adj.connection_limit and not self._evict_one(time.time()):
+            if len(self.socket_map) >= self.adj.connection_limit and not self._evict_one(
+                time.time()
+            ):
                 self._refuse(conn, host, "the hub has too many connections open")
                 return
-            channel = self.channel_class(self, conn, addr, self.adj, map=self._map)
+            channel = self.channel_class(self, conn, addr, self.adj, map=self.socket_map)
             self.clients[host] = self.clients.get(host, 0) + 1
             channel.counted = True
 
@@ -184,7 +196,7 @@ def guarded_server_class(connection_class: type) -> type:
                 self.maintenance(now)
             if self.accept_paused_until and time.monotonic() < self.accept_paused_until:
                 return False
-            return bool(self.accepting) and len(self._map) < self.adj.connection_limit + 16
+            return bool(self.accepting) and len(self.socket_map) < self.adj.connection_limit + 16
 
         def _evict_one(self, now: float) -> bool:
             """Close the connection idle or stuck longest; True if there was one.

@@ -184,11 +184,11 @@ class WebComponent:
             # here while it waits in select() makes select fail), and the loop ends when
             # its map is empty
             server.task_dispatcher.shutdown(timeout=3)
-            server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+            server.trigger.pull_trigger(lambda: wasyncore.close_all(server.socket_map))
             if self.thread is not None:
                 self.thread.join(timeout=5)
                 if self.thread.is_alive():  # pragma: no cover - the loop did not answer
-                    wasyncore.close_all(server._map)
+                    wasyncore.close_all(server.socket_map)
         if self.thread is not None:
             self.thread.join(timeout=5)
 
