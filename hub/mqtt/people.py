@@ -51,7 +51,7 @@ FIELDS = {
 def people_entities(hub: Hub) -> list[PersonSensor]:
     """Return two sensors per profile, reading the journal once for all of them."""
     try:
-        values = hub.profile_sensors()
+        values = hub.people.sensors()
     except Exception:
         log.exception("could not read the journal for the people sensors")
         return []
