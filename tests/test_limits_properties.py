@@ -11,7 +11,7 @@ part is checked *as it happens*, against limits the machine works out for itself
 - the speaker's volume is never written above the lowest cap of the people present;
 - the diffuser is never switched on while anyone present says no aroma.
 
-Routines and MQTT call the same public commands (``set_device``, ``apply_scene``) with
+Routines and MQTT call the same public commands (``hub.devices.set``, ``hub.scenes.apply``) with
 their own owner, so those are driven here with every owner.
 """
 

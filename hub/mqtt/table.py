@@ -1,7 +1,7 @@
 """Who is on the table, for Home Assistant: a select per pad and the limits in force.
 
 "On the table" offers the profiles by name and "Nobody"; choosing one puts that person on
-the pad (:meth:`Hub.seat`), so "activate Swedish massage" then holds their limits. The
+the pad (``hub.people.seat``), so "activate Swedish massage" then holds their limits. The
 limits sensor says, in words, what every output is held to now.
 """
 
