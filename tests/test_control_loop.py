@@ -75,7 +75,7 @@ def test_a_session_step_that_raises_ends_the_session_and_the_loop_goes_on(
     def boom(now: float) -> None:
         raise RuntimeError("session bookkeeping failed")
 
-    monkeypatch.setattr(hub.sessions, "step", boom)
+    monkeypatch.setattr(hub.context.sessions, "step", boom)
     hub.clock.advance(1)  # type: ignore[attr-defined]
     hub.step()
     assert hub.sessions.current is None

@@ -1,6 +1,6 @@
 """Sensors per person: how their last session changed their stress, and last night's sleep.
 
-They come from the journal (:meth:`hub.people.sensors <hub.people_commands.PeopleCommands.sensors>`), not from the room's state, so the
+They come from the journal (``hub.people.sensors()``), not from the room's state, so the
 bridge reads them again when a ``people`` event says a profile or an entry changed, and
 makes the entities again (a profile added or deleted adds or removes its sensors).
 """
@@ -41,7 +41,7 @@ class PersonSensor(Entity):
         return UNKNOWN if value is None else str(value)
 
 
-#: field of :meth:`hub.people.sensors <hub.people_commands.PeopleCommands.sensors>` → (what the sensor is called after the name, icon)
+#: field of ``hub.people.sensors()`` → (what the sensor is called after the name, icon)
 FIELDS = {
     "stress_change": ("stress change", "mdi:emoticon-happy-outline"),
     "sleep": ("sleep", "mdi:sleep"),
