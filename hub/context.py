@@ -22,7 +22,6 @@ if TYPE_CHECKING:
     from hardware import Room
 
     from .clock import Clock
-    from .cues import CueController
     from .devices import DeviceController
     from .events import HubLock
     from .facts import EventType
@@ -54,7 +53,6 @@ class Context:
     fader: Fader
     scenes: SceneLibrary
     sessions: SessionController
-    cues: CueController
     people_records: PeopleRecords
     profiles: ProfileLibrary
     journal: Journal

@@ -173,7 +173,6 @@ class Hub:
             fader=devices.fader,
             scenes=scenes,
             sessions=sessions,
-            cues=cues,
             people_records=people_records,
             profiles=profiles,
             journal=journal,
