@@ -69,14 +69,14 @@ def run(seconds: float, *, fake: bool, mirror: bool) -> dict[str, Any]:
     hub.start()
     try:
         for lid, (_, start, _) in CHANNELS.items():
-            hub.set_device(lid, {"level": start})
+            hub.devices.set(lid, {"level": start})
         time.sleep(0 if fake else 0.2)
         factory.listeners.append(on_change)
         cpu0, wall0 = time.process_time(), time.perf_counter()
         with hub.lock:  # start all three in the same instant
             t0 = clock.monotonic()
             for lid, (_, _, target) in CHANNELS.items():
-                hub.set_device(lid, {"level": target, "fade_seconds": seconds})
+                hub.devices.set(lid, {"level": target, "fade_seconds": seconds})
         if fake:
             hub.advance(seconds + 1)
         else:

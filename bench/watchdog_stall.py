@@ -54,7 +54,7 @@ def main() -> None:
         delays = []
         try:
             for _ in range(args.runs):
-                hub.set_device("pad", {"heat": "high", "minutes": 10})
+                hub.devices.set("pad", {"heat": "high", "minutes": 10})
                 while factory.level(PAD) != 1.0:
                     time.sleep(0.01)
                 off.clear()

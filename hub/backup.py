@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,6 +31,8 @@ from .guest_records import prune_guest_actions
 from .row_checks import BadRow, bounded_json, check_row
 
 if TYPE_CHECKING:
+    from .context import Context
+    from .routines import RoutineController
     from .store import Store
 
 FORMAT = "massage-hub-backup"
@@ -267,14 +270,17 @@ def restore_store(store: Store, raw: bytes | str) -> dict[str, int]:
 
 
 class BackupCommands:
-    """The hub's backup and restore commands (the attributes are the Hub's)."""
+    """Back the room's data up, and restore a backup, under the hub lock."""
 
-    store: Store
+    def __init__(self, ctx: Context, routines: Callable[[], RoutineController | None]) -> None:
+        self._ctx = ctx
+        self._routines = routines  # set after the hub is built (Hub.use_routines)
 
-    def backup(self, *, secrets: bool = False) -> dict[str, Any]:
+    def make(self, *, secrets: bool = False) -> dict[str, Any]:
         """Return a backup of the room's data (secrets only when asked for)."""
-        with self.lock:  # type: ignore[attr-defined]
-            return make_backup(self.store, secrets=secrets, created_at=self.wall_iso())  # type: ignore[attr-defined]
+        c = self._ctx
+        with c.lock:
+            return make_backup(c.store, secrets=secrets, created_at=c.wall_iso())
 
     def restore(
         self, raw: bytes | str | dict[str, Any], *, replace_secrets: bool = False
@@ -283,6 +289,7 @@ class BackupCommands:
 
         A backup with the password and tokens needs ``replace_secrets`` (its own "yes").
         """
+        c = self._ctx
         doc = raw if isinstance(raw, dict) else read_backup(raw, values=MAX_WEB_VALUES)
         if doc.get("format") != FORMAT:
             raise BackupError(
@@ -290,27 +297,27 @@ class BackupCommands:
                 "Download backup made"
             )
         # checked before the hub lock: a large file takes seconds, the room must not wait
-        tables = check_backup(self.store, doc)
+        tables = check_backup(c.store, doc)
         if doc["secrets"] and replace_secrets is not True:
             raise SecretsNotConfirmed(
                 f"{SECRETS_WORDS}; nothing was changed. To restore it, confirm that on its own "
                 "(replace_secrets: true; in Settings, tick 'Also replace the password and API "
                 "tokens'), or restore a backup made without them"
             )
-        with self.lock:  # type: ignore[attr-defined]
-            if self.sessions.current is not None:  # type: ignore[attr-defined]
+        with c.lock:
+            if c.sessions.current is not None:
                 raise Conflict("a session is running; stop it, then restore")
             try:
-                counts = restore_tables(self.store, tables, bool(doc["secrets"]))
+                counts = restore_tables(c.store, tables, bool(doc["secrets"]))
             except sqlite3.Error as exc:  # rolled back: nothing changed
                 raise BackupError(f"the backup does not fit this hub's data ({exc})") from None
-            routines = getattr(self, "routines", None)
+            routines = self._routines()
             if routines is not None:
                 routines.reload()
-            self.table.reload()  # type: ignore[attr-defined]  # who the restored file says
-            self.devices.hold_to_limits(self.clock.monotonic())  # type: ignore[attr-defined]
+            c.table.reload()  # who the restored file says
+            c.devices.hold_to_limits(c.clock.monotonic())
         # outside the hub lock: it reads every table; the rows were checked, this keeps the
         # problems list true (the rows set aside before the restore are still kept)
-        self.store.recheck()
-        self._emit(EventType.SCENES, {"action": "restored"})  # type: ignore[attr-defined]
+        c.store.recheck()
+        c.emit(EventType.SCENES, {"action": "restored"})
         return {"ok": True, "restored": counts, "secrets": bool(doc["secrets"])}

@@ -1,16 +1,18 @@
-"""The Hub: the one command surface every entry point calls (web, MQTT, routines, button, CLI).
+"""The Hub: the loop, the clock, the event bus, the lock, and the controllers every entry
+point calls (web, MQTT, HomeKit, routines, the button, the CLI), Mopidy's ``Core`` shape:
 
-A thin facade over small controllers (Mopidy's ``Core`` is the model):
-
-- :class:`~hub.devices.DeviceController` — device commands and state, scene effects, music;
-- :class:`~hub.fader.Fader` — fades of levels and volume;
-- :class:`~hub.safety.HeatGuard` — the only code that switches a heat pad on;
-- :class:`~hub.sessions.SessionController` — sessions and their phases;
-- :class:`~hub.scene_library.SceneLibrary` — built-in and user scenes;
-- :class:`~hub.loop.ControlLoop` — one lock, the clock, one timeline of deadlines.
+- ``hub.devices`` (:class:`~hub.device_commands.DeviceCommands`) — set a device, heat off, all off;
+- ``hub.sessions`` (:class:`~hub.session_commands.SessionCommands`) — start, pause, stop, history;
+- ``hub.scenes`` (:class:`~hub.scene_commands.SceneCommands`) — the scenes, applying one;
+- ``hub.people`` (:class:`~hub.people_commands.PeopleCommands`) — profiles, the table, journal;
+- ``hub.guests`` (:class:`~hub.guests.GuestCommands`) — a visiting therapist's links;
+- ``hub.backup`` (:class:`~hub.backup.BackupCommands`) — backup and restore;
+- ``hub.routines`` (:class:`~hub.routines.RoutineController`) — set by :meth:`Hub.use_routines`.
 
 Each command takes the hub lock, changes what it must, and posts events; they are delivered
-when the lock is let go (:mod:`hub.events`). docs/ARCHITECTURE.md draws the whole picture.
+when the lock is let go (:mod:`hub.events`). The engines the controllers share (the devices,
+the heat guard, sessions, scenes, people) are in one :class:`~hub.context.Context`.
+docs/ARCHITECTURE.md draws the whole picture.
 """
 
 from __future__ import annotations
@@ -29,13 +31,14 @@ from .backup import BackupCommands
 from .building import build_guard, build_mirror, build_room
 from .clock import Clock, RealClock
 from .config import Config
+from .context import Context
 from .cues import CueController
+from .device_commands import DeviceCommands
 from .devices import DeviceController, DeviceInfo, attempt
 from .direct import write_record
 from .events import Event, EventBus, HubLock
 from .facts import ButtonAction, EventType
 from .guests import GuestCommands
-from .hub_commands import HubCommands
 from .journal import Journal
 from .limits import LimitKeeper
 from .loop import ControlLoop, Part
@@ -43,9 +46,10 @@ from .people_commands import PeopleCommands
 from .people_records import PeopleRecords
 from .profiles import ProfileLibrary
 from .recorder import Recorder
+from .scene_commands import SceneCommands
 from .scene_library import SceneLibrary
 from .scenes import load_builtin_scenes
-from .session import Session
+from .session_commands import SessionCommands
 from .sessions import SessionController
 from .store import Store
 from .table import Table
@@ -58,8 +62,8 @@ log = logging.getLogger(__name__)
 __all__ = ["DeviceInfo", "Hub"]
 
 
-class Hub(GuestCommands, BackupCommands, HubCommands, PeopleCommands):
-    """Drive the room: sessions, scenes, devices and safety, behind one lock."""
+class Hub:
+    """Drive the room: the loop, the clock, the bus and the lock, and the controllers on them."""
 
     def __init__(
         self,
@@ -100,105 +104,119 @@ class Hub(GuestCommands, BackupCommands, HubCommands, PeopleCommands):
         self.guard = build_guard(config, self.room, self.store, self.clock)
         self.guard.record_later = self.recorder.record
         tick = tick if tick is not None else 1.0 / config.hardware.control_hz
-        self.devices = DeviceController(config, self.room, self.guard, self._emit, tick)
-        self.fader = self.devices.fader
-        self.scenes = SceneLibrary(
+        devices = DeviceController(config, self.room, self.guard, self._emit, tick)
+        scenes = SceneLibrary(
             load_builtin_scenes(config.path(config.scenes_file)),
             self.store,
             lights=list(self.room.lights),
             pads=self.guard.pad_ids,
             emit=self._emit,
             now_iso=self.wall_iso,
-            playlists=lambda: self.devices.playlists() if self.devices.speaker_id else None,
+            playlists=lambda: devices.playlists() if devices.speaker_id else None,
         )
-        self.sessions = SessionController(
+        sessions = SessionController(
             config,
             self.store,
-            self.devices,
-            self.scenes,
+            devices,
+            scenes,
             wall=self.clock.now,
             wall_iso=self.wall_iso,
             zone=self.zone,
             emit=self._emit,
             record=self.recorder.record,
         )
-        self.cues = CueController(
-            self.sessions,
+        cues = CueController(
+            sessions,
             self.room,
-            self.fader,
+            devices.fader,
             self._emit,
             self.clock.monotonic,
-            chime=self.devices.cue_chime,
+            chime=devices.cue_chime,
         )
         # people: their profiles, and their limits held at each output (hub/limits.py)
-        self.people_records = PeopleRecords(self.store)
-        self.profiles = ProfileLibrary(
-            self.people_records,
-            lambda: [s["id"] for s in self.scenes.list()],
+        people_records = PeopleRecords(self.store)
+
+        def in_session(profile_id: str) -> bool:
+            s = sessions.current
+            return s is not None and s.people is not None and s.people.has(profile_id)
+
+        profiles = ProfileLibrary(
+            people_records,
+            lambda: [s["id"] for s in scenes.list()],
             self.wall_iso,
-            in_use=self._in_session,
+            in_use=in_session,
         )
-        self.journal = Journal(self.people_records, self.profiles.get, self.wall_iso)
+        journal = Journal(people_records, profiles.get, self.wall_iso)
         # who is on the table: a fact of the room, whom every output is held to (hub/table.py)
-        self.table = Table(
-            self.store, self.profiles.get, self.guard.pad_ids, self._emit, self.recorder.record
+        table = Table(
+            self.store, profiles.get, self.guard.pad_ids, self._emit, self.recorder.record
         )
-        self.limits = LimitKeeper(self._people_now, self._emit, self.devices.name)
-        self.devices.limits = self.limits
-        self.guard.ceiling = self.limits.heat
+
+        def people_now() -> Any:
+            """Whom outputs are held to: a session's people while it runs, else the table's."""
+            s = sessions.current
+            return s.people if s is not None else table.people()
+
+        limits = LimitKeeper(people_now, self._emit, devices.name)
+        devices.limits = limits
+        self.guard.ceiling = limits.heat
+        #: the engines the controllers share (none of them takes the lock itself)
+        self.context = Context(
+            lock=self.lock,
+            clock=self.clock,
+            zone=self.zone,
+            store=self.store,
+            recorder=self.recorder,
+            room=self.room,
+            guard=self.guard,
+            devices=devices,
+            fader=devices.fader,
+            scenes=scenes,
+            sessions=sessions,
+            people_records=people_records,
+            profiles=profiles,
+            journal=journal,
+            table=table,
+            limits=limits,
+            emit=self._emit,
+            kick=self.kick,
+            wall_iso=self.wall_iso,
+        )
+        fader = devices.fader
         safety = Part("safety", self._safety_step, self._heat_off, safety=True)
         self.loop = ControlLoop(
             self.lock,
             self.clock,
             [
                 safety,
-                Part("fades", lambda now: self.fader.step(now), lambda now: self.fader.clear()),
-                Part("diffuser", self.devices.diffuser_step, self._diffuser_off),
-                Part("session", lambda now: self.sessions.step(now), self.sessions.make_safe),
-                Part("cues", self.cues.step, self.cues.make_safe),
+                Part("fades", lambda now: fader.step(now), lambda now: fader.clear()),
+                Part("diffuser", devices.diffuser_step, self._diffuser_off),
+                Part("session", lambda now: sessions.step(now), sessions.make_safe),
+                Part("cues", cues.step, cues.make_safe),
                 safety,  # a phase change may have just switched heat on: schedule its limits
-                Part("fade ticks", self.fader.deadline, lambda now: self.fader.clear()),
+                Part("fade ticks", fader.deadline, lambda now: fader.clear()),
             ],
         )
-        if hasattr(self.room.speaker, "on_change"):
-            self.room.speaker.on_change = self._speaker_changed  # next track, from its thread
+        # the controllers every entry point calls
+        self.devices = DeviceCommands(self.context)
+        self.scenes = SceneCommands(self.context)
+        self.people = PeopleCommands(self.context)
+        self.guests = GuestCommands(self.context)
+        self.sessions = SessionCommands(self.context, self.guests)
         self.routines: RoutineController | None = None  # set by use_routines
-        self.state_providers: dict[str, Callable[[], Any]] = {"cues": self.cues.state}
+        self.backup = BackupCommands(self.context, lambda: self.routines)
+        if hasattr(self.room.speaker, "on_change"):
+            self.room.speaker.on_change = self.devices.speaker_changed  # from its thread
+        self.state_providers: dict[str, Callable[[], Any]] = {"cues": cues.state}
         # name -> check for GET /healthz: a bool result decides readiness, others are shown
         self.health_checks: dict[str, Callable[[], Any]] = {}
         self._started = False
         self._closed = False
         self.mirror = (
-            build_mirror(config, pin_factory, lambda: self.all_off(reason="external"))
+            build_mirror(config, pin_factory, lambda: self.devices.all_off(reason="external"))
             if mirror
             else None
         )
-
-    # --- what tests and components read ---------------------------------------------------
-
-    @property
-    def session(self) -> Session | None:
-        """The running session, if any."""
-        return self.sessions.current
-
-    @property
-    def last_session(self) -> dict[str, Any] | None:
-        """How the last session ended."""
-        return self.sessions.last
-
-    @property
-    def interrupted(self) -> list[dict[str, Any]]:
-        """Sessions a crash or power cut interrupted (until dismissed)."""
-        return self.sessions.interrupted
-
-    @interrupted.setter
-    def interrupted(self, rows: list[dict[str, Any]]) -> None:
-        self.sessions.interrupted = rows
-
-    @property
-    def last_step(self) -> float:
-        """The monotonic time of the last control step that counted as alive."""
-        return self.loop.last_step
 
     def health(self) -> dict[str, Any]:
         """The hub's own health: started, and its loop stepping."""
@@ -211,15 +229,16 @@ class Hub(GuestCommands, BackupCommands, HubCommands, PeopleCommands):
 
     def start(self) -> None:
         """Switch everything off, read the heat ledger, note interrupted sessions, start the loop."""
+        sessions = self.context.sessions
         with self.lock:
             self.room.all_off()
             now = self.clock.monotonic()
             for note in self.guard.restore(now):
                 log.warning("heat ledger: %s", note)
             self.guard.all_off(now)
-            self.sessions.mark_interrupted()
+            sessions.mark_interrupted()
             # who they were for: "Start again" must start them under the same people's limits
-            self.sessions.interrupted = self._with_people(self.sessions.interrupted)
+            sessions.interrupted = self.context.with_people(sessions.interrupted)
             self._started = True
         self.recorder.start()
         if self.mirror is not None:
@@ -242,9 +261,9 @@ class Hub(GuestCommands, BackupCommands, HubCommands, PeopleCommands):
             self.room.button = None
         with self.lock:
             now = self.clock.monotonic()
-            if self.sessions.current is not None:
-                self.sessions.end("shutdown", now)
-            self.devices.all_off(now)
+            if self.context.sessions.current is not None:
+                self.context.sessions.end("shutdown", now)
+            self.context.devices.all_off(now)
         self.events.stop_dispatcher()  # the last events go out while the parts still answer
         with self.lock:
             self.room.close()
@@ -301,9 +320,9 @@ class Hub(GuestCommands, BackupCommands, HubCommands, PeopleCommands):
         self._emit(EventType.SAFETY, {"reason": "control_loop_error"})
 
     def _diffuser_off(self, now: float) -> None:
-        self.devices.set_diffuser("off", now)
+        self.context.devices.set_diffuser("off", now)
 
-    # --- events, state and queries ----------------------------------------------------------
+    # --- events, state and the clock --------------------------------------------------------
 
     def subscribe(self, listener: Callable[[Event], None]) -> Callable[[], None]:
         """Get every event (outside the hub lock); return a function that unsubscribes."""
@@ -328,20 +347,21 @@ class Hub(GuestCommands, BackupCommands, HubCommands, PeopleCommands):
 
     def state(self) -> dict[str, Any]:
         """Return a snapshot of everything: devices, session, next routine, backend."""
+        sessions = self.context.sessions
         with self.lock:
             now = self.clock.monotonic()
             out: dict[str, Any] = {
-                "devices": self.devices.states(now),
-                "session": self.sessions.state(now),
-                "last_session": self.sessions.last,
+                "devices": self.context.devices.states(now),
+                "session": sessions.state(now),
+                "last_session": sessions.last,
                 "next_routine": None,
                 "backend": self.backend,
                 "warnings": list(self.warnings),
                 "audio": getattr(self.room.speaker, "backend", None),
                 "version": __version__,
                 "time": self.wall_iso(),
-                "interrupted_session": self.interrupted[-1] if self.interrupted else None,
-                "table": self.table_state(),
+                "interrupted_session": sessions.interrupted[-1] if sessions.interrupted else None,
+                "table": self.people.table(),
             }
             for key, provider in self.state_providers.items():
                 try:
@@ -350,46 +370,11 @@ class Hub(GuestCommands, BackupCommands, HubCommands, PeopleCommands):
                     log.exception("state provider %s failed", key)
             return out
 
-    def device_info(self) -> list[DeviceInfo]:
-        """Return every output device: id, kind and display name, in the room's order."""
-        return self.devices.info()
-
-    def playlists(self) -> list[str]:
-        """Return the playlists in the music folder (none without a speaker)."""
-        return self.devices.playlists()
-
-    @property
-    def speaker_id(self) -> str | None:
-        """The speaker's device id, or None without a speaker."""
-        return self.devices.speaker_id
-
-    def history(self, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
-        """Return past sessions, newest first, with who each was for and their ratings.
-
-        ``by`` and ``actions`` name what a visiting therapist (a guest) did.
-        """
-        self.recorder.flush(1.0)  # what was just done shows, when the disk answers
-        with self.lock:
-            return self.guest_history(self._with_people(self.sessions.history(limit, offset)))
-
-    def _session_people(self) -> Any:
-        s = self.sessions.current
-        return s.people if s is not None else None
-
-    def _people_now(self) -> Any:
-        """Whom outputs are held to: a session's people while it runs, else the table's."""
-        s = self.sessions.current
-        return s.people if s is not None else self.table.people()
-
-    def _in_session(self, profile_id: str) -> bool:
-        people = self._session_people()
-        return people is not None and people.has(profile_id)
-
     def _button_hold(self) -> None:
         try:
             self._emit(EventType.BUTTON, {"action": ButtonAction.HOLD})
         finally:
-            self.all_off(reason="button")  # whatever happened to the event
+            self.devices.all_off(reason="button")  # whatever happened to the event
 
     def _button_press(self) -> None:
         def press() -> None:
@@ -397,11 +382,11 @@ class Hub(GuestCommands, BackupCommands, HubCommands, PeopleCommands):
                 self._emit(EventType.BUTTON, {"action": ButtonAction.PRESS})
                 s = self.sessions.current
                 if s is None:
-                    self.start_session(source="button")
-                elif self.sessions.running:
+                    self.sessions.start(source="button")
+                elif self.context.sessions.running:
                     if s.paused:
-                        self.resume_session()
+                        self.sessions.resume()
                     else:
-                        self.pause_session()
+                        self.sessions.pause()
 
         attempt("wall button press", press)

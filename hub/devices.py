@@ -1,7 +1,7 @@
 """Device commands and device state: lights, the diffuser, heat pads (through the guard), music.
 
 Every change to a part goes through here; heat goes further, through the safety guard.
-The hub lock is held by the caller (the facade or the control loop).
+The hub lock is held by the caller (``hub.devices`` and the other controllers, or the control loop).
 """
 
 from __future__ import annotations

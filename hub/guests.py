@@ -20,9 +20,7 @@ from .commands import Command, parse
 from .errors import Conflict, InvalidCommand, NotFound
 
 if TYPE_CHECKING:
-    from .clock import Clock
-    from .sessions import SessionController
-    from .store import Store
+    from .context import Context
 
 GUEST_PREFIX = "mhg_"
 DEFAULT_MINUTES = 180
@@ -60,35 +58,34 @@ def source_for_guest(name: str) -> str:
 
 
 class GuestCommands:
-    """The hub's guest-link commands (the attributes are the Hub's)."""
+    """Guest links: make, list and end them; what a guest may see and what they did."""
 
-    store: Store
-    clock: Clock
-    sessions: SessionController
+    def __init__(self, ctx: Context) -> None:
+        self._ctx = ctx
 
     def _wall_epoch(self) -> float:
-        return self.clock.now().timestamp()
+        return self._ctx.clock.now().timestamp()
 
     def _iso(self, at: datetime) -> str:
-        return at.astimezone(self.zone).isoformat(timespec="seconds")  # type: ignore[attr-defined]
+        return self._ctx.wall_iso(at)
 
-    def create_guest(self, data: Any) -> dict[str, Any]:
+    def create(self, data: Any) -> dict[str, Any]:
         """Make a guest link; return its id, token (shown only now) and expiry."""
         cmd = data if isinstance(data, GuestCreate) else parse(GuestCreate, data)
         seen: list[Any] = []
         for pid in cmd.profiles:  # type: ignore[attr-defined]
             try:
-                self.profiles.get(pid)  # type: ignore[attr-defined]
+                self._ctx.profiles.get(pid)
             except NotFound:
                 raise InvalidCommand(f"profiles: there is no profile {pid!r}") from None
             if pid not in seen:
                 seen.append(pid)
-        if sum(1 for g in self.list_guests() if g["active"]) >= MAX_OPEN_LINKS:
+        if sum(1 for g in self.list() if g["active"]) >= MAX_OPEN_LINKS:
             raise Conflict(f"{MAX_OPEN_LINKS} visit links work already; end one first")
         token = GUEST_PREFIX + secrets.token_urlsafe(32)
-        now = self.clock.now()
+        now = self._ctx.clock.now()
         expires = now + timedelta(minutes=cmd.minutes)  # type: ignore[attr-defined]
-        guest_id = self.store.add_guest(
+        guest_id = self._ctx.store.add_guest(
             cmd.name,  # type: ignore[attr-defined]
             hash_guest_token(token),
             seen,
@@ -111,64 +108,70 @@ class GuestCommands:
             "name": row["name"],
             "profiles": row["profiles"],
             "created_at": row["created_at"],
-            "expires_at": self._iso(datetime.fromtimestamp(expires, self.clock.now().tzinfo)),
+            "expires_at": self._iso(datetime.fromtimestamp(expires, self._ctx.clock.now().tzinfo)),
             "ended_at": row["ended_at"],
             "active": active,
         }
 
-    def list_guests(self) -> list[dict[str, Any]]:
+    def list(self) -> list[dict[str, Any]]:
         """Return every guest link (never its token), newest first, with whether it still works."""
         now = self._wall_epoch()
+        store = self._ctx.store
         out = []
-        for row in self.store.guests():
+        for row in store.guests():
             shown = self._shown(row, now)
-            actions = self.store.guest_actions(guest_id=int(row["id"]), limit=SHOWN_ACTIONS)
+            actions = store.guest_actions(guest_id=int(row["id"]), limit=SHOWN_ACTIONS)
             shown["actions"] = [{"at": a["at"], "action": a["action"]} for a in actions]
             out.append(shown)
         return out
 
-    def end_guest(self, guest_id: int) -> None:
+    def end(self, guest_id: int) -> None:
         """End a guest link now (it stops working at once); NotFound if there is none."""
-        if not 0 <= guest_id < 2**63 or not self.store.guest_exists(guest_id):
+        store = self._ctx.store
+        if not 0 <= guest_id < 2**63 or not store.guest_exists(guest_id):
             raise NotFound(f"no guest link with id {guest_id}")
-        self.store.end_guest(guest_id, self._iso(self.clock.now()))
+        store.end_guest(guest_id, self._iso(self._ctx.clock.now()))
 
-    def guest_for_token(self, token: str) -> dict[str, Any] | None:
+    def for_token(self, token: str) -> dict[str, Any] | None:
         """Return the guest of a token that still works (not expired, not ended), or None."""
         if not isinstance(token, str) or not token.startswith(GUEST_PREFIX) or len(token) > 200:
             return None
-        row = self.store.guest_by_hash(hash_guest_token(token))
+        row = self._ctx.store.guest_by_hash(hash_guest_token(token))
         if row is None:
             return None
         shown = self._shown(row, self._wall_epoch())
         return shown if shown["active"] else None
 
-    def record_guest_action(self, guest: dict[str, Any], action: str) -> None:
+    def record_action(self, guest: dict[str, Any], action: str) -> None:
         """Log an action a guest took (attached to the running session, if there is one)."""
         if not action or len(action) > 200:
             raise InvalidCommand("action: use 1 to 200 characters")
-        current = self.sessions.current
+        current = self._ctx.sessions.current
         session_id = current.id if current is not None else None
-        self.store.add_guest_action(
-            int(guest["id"]), str(guest["name"]), self._iso(self.clock.now()), action, session_id
+        self._ctx.store.add_guest_action(
+            int(guest["id"]),
+            str(guest["name"]),
+            self._iso(self._ctx.clock.now()),
+            action,
+            session_id,
         )
 
-    def guest_clients(self, guest: dict[str, Any]) -> list[dict[str, Any]]:
+    def clients(self, guest: dict[str, Any]) -> list[dict[str, Any]]:
         """Return what this guest's link may show of its profiles (one deleted since: gone)."""
         shown = []
         for pid in guest.get("profiles", []):
             try:
-                profile = self.profiles.get(pid)  # type: ignore[attr-defined]
+                profile = self._ctx.profiles.get(pid)
             except NotFound:
                 continue
             shown.append({k: profile.get(k) for k in CLIENT_FIELDS})
         return shown
 
-    def guest_history(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def history(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Add ``by`` and the guest ``actions`` to history rows (sessions a guest ran)."""
         ids = [int(r["id"]) for r in rows]
         actions: dict[int, list[dict[str, Any]]] = {}
-        for a in self.store.guest_actions(session_ids=ids):
+        for a in self._ctx.store.guest_actions(session_ids=ids):
             actions.setdefault(int(a["session_id"]), []).append(
                 {"at": a["at"], "action": a["action"], "by": guest_label(a["guest_name"])}
             )

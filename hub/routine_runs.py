@@ -86,7 +86,7 @@ class RoutineRuns(Mapping[str, ActiveRun]):
                     log.exception("routine %s: step %r failed", run.routine_id, label)
             if not run.steps and self._runs.get(run.routine_id) is run:
                 del self._runs[run.routine_id]
-                self.hub.release_heat("routine")  # even if its "end" step failed
+                self.hub.devices.release_heat("routine")  # even if its "end" step failed
                 self.hub.publish(
                     EventType.ROUTINES, {"routine": run.routine_id, "outcome": "finished"}
                 )
@@ -94,7 +94,7 @@ class RoutineRuns(Mapping[str, ActiveRun]):
     def end(self, rid: str, labels: tuple[str, ...] = FINISH_STEPS) -> None:
         """Stop a run now: its switching-off steps run, and no pad stays on for it."""
         self._runs.pop(rid).finish_now(labels)
-        self.hub.release_heat("routine")
+        self.hub.devices.release_heat("routine")
 
     def clear(self) -> None:
         """Forget every run (the hub switches off what they switched on)."""
@@ -111,10 +111,10 @@ class RoutineRuns(Mapping[str, ActiveRun]):
                 log.info("routine %s: stopped (%s)", rid, event.type)
             self._runs.clear()
             if session_started:  # the session heats what it wants; the routine's heat ends
-                self.hub.release_heat("routine")
+                self.hub.devices.release_heat("routine")
 
     def _ids(self, kind: DeviceKind) -> list[str]:
-        return [d.id for d in self.hub.device_info() if d.kind == kind]
+        return [d.id for d in self.hub.devices.info() if d.kind == kind]
 
     def problems(self, a: Action) -> list[str]:
         """List what ``a`` names that this hub has not: scenes, lights, playlists, a diffuser."""
@@ -123,7 +123,7 @@ class RoutineRuns(Mapping[str, ActiveRun]):
         scene_id = getattr(a, "scene", None)
         if scene_id is not None:
             try:
-                hub.get_scene(scene_id)
+                hub.scenes.get(scene_id)
             except NotFound as exc:
                 problems.append(f"action.scene: {exc.message}")
         if isinstance(a, SessionAction) and a.minutes is not None:
@@ -140,7 +140,7 @@ class RoutineRuns(Mapping[str, ActiveRun]):
             if a.lights is not None and not a.lights:
                 problems.append("action.lights: choose at least one light, or leave it out")
             if a.playlist is not None:
-                have = hub.playlists()
+                have = hub.devices.playlists()
                 if a.playlist not in have:
                     problems.append(
                         f"action.playlist: no playlist called {a.playlist!r} "
@@ -154,16 +154,16 @@ class RoutineRuns(Mapping[str, ActiveRun]):
         """Raise if ``action`` cannot start now; change nothing."""
         hub = self.hub
         if isinstance(action, SessionAction):
-            if hub.session is not None:
+            if hub.sessions.current is not None:
                 raise Conflict("a session is already running")
-            hub.get_scene(action.scene or self.session.default_scene)
+            hub.scenes.get(action.scene or self.session.default_scene)
         elif isinstance(action, SceneAction):
-            hub.get_scene(action.scene)
+            hub.scenes.get(action.scene)
         elif (
             isinstance(action, WindDownAction)
             and action.playlist is not None
-            and hub.speaker_id is not None
-            and action.playlist not in hub.playlists()
+            and hub.devices.speaker_id is not None
+            and action.playlist not in hub.devices.playlists()
         ):
             raise InvalidCommand(f"no playlist called {action.playlist!r}")
 
@@ -175,13 +175,13 @@ class RoutineRuns(Mapping[str, ActiveRun]):
         """
         self._check(action)  # a routine that cannot start leaves the running one alone
         if profiles is not None:
-            self.hub.set_table(profiles, by="routine")
+            self.hub.people.set_table(profiles, by="routine")
         for old in list(self._runs):
             log.info("routine %s: stopped, %s takes over", old, rid)
             # what the old run would switch off later (the mist, its heat) goes off now
             self.end(old, ("diffuser off",))
         if isinstance(action, SessionAction):
-            s = self.hub.start_session(action.scene, action.minutes, source="routine")
+            s = self.hub.sessions.start(action.scene, action.minutes, source="routine")
             return f"started a {s.get('scene_name') or s.get('scene')} session"
         if isinstance(action, SceneAction):
             return self._start_scene(rid, action, now)
@@ -190,9 +190,9 @@ class RoutineRuns(Mapping[str, ActiveRun]):
 
     def _start_scene(self, rid: str, action: SceneAction, now: datetime) -> str:
         hub = self.hub
-        scene = hub.get_scene(action.scene)
+        scene = hub.scenes.get(action.scene)
         seconds = action.minutes * 60
-        hub.apply_scene(scene.id, owner="routine", heat_seconds=seconds)
+        hub.scenes.apply(scene.id, owner="routine", heat_seconds=seconds)
         run = ActiveRun(rid)
         ends = now + timedelta(seconds=seconds)
         fade = min(scene.fade_out_seconds, MAX_FADE_SECONDS)
@@ -205,20 +205,24 @@ class RoutineRuns(Mapping[str, ActiveRun]):
             for p, h in scene.heat_levels(self._ids(DeviceKind.HEAT_PAD)).items()
             if h != HeatLevel.OFF
         ]
-        music = bool(scene.playlist and scene.volume > 0 and hub.speaker_id is not None)
+        music = bool(scene.playlist and scene.volume > 0 and hub.devices.speaker_id is not None)
 
         def end() -> None:
-            if hub.session is not None:  # ran into a session (if_session: run): leave it be
+            if (
+                hub.sessions.current is not None
+            ):  # ran into a session (if_session: run): leave it be
                 return
             for lid in lights:
-                hub.set_device(lid, {"level": 0.0, "fade_seconds": fade}, owner="routine")
+                hub.devices.set(lid, {"level": 0.0, "fade_seconds": fade}, owner="routine")
             if diffuser:
-                hub.set_device("diffuser", {"mode": "off"}, owner="routine")
+                hub.devices.set("diffuser", {"mode": "off"}, owner="routine")
             if pads:
-                hub.release_heat(Owner.ROUTINE)  # what it still holds; not what a person took
+                hub.devices.release_heat(
+                    Owner.ROUTINE
+                )  # what it still holds; not what a person took
             if music:
-                hub.set_device(
-                    hub.speaker_id, {"volume": 0.0, "fade_seconds": fade}, owner="routine"
+                hub.devices.set(
+                    hub.devices.speaker_id, {"volume": 0.0, "fade_seconds": fade}, owner="routine"
                 )
 
         run.add(ends, "end", end)
@@ -229,13 +233,13 @@ class RoutineRuns(Mapping[str, ActiveRun]):
 
     def _music_off(self) -> None:
         hub = self.hub
-        speaker = hub.speaker_id
+        speaker = hub.devices.speaker_id
         if (
-            hub.session is None
+            hub.sessions.current is None
             and speaker is not None
             and hub.state()["devices"][speaker]["playing"]
         ):
-            hub.set_device(speaker, {"playing": False}, owner="routine")
+            hub.devices.set(speaker, {"playing": False}, owner="routine")
 
     def _start_wind_down(self, rid: str, a: WindDownAction, now: datetime) -> str:
         hub = self.hub
@@ -243,22 +247,22 @@ class RoutineRuns(Mapping[str, ActiveRun]):
         run = ActiveRun(rid)
         ends = now + timedelta(seconds=total)
         lights = a.lights or self._ids(DeviceKind.LIGHT)
-        speaker = hub.speaker_id
+        speaker = hub.devices.speaker_id
         music = a.playlist is not None and speaker is not None
         diffuser = bool(self._ids(DeviceKind.DIFFUSER)) and a.diffuser_minutes > 0
         # the start: lights to light_from, music at volume_from, mist on
         for lid in lights:
-            hub.set_device(lid, {"level": a.light_from, "fade_seconds": 2.0}, owner="routine")
+            hub.devices.set(lid, {"level": a.light_from, "fade_seconds": 2.0}, owner="routine")
         if music:
             assert speaker is not None
-            hub.set_device(speaker, {"volume": a.volume_from}, owner="routine")
-            hub.set_device(speaker, {"playlist": a.playlist}, owner="routine")
+            hub.devices.set(speaker, {"volume": a.volume_from}, owner="routine")
+            hub.devices.set(speaker, {"playlist": a.playlist}, owner="routine")
         if diffuser:
-            hub.set_device("diffuser", {"mode": a.diffuser_mode}, owner="routine")
+            hub.devices.set("diffuser", {"mode": a.diffuser_mode}, owner="routine")
             run.add(
                 now + timedelta(minutes=a.diffuser_minutes),
                 "diffuser off",
-                lambda: hub.set_device("diffuser", {"mode": "off"}, owner="routine"),
+                lambda: hub.devices.set("diffuser", {"mode": "off"}, owner="routine"),
             )
         # the glide, in pieces no longer than one fade may last
         t = 0.0
@@ -270,10 +274,10 @@ class RoutineRuns(Mapping[str, ActiveRun]):
 
             def glide(level: float = level, volume: float = volume, seg: float = seg) -> None:
                 for lid in lights:
-                    hub.set_device(lid, {"level": level, "fade_seconds": seg}, owner="routine")
+                    hub.devices.set(lid, {"level": level, "fade_seconds": seg}, owner="routine")
                 if music:
                     assert speaker is not None
-                    hub.set_device(
+                    hub.devices.set(
                         speaker, {"volume": volume, "fade_seconds": seg}, owner="routine"
                     )
 
@@ -282,17 +286,19 @@ class RoutineRuns(Mapping[str, ActiveRun]):
             t += seg
 
         def end() -> None:
-            if hub.session is not None:  # ran into a session (if_session: run): leave it be
+            if (
+                hub.sessions.current is not None
+            ):  # ran into a session (if_session: run): leave it be
                 return
             for lid in lights:
-                hub.set_device(
+                hub.devices.set(
                     lid, {"level": 0.0, "fade_seconds": END_FADE_SECONDS}, owner="routine"
                 )
             if diffuser:
-                hub.set_device("diffuser", {"mode": "off"}, owner="routine")
+                hub.devices.set("diffuser", {"mode": "off"}, owner="routine")
             if music:
                 assert speaker is not None
-                hub.set_device(
+                hub.devices.set(
                     speaker, {"volume": 0.0, "fade_seconds": END_FADE_SECONDS}, owner="routine"
                 )
 

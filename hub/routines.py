@@ -223,7 +223,7 @@ class RoutineController(RoutineQueries):
         elif r.skip_next == planned:
             outcome, detail = "skipped", "skipped by request"
             r.skip_next = None
-        elif self.hub.session is not None and r.spec.if_session == "skip":
+        elif self.hub.sessions.current is not None and r.spec.if_session == "skip":
             outcome, detail = "skipped", "a session was running"
             log.info("routine %s skipped at %s: a session is running", r.id, local)
         else:
@@ -262,7 +262,7 @@ class RoutineController(RoutineQueries):
         problems = self.runs.problems(spec.action)
         if spec.profiles is not None:
             try:
-                self.hub.table.resolve(spec.profiles, "profiles")
+                self.hub.people.resolve(spec.profiles, "profiles")
             except InvalidCommand as exc:
                 problems.append(exc.message)
         problems += schedule_problems(spec.schedule, self.location, self.zone, now)
@@ -330,7 +330,7 @@ class RoutineController(RoutineQueries):
         with self.hub.lock:
             r = self._get(rid)
             if (
-                self.hub.session is not None
+                self.hub.sessions.current is not None
                 and not isinstance(r.spec.action, SessionAction)
                 and r.spec.if_session == "skip"
             ):

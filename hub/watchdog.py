@@ -166,7 +166,7 @@ class Watchdog:
 
     def loop_age(self) -> float:
         """Seconds since the control loop last stepped."""
-        return self.hub.clock.monotonic() - self.hub.last_step
+        return self.hub.clock.monotonic() - self.hub.loop.last_step
 
     def _run(self) -> None:
         told_ready = False

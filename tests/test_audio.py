@@ -52,10 +52,10 @@ def test_no_libvlc_warns_and_falls_back_to_a_silent_speaker(
     hub.start()
     try:
         assert hub.state()["audio"] == "silent"
-        hub.set_device("speaker", {"playlist": "calm", "volume": 40})
-        hub.start_session("wind-down", 1)
+        hub.devices.set("speaker", {"playlist": "calm", "volume": 40})
+        hub.sessions.start("wind-down", 1)
         hub.advance(60 + 300 + 1)  # a minute, then the scene's five-minute fade-out
-        assert hub.session is None and hub.last_session["end_reason"] == "completed"
+        assert hub.sessions.current is None and hub.sessions.last["end_reason"] == "completed"
         assert hub.room.speaker.chimes == 1
     finally:
         hub.close()
@@ -167,30 +167,30 @@ def test_music_command_uses_the_config(tmp_path: Path):
 
 def test_manual_play_starts_muted_and_ramps(hub: Hub, clock: FakeClock):
     speaker = hub.room.speaker
-    state = hub.set_device("speaker", {"playlist": "calm", "volume": 50})
+    state = hub.devices.set("speaker", {"playlist": "calm", "volume": 50})
     assert state["playing"] and state["volume"] == 0 and state["fading_to"] == {"volume": 50}
     hub.advance(1.0)
     assert 0 < speaker.volume < 50
     hub.advance(1.5)
     assert speaker.volume == 50
-    hub.set_device("speaker", {"volume": 20})  # already playing: as asked, at once
+    hub.devices.set("speaker", {"volume": 20})  # already playing: as asked, at once
     assert speaker.volume == 20
-    hub.set_device("speaker", {"playing": False})
-    hub.set_device("speaker", {"playing": True})  # back from a pause: softly again
+    hub.devices.set("speaker", {"playing": False})
+    hub.devices.set("speaker", {"playing": True})  # back from a pause: softly again
     assert speaker.volume == 0
     hub.advance(3)
     assert speaker.volume == 20
 
 
 def test_session_resume_brings_music_back_softly(hub: Hub, clock: FakeClock):
-    hub.start_session("wind-down", 30)
+    hub.sessions.start("wind-down", 30)
     hub.advance(60)
     full = hub.room.speaker.volume
     assert full > 0
-    hub.pause_session()
+    hub.sessions.pause()
     assert not hub.room.speaker.playing
     hub.advance(10)
-    hub.resume_session()
+    hub.sessions.resume()
     assert hub.room.speaker.playing and hub.room.speaker.volume == 0
     hub.advance(1)
     assert 0 < hub.room.speaker.volume < full

@@ -92,7 +92,7 @@ def test_playlist_loops_in_order_through_real_decoders(pulse_env: PulseServer, t
         assert hub.room.speaker.playlists() == ["tones"]
         seen = events_of(hub)
         rec = pulse_env.record(tmp_path / "rec.wav")
-        state = hub.set_device("speaker", {"playlist": "tones", "volume": 70})
+        state = hub.devices.set("speaker", {"playlist": "tones", "volume": 70})
         assert state["playing"] and state["playlist"] == "tones" and state["track"] == "01-a.ogg"
         assert state["volume"] == 0 and state["fading_to"] == {"volume": 70}  # muted, ramping
         time.sleep(8.5)  # 01 02 03 01 and a bit
@@ -149,7 +149,7 @@ def test_session_fades_in_pauses_fades_out_and_chimes(pulse_env: PulseServer, tm
     write_wav(tmp_path / "music" / "chime.wav", chime_sound())
     hub = make_hub(tmp_path)
     try:
-        hub.create_scene(
+        hub.scenes.create(
             {
                 "id": "audio-test",
                 "name": "Audio test",
@@ -164,7 +164,7 @@ def test_session_fades_in_pauses_fades_out_and_chimes(pulse_env: PulseServer, tm
         rec = pulse_env.record(tmp_path / "rec.wav")
         time.sleep(0.5)
         t_start = rec.at()
-        hub.start_session("audio-test", 1)
+        hub.sessions.start("audio-test", 1)
         # wait for the state, not a time window: on a busy or slow machine the fade ends
         # late, and the level must be measured at full volume (a 1 s hold after it)
         speaker = lambda: hub.state()["devices"]["speaker"]  # noqa: E731
@@ -172,17 +172,17 @@ def test_session_fades_in_pauses_fades_out_and_chimes(pulse_env: PulseServer, tm
         wait_for(at_full, timeout=30)
         time.sleep(max(1.5, 4.5 - (rec.at() - t_start)))
         t_pause = rec.at()
-        hub.pause_session()
+        hub.sessions.pause()
         assert not hub.state()["devices"]["speaker"]["playing"]
         time.sleep(1.5)
         t_resume = rec.at()
-        hub.resume_session()
+        hub.sessions.resume()
         time.sleep(0.5)  # the resume's fade-in starts from silence
         wait_for(at_full, timeout=30)
         time.sleep(max(1.5, 3.0 - (rec.at() - t_resume)))
         t_stop = rec.at()
-        hub.stop_session()
-        wait_for(lambda: hub.session is None, timeout=8)
+        hub.sessions.stop()
+        wait_for(lambda: hub.sessions.current is None, timeout=8)
         t_end = rec.at()
         time.sleep(3.0)
         track = rec.stop()
@@ -344,7 +344,7 @@ def test_missing_playlist_is_a_clear_error_and_changes_nothing(
     try:
         before = hub.state()["devices"]["speaker"]
         with pytest.raises(InvalidCommand) as err:
-            hub.set_device("speaker", {"playlist": "jazz", "volume": 50})
+            hub.devices.set("speaker", {"playlist": "jazz", "volume": 50})
         assert err.value.status == 422 and "calm" in str(err.value)
         after = hub.state()["devices"]["speaker"]
         assert after == before and not hub.room.speaker.playing

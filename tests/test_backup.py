@@ -23,16 +23,16 @@ def fill(room: Room) -> dict[str, Any]:
     """Give a hub some of everything a backup holds; return an owner API client's headers."""
     rc, hub = room.rc, room.hub
     assert rc is not None and hub is not None
-    hub.create_scene({"name": "Mine", "lights": {"main": 0.3}, "volume": 20})
+    hub.scenes.create({"name": "Mine", "lights": {"main": 0.3}, "volume": 20})
     rc.create_routine(routine())
-    anna = hub.create_profile({"name": "Anna", "heat_max": "low", "notes": "tender knee"})
-    session = hub.start_session("swedish", 20, profiles=[anna["id"]])
-    hub.add_journal_entry(
+    anna = hub.people.create({"name": "Anna", "heat_max": "low", "notes": "tender knee"})
+    session = hub.sessions.start("swedish", 20, profiles=[anna["id"]])
+    hub.people.add_journal_entry(
         {"session_id": session["id"], "profile": anna["id"], "when": "before", "stress": 7}
     )
-    guest = hub.create_guest({"name": "Ana"})
-    hub.record_guest_action(hub.guest_for_token(guest["token"]), "paused the session")
-    hub.stop_session()
+    guest = hub.guests.create({"name": "Ana"})
+    hub.guests.record_action(hub.guests.for_token(guest["token"]), "paused the session")
+    hub.sessions.stop()
     hub.advance(120)
     hub.store.set_setting("ui.theme", "dark")
     app = create_app(hub)
@@ -78,10 +78,10 @@ def test_cli_round_trip_onto_a_fresh_data_dir(rooms: tuple[Room, Room], tmp_path
         store.close()
     rc = new.start(START)
     assert [r["name"] for r in rc.list_routines()] == ["Evening wind-down"]
-    assert new.hub is not None and "mine" in [s["id"] for s in new.hub.list_scenes()]
-    assert new.hub.history()[0]["actions"][0]["by"] == "Ana (guest)"
-    assert new.hub.history()[0]["people"][0]["name"] == "Anna"
-    assert new.hub.get_profile("anna")["notes"] == "tender knee"
+    assert new.hub is not None and "mine" in [s["id"] for s in new.hub.scenes.list()]
+    assert new.hub.sessions.history()[0]["actions"][0]["by"] == "Ana (guest)"
+    assert new.hub.sessions.history()[0]["people"][0]["name"] == "Anna"
+    assert new.hub.people.get("anna")["notes"] == "tender knee"
 
 
 def test_secrets_only_when_asked_for(rooms: tuple[Room, Room], tmp_path: Path) -> None:
@@ -183,7 +183,7 @@ def test_bad_files_are_refused_and_change_nothing(rooms: tuple[Room, Room], tmp_
     before = tables(old.hub.store)
     for i, (raw, words) in enumerate(bad_docs(good)):
         with pytest.raises(InvalidCommand) as exc:
-            old.hub.restore(raw if isinstance(raw, bytes) else raw.encode())
+            old.hub.backup.restore(raw if isinstance(raw, bytes) else raw.encode())
         assert words in exc.value.message, (i, exc.value.message)
         assert tables(old.hub.store) == before
     old.stop()
@@ -210,7 +210,7 @@ def test_restore_is_all_or_nothing(rooms: tuple[Room, Room]) -> None:
     doc["tables"]["tokens"].append(dict(doc["tables"]["tokens"][0], id=99))  # same hash: UNIQUE
     doc["tables"]["scenes"] = []  # the earlier table's change must be rolled back too
     with pytest.raises(InvalidCommand) as exc:
-        old.hub.restore(json.dumps(doc), replace_secrets=True)
+        old.hub.backup.restore(json.dumps(doc), replace_secrets=True)
     assert "does not fit" in exc.value.message
     assert tables(old.hub.store) == before
 
@@ -220,9 +220,9 @@ def test_no_restore_during_a_session(rooms: tuple[Room, Room]) -> None:
     fill(old)
     assert old.hub is not None
     doc = make_backup(old.hub.store)
-    old.hub.start_session("swedish", 20)
+    old.hub.sessions.start("swedish", 20)
     with pytest.raises(Conflict):
-        old.hub.restore(json.dumps(doc))
+        old.hub.backup.restore(json.dumps(doc))
 
 
 def test_every_backed_up_table_exists() -> None:
@@ -263,7 +263,7 @@ def test_web_restore_takes_a_gzip_body_past_the_body_limit(rooms: tuple[Room, Ro
     assert r.status_code == 422 and "gzip" in r.json["error"]["message"]
     r = client.post("/api/v1/restore", data=raw, headers={**h, "Content-Encoding": "br"})
     assert r.status_code == 415
-    assert new.hub.history() == []
+    assert new.hub.sessions.history() == []
     packed = gzip.compress(raw)
     assert len(packed) < 64 * 1024
     r = client.post("/api/v1/restore", data=packed, headers={**h, "Content-Encoding": "gzip"})

@@ -229,7 +229,7 @@ def test_a_corpus_of_hostile_backups(hub_room: tuple[Room, dict[str, Any]]) -> N
         # what a start would find: nothing to set aside (restore refused all of it)
         assert {t: _bad_rows(store, t) for t in CHECKS} == {t: [] for t in CHECKS}
         assert store.problems() == []  # nor did the check after the restore set any aside
-        room.hub.restore(good)  # type: ignore[union-attr]  # the good data for the next one
+        room.hub.backup.restore(good)  # type: ignore[union-attr]  # the good data for the next one
 
     restore_one()
     # and a real restart on whatever the last restore left

@@ -79,8 +79,8 @@ def test_bad_rows_are_set_aside_and_shown(tmp_path: Path) -> None:
         assert client.get("/healthz").json["problems"] == problems
         # the routine was set aside, not planned at year 9999; the good session stays
         assert rc.list_routines() == []
-        assert [s["started_at"] for s in hub.history()] != []
-        assert all(s["started_at"] != "not-a-date" for s in hub.history())
+        assert [s["started_at"] for s in hub.sessions.history()] != []
+        assert all(s["started_at"] != "not-a-date" for s in hub.sessions.history())
     finally:
         room.stop()
     # set aside once: a second start finds nothing new, and the problem is still shown

@@ -29,18 +29,18 @@ def test_guest_actions_are_bounded_per_link_and_in_all(
     try:
         hub = room.hub
         assert hub is not None
-        calm = hub.guest_for_token(hub.create_guest({"name": "Calm"})["token"])
-        busy = hub.guest_for_token(hub.create_guest({"name": "Busy"})["token"])
+        calm = hub.guests.for_token(hub.guests.create({"name": "Calm"})["token"])
+        busy = hub.guests.for_token(hub.guests.create({"name": "Busy"})["token"])
         for i in range(10):
-            hub.record_guest_action(calm, f"calm {i}")
+            hub.guests.record_action(calm, f"calm {i}")
         for i in range(100):
-            hub.record_guest_action(busy, f"busy {i}")
+            hub.guests.record_action(busy, f"busy {i}")
         store = hub.store
         mine = store.guest_actions(guest_id=busy["id"], limit=500)
         assert len(mine) == 30 and mine[-1]["action"] == "busy 99"  # the oldest pruned
         assert len(store.guest_actions(guest_id=calm["id"], limit=500)) == 10  # a quiet link kept
         for i in range(40):
-            hub.record_guest_action(calm, f"calm more {i}")
+            hub.guests.record_action(calm, f"calm more {i}")
         everything = store.guest_actions(limit=500)
         assert len(everything) == 50 and everything[-1]["action"] == "calm more 39"
     finally:

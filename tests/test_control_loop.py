@@ -38,20 +38,20 @@ class BrokenLight:
 
 
 def test_a_failing_fade_is_dropped_and_heat_limits_still_apply(hub: Hub, pins: PinRecorder) -> None:
-    hub.set_device("pad", {"heat": "high", "minutes": 5})
-    hub.set_device("main", {"level": 0.8, "fade_seconds": 60})
+    hub.devices.set("pad", {"heat": "high", "minutes": 5})
+    hub.devices.set("main", {"level": 0.8, "fade_seconds": 60})
     hub.room.lights["main"] = BrokenLight(hub.room.lights["main"])  # type: ignore[assignment]
     hub.advance(10 * 60)
     assert hub.state()["devices"]["pad"]["heat"] == "off"
     assert pins.level("GPIO24") == 0
-    assert not hub.fader.fades  # the broken fade was dropped, not retried forever
+    assert not hub.context.fader.fades  # the broken fade was dropped, not retried forever
 
 
 def test_a_step_whose_safety_check_raises_does_not_count_as_alive(
     hub: Hub, pins: PinRecorder, monkeypatch: Any
 ) -> None:
-    hub.set_device("pad", {"heat": "high", "minutes": 5})
-    before = hub.last_step
+    hub.devices.set("pad", {"heat": "high", "minutes": 5})
+    before = hub.loop.last_step
     hub.clock.advance(30)  # type: ignore[attr-defined]
 
     def boom(now: float) -> None:
@@ -60,7 +60,7 @@ def test_a_step_whose_safety_check_raises_does_not_count_as_alive(
     monkeypatch.setattr(hub.guard, "check", boom)
     deadline = hub.step()  # the loop goes on...
     assert deadline == pytest.approx(hub.clock.monotonic() + 1.0)  # ...a second later, no spin
-    assert hub.last_step == before  # the watchdog will see the loop as stalled
+    assert hub.loop.last_step == before  # the watchdog will see the loop as stalled
     assert pins.level("GPIO24") == 0  # and heat is off already
     assert hub.state()["devices"]["pad"]["heat"] == "off"
 
@@ -68,17 +68,17 @@ def test_a_step_whose_safety_check_raises_does_not_count_as_alive(
 def test_a_session_step_that_raises_ends_the_session_and_the_loop_goes_on(
     hub: Hub, pins: PinRecorder, monkeypatch: Any
 ) -> None:
-    hub.start_session("swedish", 30)
+    hub.sessions.start("swedish", 30)
     hub.advance(1)
     assert pins.level("GPIO24") == 1
 
     def boom(now: float) -> None:
         raise RuntimeError("session bookkeeping failed")
 
-    monkeypatch.setattr(hub.sessions, "step", boom)
+    monkeypatch.setattr(hub.context.sessions, "step", boom)
     hub.clock.advance(1)  # type: ignore[attr-defined]
     hub.step()
-    assert hub.session is None
+    assert hub.sessions.current is None
     assert hub.state()["last_session"]["end_reason"] == "error"
     assert pins.level("GPIO24") == 0
-    assert hub.last_step == hub.clock.monotonic()  # safety ran: alive
+    assert hub.loop.last_step == hub.clock.monotonic()  # safety ran: alive

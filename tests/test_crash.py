@@ -58,8 +58,8 @@ def test_crash_mid_session_in_process(tmp_path: Path) -> None:
     clock = FakeClock()
     first = Hub(config, clock=clock, pin_factory=SimFactory(), speaker=SilentSpeaker())
     first.start()
-    first.start_session("swedish", 30)  # medium heat, pre-warm: the pad is on now
-    first.set_device("diffuser", {"on": True})
+    first.sessions.start("swedish", 30)  # medium heat, pre-warm: the pad is on now
+    first.devices.set("diffuser", {"on": True})
     first.advance(2)
     assert first.mirror is not None
     first.mirror.stop()  # the last picture the dead process left: pad and diffuser on
@@ -75,7 +75,7 @@ def test_crash_mid_session_in_process(tmp_path: Path) -> None:
     second = Hub(config, clock=clock, pin_factory=factory, speaker=SilentSpeaker())
     try:
         second.start()
-        [row] = second.history(5)
+        [row] = second.sessions.history(5)
         assert row["end_reason"] == "interrupted" and row["scene"] == "swedish"
         state = second.state()
         assert state["session"] is None
@@ -85,7 +85,7 @@ def test_crash_mid_session_in_process(tmp_path: Path) -> None:
         assert factory.level(PAD) == 0.0
         assert all(factory.level(p) == 0.0 for p in ("GPIO18", "GPIO13", "GPIO23", PAD))
         assert second.state()["session"] is None
-        second.dismiss_interrupted()
+        second.sessions.dismiss_interrupted()
         assert second.state()["interrupted_session"] is None
     finally:
         second.close()

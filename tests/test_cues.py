@@ -46,9 +46,9 @@ def quick(make_config: Callable[..., Config], make_hub: Callable[..., Hub]) -> H
 
 
 def start(hub: Hub, clock: FakeClock, scene: str = "swedish", minutes: float = 60) -> float:
-    hub.start_session(scene, minutes)
+    hub.sessions.start(scene, minutes)
     hub.advance(0)
-    assert hub.session is not None and hub.session.phase == "active"
+    assert hub.sessions.current is not None and hub.sessions.current.phase == "active"
     return clock.monotonic()
 
 
@@ -62,17 +62,17 @@ def test_swedish_turns_over_at_half_time(quick: Hub, clock: FakeClock) -> None:
     quick.advance(62 * 60)
     assert cues.at("Turn over") == [pytest.approx(t0 + 30 * 60, abs=TOLERANCE)]
     assert cues.at("Five minutes left") == [pytest.approx(t0 + 55 * 60, abs=TOLERANCE)]
-    assert quick.session is None  # ended; no more cues
+    assert quick.sessions.current is None  # ended; no more cues
 
 
 def test_a_pause_shifts_the_cues(quick: Hub, clock: FakeClock) -> None:
     cues = Cues(quick, clock)
     t0 = start(quick, clock)
     quick.advance(10 * 60)
-    quick.pause_session()
+    quick.sessions.pause()
     quick.advance(7 * 60)
     assert cues.seen == []
-    quick.resume_session()
+    quick.sessions.resume()
     quick.advance(50 * 60)
     assert cues.at("Turn over") == [pytest.approx(t0 + 37 * 60, abs=TOLERANCE)]
     assert cues.at("Five minutes left") == [pytest.approx(t0 + 62 * 60, abs=TOLERANCE)]
@@ -82,7 +82,7 @@ def test_extend_moves_the_fractions_and_the_end(quick: Hub, clock: FakeClock) ->
     cues = Cues(quick, clock)
     t0 = start(quick, clock)
     quick.advance(20 * 60)
-    quick.extend_session(20)  # 80 minutes: half time is 40, five left is 75
+    quick.sessions.extend(20)  # 80 minutes: half time is 40, five left is 75
     quick.advance(90 * 60)
     assert cues.at("Turn over") == [pytest.approx(t0 + 40 * 60, abs=TOLERANCE)]
     assert cues.at("Five minutes left") == [pytest.approx(t0 + 75 * 60, abs=TOLERANCE)]
@@ -92,7 +92,7 @@ def test_extend_after_five_minutes_left_brings_it_again(quick: Hub, clock: FakeC
     cues = Cues(quick, clock)
     t0 = start(quick, clock)
     quick.advance(56 * 60)
-    quick.extend_session(10)  # ends at 70: five left again at 65; half time stays fired
+    quick.sessions.extend(10)  # ends at 70: five left again at 65; half time stays fired
     quick.advance(20 * 60)
     assert cues.at("Five minutes left") == [
         pytest.approx(t0 + 55 * 60, abs=TOLERANCE),
@@ -125,13 +125,13 @@ def test_a_cue_is_a_soft_chime_a_duck_and_a_dip(quick: Hub, clock: FakeClock) ->
 def test_the_dip_does_not_undo_a_change_made_meanwhile(quick: Hub, clock: FakeClock) -> None:
     start(quick, clock)
     quick.advance(30 * 60 + 0.5)
-    quick.set_device("main", {"level": 0.9})
+    quick.devices.set("main", {"level": 0.9})
     quick.advance(5.0)
     assert quick.state()["devices"]["main"]["level"] == pytest.approx(0.9)
 
 
 def test_light_steps(quick: Hub, clock: FakeClock) -> None:
-    quick.create_scene(
+    quick.scenes.create(
         {
             "name": "Stepped",
             "lights": {"main": 0.4, "*": 0.2},
@@ -150,12 +150,12 @@ def test_light_steps(quick: Hub, clock: FakeClock) -> None:
 
 
 def test_the_scene_editor_changes_cues(quick: Hub, clock: FakeClock) -> None:
-    made = quick.duplicate_scene("swedish", "My Swedish")
+    made = quick.scenes.duplicate("swedish", "My Swedish")
     assert made["timeline"]["cues"][0] == {"at": "1/2", "text": "Turn over"}
     body = {**made, "timeline": {"cues": [{"at": "25%", "text": "Legs now"}], "lights": []}}
     body.pop("builtin", None)
     body.pop("id", None)
-    quick.update_scene(made["id"], body)
+    quick.scenes.update(made["id"], body)
     cues = Cues(quick, clock)
     t0 = start(quick, clock, made["id"], 40)
     quick.advance(41 * 60)
@@ -178,11 +178,11 @@ def test_the_scene_editor_changes_cues(quick: Hub, clock: FakeClock) -> None:
     ],
 )
 def test_bad_timelines_are_refused(quick: Hub, timeline: Any, words: str) -> None:
-    before = quick.list_scenes()
+    before = quick.scenes.list()
     with pytest.raises(InvalidCommand) as exc:
-        quick.create_scene({"name": "Bad", "timeline": timeline})
+        quick.scenes.create({"name": "Bad", "timeline": timeline})
     assert words in exc.value.message
-    assert quick.list_scenes() == before
+    assert quick.scenes.list() == before
 
 
 def test_no_end_cue_in_a_session_shorter_than_it(quick: Hub, clock: FakeClock) -> None:
@@ -259,21 +259,21 @@ def test_every_cue_within_a_second(config_dir: Path, minutes: int, plan: list[An
             run, wall = end, wall + seconds
 
         for what, amount in plan:
-            if hub.session is None or hub.session.phase != "active":
+            if hub.sessions.current is None or hub.sessions.current.phase != "active":
                 break
             if what == "wait":
                 run_for(max(0.0, min(amount * 60, total - run - 1)))
             elif what == "pause":
-                hub.pause_session()
+                hub.sessions.pause()
                 hub.advance(amount * 60)
                 wall += amount * 60
-                hub.resume_session()
+                hub.sessions.resume()
             else:
-                hub.extend_session(max(1, round(amount)))
+                hub.sessions.extend(max(1, round(amount)))
                 total += max(1, round(amount)) * 60
                 if five_done and total - 300 > run:
                     five_done = False  # moved past the time run: it comes again
-        if hub.session is not None and hub.session.phase == "active":
+        if hub.sessions.current is not None and hub.sessions.current.phase == "active":
             run_for(total - run)
         for text, times in fired.items():
             got = cues.at(text)

@@ -6,11 +6,11 @@ from hub.core import Hub
 
 
 def test_diffuser_on_keeps_a_running_interval_and_starts_continuous_from_off(hub: Hub) -> None:
-    hub.set_device("diffuser", {"mode": "interval"})
-    hub.set_device("diffuser", {"on": True})
+    hub.devices.set("diffuser", {"mode": "interval"})
+    hub.devices.set("diffuser", {"on": True})
     assert hub.state()["devices"]["diffuser"]["mode"] == "interval"
-    hub.set_device("diffuser", {"on": False})
-    hub.set_device("diffuser", {"on": True})
+    hub.devices.set("diffuser", {"on": False})
+    hub.devices.set("diffuser", {"on": True})
     assert hub.state()["devices"]["diffuser"]["mode"] == "on"
 
 
@@ -18,8 +18,8 @@ def test_every_output_transition_is_an_event(hub: Hub) -> None:
     """The diffuser's interval and the relay's duty cycle reach the page and MQTT as they happen."""
     seen: list[tuple[str, dict[str, object]]] = []
     hub.subscribe(lambda e: seen.append((e.data.get("device"), e.data.get("changes"))))
-    hub.set_device("diffuser", {"mode": "interval"})  # 30 s on, 60 s off
-    hub.set_device("pad", {"heat": "low", "minutes": 5})  # 30 % of a 60 s cycle
+    hub.devices.set("diffuser", {"mode": "interval"})  # 30 s on, 60 s off
+    hub.devices.set("pad", {"heat": "low", "minutes": 5})  # 30 % of a 60 s cycle
     seen.clear()
     hub.advance(181)
     mist = [c["on"] for d, c in seen if d == "diffuser" and c and "on" in c]

@@ -107,7 +107,7 @@ def _start_and_heat(config_path: Path) -> None:
     """Start a hub on ``config_path``, switch the pad on, and abandon it (as a crash would)."""
     hub = Hub(load_config(config_path), clock=FakeClock(), pin_factory=SimFactory(), speaker=None)
     hub.start()
-    hub.set_device("pad", {"heat": "high", "minutes": 10})
+    hub.devices.set("pad", {"heat": "high", "minutes": 10})
     hub.advance(1)
     assert hub.mirror is not None
     hub.mirror.stop()  # the last picture the dead process left

@@ -29,9 +29,9 @@ def fade_updates(
 def test_fades_are_smooth_fast_and_end_on_time(
     hub: Hub, pins: PinRecorder, seconds: float, start: float, target: float
 ) -> None:
-    hub.set_device("main", {"level": start})
+    hub.devices.set("main", {"level": start})
     t0 = hub.clock.monotonic()
-    hub.set_device("main", {"level": target, "fade_seconds": seconds})
+    hub.devices.set("main", {"level": target, "fade_seconds": seconds})
     assert hub.state()["devices"]["main"]["fading_to"] == {"level": target}
     hub.advance(seconds + 5)
     updates = fade_updates(hub, pins, MAIN, t0, t0 + seconds + 5)
@@ -55,7 +55,7 @@ def test_fades_are_smooth_fast_and_end_on_time(
 
 def test_levels_follow_the_line_in_perceived_units(hub: Hub, pins: PinRecorder) -> None:
     t0 = hub.clock.monotonic()
-    hub.set_device("main", {"level": 0.8, "fade_seconds": 8})
+    hub.devices.set("main", {"level": 0.8, "fade_seconds": 8})
     for k in range(1, 8):
         hub.advance(1)
         assert hub.room.lights["main"].level == pytest.approx(0.1 * k, abs=1e-9)
@@ -65,9 +65,9 @@ def test_levels_follow_the_line_in_perceived_units(hub: Hub, pins: PinRecorder) 
 def test_several_devices_fade_together(hub: Hub, pins: PinRecorder) -> None:
     speaker = hub.room.speaker
     t0 = hub.clock.monotonic()
-    hub.set_device("main", {"level": 1.0, "fade_seconds": 30})
-    hub.set_device("accent", {"level": 0.5, "fade_seconds": 10})
-    hub.set_device("speaker", {"volume": 60, "fade_seconds": 20})
+    hub.devices.set("main", {"level": 1.0, "fade_seconds": 30})
+    hub.devices.set("accent", {"level": 0.5, "fade_seconds": 10})
+    hub.devices.set("speaker", {"volume": 60, "fade_seconds": 20})
     hub.advance(5)
     assert hub.room.lights["main"].level == pytest.approx(5 / 30)
     assert hub.room.lights["accent"].level == pytest.approx(0.25)
@@ -84,10 +84,10 @@ def test_several_devices_fade_together(hub: Hub, pins: PinRecorder) -> None:
 
 def test_a_new_command_cancels_a_running_fade_at_once(hub: Hub, pins: PinRecorder) -> None:
     main = hub.room.lights["main"]
-    hub.set_device("main", {"level": 1.0, "fade_seconds": 60})
+    hub.devices.set("main", {"level": 1.0, "fade_seconds": 60})
     hub.advance(15)
     assert main.level == pytest.approx(0.25)
-    hub.set_device("main", {"level": 0.1})
+    hub.devices.set("main", {"level": 0.1})
     t = hub.clock.monotonic()
     assert main.level == 0.1 and pins.level(MAIN) == main.duty_for(0.1)
     hub.advance(60)
@@ -97,10 +97,10 @@ def test_a_new_command_cancels_a_running_fade_at_once(hub: Hub, pins: PinRecorde
 
 def test_a_new_fade_starts_from_where_the_old_one_was(hub: Hub, pins: PinRecorder) -> None:
     main = hub.room.lights["main"]
-    hub.set_device("main", {"level": 1.0, "fade_seconds": 10})
+    hub.devices.set("main", {"level": 1.0, "fade_seconds": 10})
     hub.advance(5)
     t = hub.clock.monotonic()
-    hub.set_device("main", {"level": 0.0, "fade_seconds": 5})
+    hub.devices.set("main", {"level": 0.0, "fade_seconds": 5})
     hub.advance(2.5)
     assert main.level == pytest.approx(0.25)
     hub.advance(10)
@@ -112,14 +112,14 @@ def test_a_new_fade_starts_from_where_the_old_one_was(hub: Hub, pins: PinRecorde
 def test_a_scene_cancels_manual_fades_and_all_off_cancels_everything(
     hub: Hub, pins: PinRecorder
 ) -> None:
-    hub.set_device("main", {"level": 1.0, "fade_seconds": 600})
-    hub.set_device("speaker", {"volume": 50, "fade_seconds": 600})
+    hub.devices.set("main", {"level": 1.0, "fade_seconds": 600})
+    hub.devices.set("speaker", {"volume": 50, "fade_seconds": 600})
     hub.advance(60)
-    hub.apply_scene("cleaning", fade_seconds=0)
+    hub.scenes.apply("cleaning", fade_seconds=0)
     assert hub.room.lights["main"].level == 1.0
-    hub.set_device("accent", {"level": 0.0, "fade_seconds": 600})
+    hub.devices.set("accent", {"level": 0.0, "fade_seconds": 600})
     hub.advance(1)
-    hub.all_off()
+    hub.devices.all_off()
     t = hub.clock.monotonic()
     assert pins.level(MAIN) == 0 and pins.level(ACCENT) == 0
     assert hub.room.speaker.volume == 0
@@ -131,7 +131,7 @@ def test_a_scene_cancels_manual_fades_and_all_off_cancels_everything(
 def test_progress_events_come_four_times_a_second_while_fading(hub: Hub) -> None:
     seen = []
     hub.subscribe(seen.append)
-    hub.set_device("main", {"level": 1.0, "fade_seconds": 10})
+    hub.devices.set("main", {"level": 1.0, "fade_seconds": 10})
     hub.advance(12)
     progress = [e for e in seen if e.type == "progress"]
     assert 38 <= len(progress) <= 42
@@ -142,7 +142,7 @@ def test_progress_events_come_four_times_a_second_while_fading(hub: Hub) -> None
 def test_a_coarse_tick_still_ends_on_target(make_hub, config, pins: PinRecorder) -> None:
     hub = make_hub(config, tick=0.5)
     t0 = hub.clock.monotonic()
-    hub.set_device("main", {"level": 0.7, "fade_seconds": 3.2})
+    hub.devices.set("main", {"level": 0.7, "fade_seconds": 3.2})
     hub.advance(10)
     updates = fade_updates(hub, pins, MAIN, t0, t0 + 10)
     assert [round(t - t0, 6) for t, _ in updates] == [0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.2]

@@ -210,15 +210,15 @@ def make_hub(config_path: Path, folder: Path) -> tuple[Hub, SimFactory]:
 
 # the script: (what, action) pairs covering every kind of control step
 SCRIPT: list[tuple[str, Callable[[Hub], Any]]] = [
-    ("start", lambda h: h.start_session("aromatherapy", 3)),  # heat, mist, music, lights
+    ("start", lambda h: h.sessions.start("aromatherapy", 3)),  # heat, mist, music, lights
     ("pre-warm", lambda h: h.advance(30)),  # heat duty, diffuser interval
     ("to active", lambda h: h.advance(31)),  # phase change: fades and music start
     ("fade ticks", lambda h: h.advance(5)),
     ("diffuser interval", lambda h: h.advance(40)),
-    ("pause", lambda h: h.pause_session()),
+    ("pause", lambda h: h.sessions.pause()),
     ("paused", lambda h: h.advance(10)),
-    ("resume", lambda h: h.resume_session()),
-    ("extend", lambda h: h.extend_session(1)),
+    ("resume", lambda h: h.sessions.resume()),
+    ("extend", lambda h: h.sessions.extend(1)),
     ("to fade-out", lambda h: h.advance(4 * 60)),  # phase change: fade-out
     ("to the end", lambda h: h.advance(5 * 60)),  # end: chime, history
 ]
@@ -242,17 +242,17 @@ def run_script(
             if i == arm_at:
                 fault.arm(count)
             if stop_early and what == "to fade-out":
-                run_bounded(hub.stop_session, "stop")
+                run_bounded(hub.sessions.stop, "stop")
             run_bounded(lambda action=action: action(hub), what)
             assert lock_is_free(hub), f"the hub lock is still held after {what!r} ({where})"
         if arm_at == 0 and count > 2:  # armed for the whole script: it must have been hit
             assert fault.fired > 0, f"{where} was never reached: the injection missed"
         # the session is over by now, by itself: nothing of it may stay on
-        assert hub.session is None, f"the session never ended ({where} at {arm_at})"
+        assert hub.sessions.current is None, f"the session never ended ({where} at {arm_at})"
         assert factory.level("GPIO24") == 0, f"heat stayed on ({where} armed at {arm_at})"
         assert hub.guard.states["pad"].heat == "off"
         fault.arm(0)
-        assert run_bounded(lambda: hub.all_off(), "all off") is None
+        assert run_bounded(lambda: hub.devices.all_off(), "all off") is None
         run_bounded(lambda: hub.advance(5), "after all off")
         assert all(factory.level(p) == 0 for p in OUTPUT_PINS)
     finally:
@@ -297,14 +297,14 @@ def test_a_chime_that_raises_once_does_not_wedge_the_loop(tmp_path: Path) -> Non
     hub, factory = make_hub(write_config(tmp_path / "cfg"), tmp_path / "data")
     try:
         flaky = _swap_speaker(hub, "chime")
-        hub.start_session("swedish", 1)
+        hub.sessions.start("swedish", 1)
         flaky.arm(1)
         assert run_bounded(lambda: hub.advance(15 * 60), "the session's end") is None
-        assert hub.session is None
+        assert hub.sessions.current is None
         assert hub.state()["last_session"]["end_reason"] == "completed"
         assert factory.level("GPIO24") == 0
-        assert run_bounded(lambda: hub.all_off(), "all off") is None  # commands still work
-        hub.start_session("swedish", 1)  # and a new session starts
-        assert hub.session is not None
+        assert run_bounded(lambda: hub.devices.all_off(), "all off") is None  # commands still work
+        hub.sessions.start("swedish", 1)  # and a new session starts
+        assert hub.sessions.current is not None
     finally:
         run_bounded(hub.close, "close")

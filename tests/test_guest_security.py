@@ -135,4 +135,4 @@ def test_every_operation_refuses_an_ended_guest(
         r = call(client, guest, method, path)
         assert r.status_code == 401, (method, path, r.status_code, r.get_json())
         assert r.json["error"]["code"] == "guest_ended", (method, path)
-    assert hub.session is None
+    assert hub.sessions.current is None

@@ -183,7 +183,7 @@ def test_link_signs_a_browser_in_with_csrf(api: Api, app: Flask, hub: Hub) -> No
     status = browser.get("/api/v1/auth").json
     assert status["via"] == "guest" and status["csrf_token"]
     assert browser.post("/api/v1/session", json={}).status_code == 403  # no CSRF token
-    assert hub.session is None
+    assert hub.sessions.current is None
     ok = browser.post("/api/v1/session", json={}, headers={"X-CSRF-Token": status["csrf_token"]})
     assert ok.status_code == 201, ok.json
     assert browser.get("/api/v1/tokens").status_code == 403

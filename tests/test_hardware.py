@@ -203,7 +203,7 @@ def test_the_hubs_button_starts_pauses_and_holds_all_off(
     pin.drive_low()
     wait_for(lambda: hub.state()["session"] is None, timeout=5, interval=0.01)
     pin.drive_high()
-    assert hub.history()[0]["end_reason"] == "button"
+    assert hub.sessions.history()[0]["end_reason"] == "button"
     assert pins.level("GPIO24") == 0
 
 

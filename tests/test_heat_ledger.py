@@ -74,7 +74,7 @@ def heats(hub: Hub) -> bool:
 
 def test_a_clean_restart_keeps_the_cooldown_lock(room: Room) -> None:
     hub = room.start()
-    hub.start_session("swedish", 120)
+    hub.sessions.start("swedish", 120)
     hub.advance(MAX_ON * 60 + 1)
     assert not heats(hub)
     assert hub.guard.locked("pad", room.clock.monotonic())
@@ -84,7 +84,7 @@ def test_a_clean_restart_keeps_the_cooldown_lock(room: Room) -> None:
     again = room.start()
     locked = again.state()["devices"]["pad"]["locked_for_seconds"]
     assert locked == pytest.approx(COOLDOWN * 60 - 1, abs=2)
-    again.start_session("swedish", 30)
+    again.sessions.start("swedish", 30)
     again.advance(600)
     assert not heats(again), "the pad heated again at once after a restart"
     assert again.room.heat_pads["pad"].heat == "off"
@@ -92,7 +92,7 @@ def test_a_clean_restart_keeps_the_cooldown_lock(room: Room) -> None:
 
 def test_a_crash_counts_the_pad_as_on_until_the_restart(room: Room) -> None:
     hub = room.start()
-    hub.start_session("swedish", 120)
+    hub.sessions.start("swedish", 120)
     hub.advance(50 * 60)
     assert heats(hub)
     room.crash(hub)
@@ -102,7 +102,7 @@ def test_a_crash_counts_the_pad_as_on_until_the_restart(room: Room) -> None:
     assert not heats(again)
     used = again.guard.states["pad"].used
     assert used == pytest.approx(55 * 60, abs=1)
-    again.start_session("swedish", 60)
+    again.sessions.start("swedish", 60)
     again.advance(4 * 60)
     assert heats(again), "a pad with 5 minutes left may heat for those 5 minutes"
     again.advance(2 * 60)  # 55 + 6 > 60 minutes with no rest: forced off and locked
@@ -113,21 +113,21 @@ def test_a_crash_counts_the_pad_as_on_until_the_restart(room: Room) -> None:
 
 def test_a_crash_then_a_rest_of_the_cooldown_gives_a_full_stretch(room: Room) -> None:
     hub = room.start()
-    hub.start_session("swedish", 120)
+    hub.sessions.start("swedish", 120)
     hub.advance(50 * 60)
     room.crash(hub)
     room.clock.advance(60)
     again = room.start()
     again.advance(COOLDOWN * 60)
     assert not again.guard.locked("pad", room.clock.monotonic())
-    again.set_device("pad", {"heat": "low", "minutes": 20})
+    again.devices.set("pad", {"heat": "low", "minutes": 20})
     again.advance(19 * 60)
     assert heats(again)
 
 
 def test_after_a_reboot_with_the_clock_set_back_a_pad_that_was_on_cools_down(room: Room) -> None:
     hub = room.start()
-    hub.set_device("pad", {"heat": "high", "minutes": 10})
+    hub.devices.set("pad", {"heat": "high", "minutes": 10})
     hub.advance(60)
     room.crash(hub)
     room.clock.reboot()  # monotonic times of the old boot no longer compare
@@ -137,12 +137,12 @@ def test_after_a_reboot_with_the_clock_set_back_a_pad_that_was_on_cools_down(roo
     # how long it was on is unknown: the worst case, a whole stretch, then a full cooldown
     assert again.guard.locked("pad", room.clock.monotonic())
     with pytest.raises(Exception, match="cooling down"):
-        again.set_device("pad", {"heat": "low", "minutes": 5})
+        again.devices.set("pad", {"heat": "low", "minutes": 5})
 
 
 def test_a_reboot_credits_no_rest_however_far_the_wall_clock_moved(room: Room) -> None:
     hub = room.start()
-    hub.start_session("swedish", 120)
+    hub.sessions.start("swedish", 120)
     hub.advance(MAX_ON * 60 + 1)  # tripped: locked for the cooldown
     hub.close()
     room.hubs.remove(hub)
@@ -175,9 +175,9 @@ def test_heat_stays_off_when_the_ledger_cannot_be_written(
     monkeypatch.setattr(hub.store, "save_heat_ledger", broken)
     before = hub.state()["devices"]["pad"]
     with pytest.raises(Unavailable, match="cannot record its on-time"):
-        hub.set_device("pad", {"heat": "high", "minutes": 5})
+        hub.devices.set("pad", {"heat": "high", "minutes": 5})
     assert hub.state()["devices"]["pad"] == before
-    hub.start_session("swedish", 30)  # a session goes on without heat, and says why
+    hub.sessions.start("swedish", 30)  # a session goes on without heat, and says why
     hub.advance(60)
     assert not heats(hub)
     assert hub.room.heat_pads["pad"].heat == "off"

@@ -26,16 +26,16 @@ def pad(hub: Hub) -> dict[str, Any]:
 def test_a_pad_switched_off_during_a_session_stays_off(
     hub: Hub, pins: PinRecorder, action: str
 ) -> None:
-    hub.start_session("swedish", 30)
+    hub.sessions.start("swedish", 30)
     hub.advance(60)
     assert pad(hub)["heat"] == "medium"
-    hub.set_device("pad", {"heat": "off"})
+    hub.devices.set("pad", {"heat": "off"})
     if action == "extend":
-        hub.extend_session(10)
+        hub.sessions.extend(10)
     else:
-        hub.pause_session()
+        hub.sessions.pause()
         hub.advance(30)
-        hub.resume_session()
+        hub.sessions.resume()
     hub.advance(60)
     assert pad(hub)["heat"] == "off", f"{action} switched the pad back on"
     assert pins.level("GPIO24") == 0
@@ -43,34 +43,34 @@ def test_a_pad_switched_off_during_a_session_stays_off(
 
 def test_a_pad_set_by_hand_in_a_session_stays_in_the_session(hub: Hub) -> None:
     """A person changes their pad's level mid-session: it keeps the session's time."""
-    hub.start_session("swedish", 30)
+    hub.sessions.start("swedish", 30)
     hub.advance(60)
-    hub.set_device("pad", {"heat": "low", "minutes": 5})
-    hub.extend_session(10)
+    hub.devices.set("pad", {"heat": "low", "minutes": 5})
+    hub.sessions.extend(10)
     st = pad(hub)
     assert st["heat"] == "low" and st["owner"] == "session"
     left = hub.state()["session"]["remaining_seconds"]
     assert st["off_in_seconds"] == pytest.approx(left, abs=1)  # the session's time, not 5 min
-    hub.set_device("pad", {"heat": "off"})  # off by hand: it leaves the session
-    hub.extend_session(10)
+    hub.devices.set("pad", {"heat": "off"})  # off by hand: it leaves the session
+    hub.sessions.extend(10)
     assert pad(hub)["heat"] == "off"
 
 
 def test_a_pad_a_routine_took_over_is_not_renewed_by_the_session(hub: Hub) -> None:
-    hub.start_session("swedish", 30)
+    hub.sessions.start("swedish", 30)
     hub.advance(60)
-    hub.set_device("pad", {"heat": "low", "minutes": 5}, owner="routine")
-    hub.extend_session(10)
+    hub.devices.set("pad", {"heat": "low", "minutes": 5}, owner="routine")
+    hub.sessions.extend(10)
     st = pad(hub)
     assert st["heat"] == "low" and st["owner"] == "routine"
     assert st["off_in_seconds"] == pytest.approx(5 * 60, abs=1)  # its own, not the session's
 
 
 def test_a_session_pad_still_owned_is_renewed_by_extend(hub: Hub) -> None:
-    hub.start_session("swedish", 30)
+    hub.sessions.start("swedish", 30)
     hub.advance(60)
     before = pad(hub)["off_in_seconds"]
-    hub.extend_session(10)
+    hub.sessions.extend(10)
     assert pad(hub)["owner"] == "session"
     assert pad(hub)["off_in_seconds"] == pytest.approx(before + 10 * 60, abs=1)
 
@@ -123,6 +123,6 @@ def test_a_routine_taken_over_by_another_switches_its_heat_off(room: Any) -> Non
 def test_a_session_that_starts_during_a_routine_ends_the_routines_heat(room: Any) -> None:
     rc = room.start(START)
     _warm_up(rc)
-    rc.hub.start_session("wind-down", 30)  # a scene without heat
+    rc.hub.sessions.start("wind-down", 30)  # a scene without heat
     rc.advance(1)
     assert pad(rc.hub)["heat"] == "off"

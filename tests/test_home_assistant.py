@@ -193,19 +193,19 @@ def test_creating_renaming_and_deleting_a_scene_follows_in_home_assistant(room: 
     try:
         wait_for(room.adopted, timeout=60)
         ha = room.ha
-        made = rig.hub.duplicate_scene("swedish", "Evening glow")
+        made = rig.hub.scenes.duplicate("swedish", "Evening glow")
         entity_id = f"scene.massage_room_scene_{made['id']}".replace("-", "_")
         scene = wait_state(ha, entity_id, lambda s: s["state"] != "unavailable")
         assert scene["attributes"]["friendly_name"] == "Evening glow massage"
         answer = ha.say("activate Evening glow massage")
         assert answer["response"]["response_type"] == "action_done", answer
         wait_for(lambda: (rig.hub.state()["session"] or {}).get("scene") == made["id"])
-        rig.hub.stop_session()
-        renamed = {**rig.hub.get_scene(made["id"]).model_dump(), "name": "Late glow"}
+        rig.hub.sessions.stop()
+        renamed = {**rig.hub.scenes.get(made["id"]).model_dump(), "name": "Late glow"}
         renamed.pop("id", None)
-        rig.hub.update_scene(made["id"], renamed)
+        rig.hub.scenes.update(made["id"], renamed)
         wait_state(ha, entity_id, lambda s: s["attributes"]["friendly_name"] == "Late glow massage")
-        rig.hub.delete_scene(made["id"])
+        rig.hub.scenes.delete(made["id"])
         wait_for(lambda: ha.state(entity_id) is None)
         assert ha.state("scene.massage_room_scene_swedish") is not None
     finally:

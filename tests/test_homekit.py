@@ -95,7 +95,7 @@ def test_a_real_controller_pairs_controls_the_room_hears_the_session_end_and_unp
 
             accessories = await pairing.list_accessories_and_characteristics()
             named = by_name(accessories)
-            devices = {d.id: d.name for d in hub.device_info()}
+            devices = {d.id: d.name for d in hub.devices.info()}
             assert {devices["main"], devices["accent"], devices["diffuser"], "All off"} <= set(
                 named
             ), named
@@ -125,7 +125,7 @@ def test_a_real_controller_pairs_controls_the_room_hears_the_session_end_and_unp
             assert not await pairing.put_characteristics([(*swedish, True)])
             session = hub.state()["session"]
             assert session["scene"] == "swedish" and session["source"] == "homekit"
-            assert session["minutes"] == hub.get_scene("swedish").default_minutes
+            assert session["minutes"] == hub.scenes.get("swedish").default_minutes
 
             # a second scene while Swedish runs: refused with an error, nothing changes
             deep = char(named["Deep tissue massage"], SWITCH, ON)
@@ -151,7 +151,7 @@ def test_a_real_controller_pairs_controls_the_room_hears_the_session_end_and_unp
 
             assert not told_off(), pushed  # on while it fades out
             run_until(lambda s: s is None)
-            assert hub.last_session and hub.last_session["end_reason"] == "completed"
+            assert hub.sessions.last and hub.sessions.last["end_reason"] == "completed"
             await wait_until(told_off)
 
             await pairing.remove_pairing(pairing.pairing_data["iOSPairingId"])
@@ -221,7 +221,7 @@ def test_the_diffuser_all_off_and_changes_made_elsewhere_reach_the_controller(
     bridge = bridges(hub, config)
     assert bridge.driver is not None
     device_id, code = bridge.driver.state.mac, bridge.status()["setup_code"]
-    devices = {d.id: d.name for d in hub.device_info()}
+    devices = {d.id: d.name for d in hub.devices.info()}
 
     async def scenario() -> None:
         async with controller() as c:
@@ -239,7 +239,7 @@ def test_the_diffuser_all_off_and_changes_made_elsewhere_reach_the_controller(
                 return any(e.get(key, {}).get("value") == value for e in pushed)
 
             # the web (or a routine, or MQTT) dims a light: the controller is told
-            hub.set_device("accent", {"level": 0.5, "fade_seconds": 4})
+            hub.devices.set("accent", {"level": 0.5, "fade_seconds": 4})
             await wait_until(lambda: heard(accent_level, 50) and heard(accent_on, True))
 
             assert not await pairing.put_characteristics([(*diffuser, True)])
@@ -303,7 +303,7 @@ def test_a_scene_made_in_the_web_ui_gets_its_switch_and_loses_it_when_deleted(
             assert "Sports massage" not in by_name(
                 await pairing.list_accessories_and_characteristics()
             )
-            scene = hub.create_scene(
+            scene = hub.scenes.create(
                 {
                     "name": "Sports",
                     "lights": {"*": 0.6},
@@ -318,9 +318,9 @@ def test_a_scene_made_in_the_web_ui_gets_its_switch_and_loses_it_when_deleted(
             assert not await pairing.put_characteristics([(*sports, True)])
             session = hub.state()["session"]
             assert session["scene"] == scene["id"] and session["minutes"] == 30
-            hub.all_off()
+            hub.devices.all_off()
 
-            hub.delete_scene(scene["id"])
+            hub.scenes.delete(scene["id"])
             await wait_until(lambda: "Sports massage" not in bridge.status()["accessories"])
             named = by_name(await pairing.list_accessories_and_characteristics())
             assert "Sports massage" not in named and "Swedish massage" in named

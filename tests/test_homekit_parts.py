@@ -278,7 +278,7 @@ def test_the_hub_runs_without_apple_home_while_its_port_is_taken_and_tries_again
         assert f"cannot listen on 127.0.0.1 port {port}" in why and "trying again" in why
         assert service.health()["problems"]["homekit"] == why
         assert service.hub.state()["problems"]["homekit"] == why
-        service.hub.all_off()  # and it answers
+        service.hub.devices.all_off()  # and it answers
         busy.close()
         try:
             wait_for(lambda: "homekit" not in service.problems, timeout=20)

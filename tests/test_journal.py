@@ -16,28 +16,32 @@ from .web_fixtures import Api, api, app, client, token  # noqa: F401
 
 
 def session_for(hub: Hub, who: list[str], scene: str = "swedish", minutes: int = 20) -> int:
-    sid = int(hub.start_session(scene, minutes, profiles=who)["id"])
-    hub.stop_session()  # in the pre-warm: it ends at once
-    assert hub.session is None
+    sid = int(hub.sessions.start(scene, minutes, profiles=who)["id"])
+    hub.sessions.stop()  # in the pre-warm: it ends at once
+    assert hub.sessions.current is None
     return sid
 
 
 def rate(hub: Hub, sid: int, who: str, before: int, after: int) -> None:
-    hub.add_journal_entry({"session_id": sid, "profile": who, "when": "before", "stress": before})
-    hub.add_journal_entry({"session_id": sid, "profile": who, "when": "after", "stress": after})
+    hub.people.add_journal_entry(
+        {"session_id": sid, "profile": who, "when": "before", "stress": before}
+    )
+    hub.people.add_journal_entry(
+        {"session_id": sid, "profile": who, "when": "after", "stress": after}
+    )
 
 
 @pytest.fixture
 def people(hub: Hub) -> Hub:
-    hub.create_profile({"name": "Ann"})
-    hub.create_profile({"name": "Bob"})
+    hub.people.create({"name": "Ann"})
+    hub.people.create({"name": "Bob"})
     return hub
 
 
 def test_an_entry_is_tied_to_a_session_and_a_person(people: Hub) -> None:
     hub = people
     sid = session_for(hub, ["ann"])
-    e = hub.add_journal_entry(
+    e = hub.people.add_journal_entry(
         {
             "session_id": sid,
             "profile": "ann",
@@ -49,11 +53,15 @@ def test_an_entry_is_tied_to_a_session_and_a_person(people: Hub) -> None:
     )
     assert e["areas"] == ["neck", "shoulders"] and e["id"] > 0
     # the same moment again replaces (a mistap is corrected by tapping again)
-    hub.add_journal_entry({"session_id": sid, "profile": "ann", "when": "before", "stress": 6})
-    rows = hub.journal_entries("ann")
+    hub.people.add_journal_entry(
+        {"session_id": sid, "profile": "ann", "when": "before", "stress": 6}
+    )
+    rows = hub.people.journal_entries("ann")
     assert [(r["when"], r["stress"], r["scene"]) for r in rows] == [("before", 6, "swedish")]
-    hub.add_journal_entry({"session_id": sid, "profile": "ann", "when": "morning", "sleep": 4})
-    history = hub.history()
+    hub.people.add_journal_entry(
+        {"session_id": sid, "profile": "ann", "when": "morning", "sleep": 4}
+    )
+    history = hub.sessions.history()
     assert history[0]["people"] == [
         {"profile": "ann", "name": "Ann", "pad": None, "before": 6, "after": None, "sleep": 4}
     ]
@@ -88,25 +96,27 @@ def test_bad_entries_are_refused_and_change_nothing(
     hub = people
     assert session_for(hub, ["ann"]) == 1
     with pytest.raises(InvalidCommand) as err:
-        hub.add_journal_entry(body)
+        hub.people.add_journal_entry(body)
     assert says in err.value.message
-    assert hub.journal_entries() == []
+    assert hub.people.journal_entries() == []
 
 
 def test_a_session_without_people_takes_the_person_who_writes(people: Hub) -> None:
     hub = people
-    sid = int(hub.start_session("swedish", 20)["id"])
-    hub.add_journal_entry({"session_id": sid, "profile": "bob", "when": "before", "stress": 5})
-    assert [p["name"] for p in hub.history()[0]["people"]] == ["Bob"]
+    sid = int(hub.sessions.start("swedish", 20)["id"])
+    hub.people.add_journal_entry(
+        {"session_id": sid, "profile": "bob", "when": "before", "stress": 5}
+    )
+    assert [p["name"] for p in hub.sessions.history()[0]["people"]] == ["Bob"]
 
 
 def test_deleting_a_profile_deletes_its_journal_and_history_keeps_the_name(people: Hub) -> None:
     hub = people
     sid = session_for(hub, ["ann"])
     rate(hub, sid, "ann", 6, 2)
-    hub.delete_profile("ann")
-    assert hub.journal_entries() == []
-    assert hub.history()[0]["people"][0]["name"] == "Ann"
+    hub.people.delete("ann")
+    assert hub.people.journal_entries() == []
+    assert hub.sessions.history()[0]["people"][0]["name"] == "Ann"
 
 
 def test_filters_by_profile_and_days(people: Hub) -> None:
@@ -114,23 +124,23 @@ def test_filters_by_profile_and_days(people: Hub) -> None:
     a = session_for(hub, ["ann", "bob"])
     rate(hub, a, "ann", 5, 3)
     rate(hub, a, "bob", 8, 8)
-    assert {r["profile"] for r in hub.journal_entries("bob")} == {"bob"}
-    day = hub.history()[0]["started_at"][:10]
-    assert len(hub.journal_entries(None, day, day)) == 4
-    assert hub.journal_entries(None, "2000-01-01", "2000-01-02") == []
+    assert {r["profile"] for r in hub.people.journal_entries("bob")} == {"bob"}
+    day = hub.sessions.history()[0]["started_at"][:10]
+    assert len(hub.people.journal_entries(None, day, day)) == 4
+    assert hub.people.journal_entries(None, "2000-01-01", "2000-01-02") == []
     with pytest.raises(InvalidCommand, match="from: use a date like"):
-        hub.journal_entries(None, "yesterday")
+        hub.people.journal_entries(None, "yesterday")
     with pytest.raises(InvalidCommand, match="not a real date"):
-        hub.journal_entries(None, "2026-02-30")
+        hub.people.journal_entries(None, "2026-02-30")
     with pytest.raises(InvalidCommand, match="to: must not be before from"):
-        hub.journal_entries(None, "2026-03-02", "2026-03-01")
+        hub.people.journal_entries(None, "2026-03-02", "2026-03-01")
 
 
 def test_insight_says_not_enough_below_five_sessions_then_shows_counts(people: Hub) -> None:
     hub = people
     for _ in range(4):
         rate(hub, session_for(hub, ["ann"]), "ann", 7, 3)
-    out = hub.journal_insight("ann")
+    out = hub.people.journal_insight("ann")
     assert out["sessions"] == 4 and out["enough"] is False
     assert out["message"] == "not enough sessions yet" and out["average_drop"] is None
     assert out["scenes"] == [
@@ -144,7 +154,7 @@ def test_insight_says_not_enough_below_five_sessions_then_shows_counts(people: H
     rate(hub, session_for(hub, ["ann"]), "ann", 6, 5)
     for _ in range(2):
         rate(hub, session_for(hub, ["ann"], "deep-tissue"), "ann", 9, 1)
-    out = hub.journal_insight("ann")
+    out = hub.people.journal_insight("ann")
     assert out["enough"] is True and out["message"] is None and out["sessions"] == 7
     assert out["average_drop"] == pytest.approx(round((4 * 4 + 1 + 2 * 8) / 7, 1))
     # the scene with the biggest drop has too few sessions to be ranked as a figure
@@ -160,12 +170,12 @@ def test_insight_says_not_enough_below_five_sessions_then_shows_counts(people: H
     week = out["weeks"][0]
     assert week["entries"] == {"before": 7, "after": 7, "morning": 0} and week["sleep"] is None
     with pytest.raises(NotFound):
-        hub.journal_insight("nobody")
+        hub.people.journal_insight("nobody")
 
 
 def test_sensors_per_profile_for_home_assistant(people: Hub) -> None:
     hub = people
-    assert hub.profile_sensors()["ann"] == {
+    assert hub.people.sensors()["ann"] == {
         "name": "Ann",
         "stress_change": None,
         "stress_session": None,
@@ -176,12 +186,16 @@ def test_sensors_per_profile_for_home_assistant(people: Hub) -> None:
     rate(hub, first, "ann", 8, 4)
     second = session_for(hub, ["ann"])
     rate(hub, second, "ann", 5, 6)
-    hub.add_journal_entry({"session_id": first, "profile": "ann", "when": "morning", "sleep": 2})
-    hub.add_journal_entry({"session_id": second, "profile": "ann", "when": "morning", "sleep": 5})
-    out = hub.profile_sensors()["ann"]
+    hub.people.add_journal_entry(
+        {"session_id": first, "profile": "ann", "when": "morning", "sleep": 2}
+    )
+    hub.people.add_journal_entry(
+        {"session_id": second, "profile": "ann", "when": "morning", "sleep": 5}
+    )
+    out = hub.people.sensors()["ann"]
     assert out["stress_change"] == 1 and out["stress_session"] == second
     assert out["sleep"] == 5
-    assert hub.profile_sensors()["bob"]["stress_change"] is None
+    assert hub.people.sensors()["bob"]["stress_change"] is None
 
 
 # --- over HTTP ------------------------------------------------------------------------------

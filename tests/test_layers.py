@@ -28,7 +28,7 @@ ADAPTER_LIBRARIES = (
     "zeroconf",
 )
 #: what adapters may not reach through the hub: its parts, its guard, its lock, its internals
-HUB_INSIDES = {"room", "guard", "lock", "loop", "devices", "fader", "sessions", "events"}
+HUB_INSIDES = {"room", "guard", "lock", "loop", "context", "fader", "events"}
 
 
 def module_name(path: Path) -> str:

@@ -11,7 +11,7 @@ part is checked *as it happens*, against limits the machine works out for itself
 - the speaker's volume is never written above the lowest cap of the people present;
 - the diffuser is never switched on while anyone present says no aroma.
 
-Routines and MQTT call the same public commands (``set_device``, ``apply_scene``) with
+Routines and MQTT call the same public commands (``hub.devices.set``, ``hub.scenes.apply``) with
 their own owner, so those are driven here with every owner.
 """
 
@@ -96,7 +96,7 @@ class LimitsMachine(RuleBasedStateMachine):
         hub.start()
         self.profiles: dict[str, dict[str, Any]] = {}
         for pid, lim in zip(PEOPLE, limits, strict=True):
-            self.profiles[pid] = hub.create_profile({"name": pid.title(), **lim})
+            self.profiles[pid] = hub.people.create({"name": pid.title(), **lim})
         # session id -> who it is for ({pad: [profile ids]}); None: nobody's limits
         self.specs: dict[int, dict[str, list[str]] | None] = {}
         self.pending: dict[str, list[str]] | None = None
@@ -180,7 +180,7 @@ class LimitsMachine(RuleBasedStateMachine):
     def change_profile(self, pid: str, lim: dict[str, Any]) -> None:
         # the machine learns the new limits first: writes during the update must meet them
         self.profiles[pid] = {**self.profiles[pid], **lim}
-        self.hub.update_profile(pid, {"name": pid.title(), **lim})
+        self.hub.people.update(pid, {"name": pid.title(), **lim})
 
     @rule(
         scene=st.sampled_from(BUILTIN_SCENES),
@@ -194,50 +194,50 @@ class LimitsMachine(RuleBasedStateMachine):
             self.pending = {pad: list(spec) for pad in PADS}
         else:
             self.pending = {pad: [who] for pad, who in spec.items()}
-        self.run(self.hub.start_session, scene, minutes, profiles=spec)
+        self.run(self.hub.sessions.start, scene, minutes, profiles=spec)
 
     @rule(pad=st.sampled_from(PADS), heat=st.sampled_from(HEATS), owner=st.sampled_from(OWNERS))
     def set_pad(self, pad: str, heat: str, owner: str) -> None:
-        self.run(self.hub.set_device, pad, {"heat": heat, "minutes": 10}, owner=owner)
+        self.run(self.hub.devices.set, pad, {"heat": heat, "minutes": 10}, owner=owner)
 
     @rule(volume=st.integers(0, 100), fade=st.sampled_from([0, 3, 30]))
     def set_volume(self, volume: int, fade: int) -> None:
-        self.run(self.hub.set_device, "speaker", {"volume": volume, "fade_seconds": fade})
+        self.run(self.hub.devices.set, "speaker", {"volume": volume, "fade_seconds": fade})
 
     @rule(play=st.booleans())
     def music(self, play: bool) -> None:
         change = {"playlist": "calm"} if play else {"playing": False}
-        self.run(self.hub.set_device, "speaker", change, owner="routine")
+        self.run(self.hub.devices.set, "speaker", change, owner="routine")
 
     @rule(
         change=st.sampled_from([{"on": True}, {"mode": "interval"}, {"mode": "on"}, {"on": False}])
     )
     def diffuser(self, change: dict[str, Any]) -> None:
-        self.run(self.hub.set_device, "diffuser", change)
+        self.run(self.hub.devices.set, "diffuser", change)
 
     @rule(scene=st.sampled_from(BUILTIN_SCENES), owner=st.sampled_from(OWNERS))
     def apply_scene(self, scene: str, owner: str) -> None:
-        self.run(self.hub.apply_scene, scene, owner=owner, heat_seconds=600)
+        self.run(self.hub.scenes.apply, scene, owner=owner, heat_seconds=600)
 
     @rule()
     def pause(self) -> None:
-        self.run(self.hub.pause_session)
+        self.run(self.hub.sessions.pause)
 
     @rule()
     def resume(self) -> None:
-        self.run(self.hub.resume_session)
+        self.run(self.hub.sessions.resume)
 
     @rule(minutes=st.integers(1, 30))
     def extend(self, minutes: int) -> None:
-        self.run(self.hub.extend_session, minutes)
+        self.run(self.hub.sessions.extend, minutes)
 
     @rule()
     def stop(self) -> None:
-        self.run(self.hub.stop_session)
+        self.run(self.hub.sessions.stop)
 
     @rule()
     def all_off(self) -> None:
-        self.hub.all_off()
+        self.hub.devices.all_off()
 
     @rule(seconds=st.sampled_from([0.5, 2, 15, 60, 600, 3600]))
     def advance(self, seconds: float) -> None:

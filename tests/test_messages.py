@@ -15,10 +15,10 @@ from .support import ROOT, write_config
 
 
 def test_starting_during_a_fade_out_says_how_to_end_it(hub: Hub) -> None:
-    hub.start_session("cleaning", 10)
-    hub.stop_session()
+    hub.sessions.start("cleaning", 10)
+    hub.sessions.stop()
     with pytest.raises(Conflict, match="still fading out; stop it again"):
-        hub.start_session("swedish", 10)
+        hub.sessions.start("swedish", 10)
 
 
 def test_check_config_warns_about_an_unknown_default_scene(tmp_path: Path) -> None:
@@ -35,8 +35,8 @@ def test_check_config_warns_about_an_unknown_default_scene(tmp_path: Path) -> No
 
 
 def test_a_new_session_clears_the_interrupted_notice(hub: Hub) -> None:
-    hub.interrupted = [{"id": 1, "scene": "swedish", "planned_minutes": 60}]
+    hub.sessions.interrupted = [{"id": 1, "scene": "swedish", "planned_minutes": 60}]
     assert hub.state()["interrupted_session"] is not None
-    hub.start_session("cleaning", 5)
+    hub.sessions.start("cleaning", 5)
     hub.advance(10 * 60)
     assert hub.state()["interrupted_session"] is None

@@ -509,7 +509,7 @@ def test_home_assistant_online_triggers_a_reannounce(
 
     # every config again, live (not retained copies), then every state, then online:
     # the device config and each scene's
-    n_scenes = len(rig.hub.list_scenes())
+    n_scenes = len(rig.hub.scenes.list())
     wait_for(
         lambda: (
             len({t for _, t, _, r in again() if t.endswith("/config") and not r}) >= 1 + n_scenes
@@ -533,7 +533,7 @@ def test_broker_restart_reconnects_reannounces_and_obeys(
     broker.kill()
     wait_for(lambda: not rig.bridge.connected.is_set())
     # the hub keeps working without the broker
-    rig.hub.set_device("accent", {"level": 0.5})
+    rig.hub.devices.set("accent", {"level": 0.5})
     assert rig.pin("accent") > 0
     broker.start()  # same port, empty broker (no persistence): nothing retained survives
     obs = observers(broker.port, ["homeassistant/#", "massagehub/#"])
@@ -565,8 +565,8 @@ def test_hub_works_while_broker_is_down_and_connects_when_it_comes(
         pytest.fail("mosquitto is not installed (setup.sh --test installs it)")
     port = free_port()
     rig = rigs(port)
-    rig.hub.set_device("main", {"level": 1.0})
-    rig.hub.start_session("cleaning", 5)
+    rig.hub.devices.set("main", {"level": 1.0})
+    rig.hub.sessions.start("cleaning", 5)
     assert rig.pin("main") == 1.0
     assert not rig.bridge.connected.is_set()
     late = Mosquitto(tmp_path / "late-broker", port=port).start()
@@ -663,7 +663,7 @@ def test_minutes_remaining_publishes_only_whole_minute_changes(
     obs = observers(broker.port, ["massagehub/#"])
     online(obs, rig.base)
     topic = f"{rig.base}/minutes_remaining/state"
-    rig.hub.start_session("cleaning", 3)
+    rig.hub.sessions.start("cleaning", 3)
     rig.hub.advance(2)  # the scene's 1 s fade is done
     obs.wait_last(topic, "3")
     for seconds in (20, 20, 20, 20, 20):  # 100 s in all, without any hub event

@@ -57,7 +57,7 @@ def test_minutes_remaining_and_ends_at_count_the_session_not_the_prewarm(
     b = rig.base
     assert obs.wait_last(f"{b}/minutes_remaining/state", "None")  # unknown when idle
     assert obs.wait_last(f"{b}/session_ends_at/state", "None")
-    rig.hub.start_session("swedish", 20, source="test")  # 5 min pre-warm, then 20 min
+    rig.hub.sessions.start("swedish", 20, source="test")  # 5 min pre-warm, then 20 min
     obs.wait_last(f"{b}/session_phase/state", "prepare")
     obs.wait_last(f"{b}/minutes_remaining/state", "20")
     now = rig.hub.state()["time"]
@@ -70,7 +70,7 @@ def test_minutes_remaining_and_ends_at_count_the_session_not_the_prewarm(
     rig.bridge._wake.set()
     obs.wait_last(f"{b}/session_phase/state", "active")
     obs.wait_last(f"{b}/minutes_remaining/state", "19")
-    rig.hub.pause_session()
+    rig.hub.sessions.pause()
     obs.wait_last(f"{b}/session_ends_at/state", "None")
 
 
@@ -150,7 +150,7 @@ def test_the_wall_button_is_a_device_trigger_for_press_and_hold(
     obs.wait_last(f"{rig.base}/button/action", "hold")
     pin.drive_high()
     wait_for(lambda: rig.hub.state()["session"] is None)
-    assert rig.hub.history()[0]["end_reason"] == "button"
+    assert rig.hub.sessions.history()[0]["end_reason"] == "button"
 
 
 def test_the_pads_on_time_counts_its_stretch(
@@ -162,11 +162,11 @@ def test_the_pads_on_time_counts_its_stretch(
     online(obs, rig.base)
     topic = f"{rig.base}/heat_pad_on_time/state"
     obs.wait_last(topic, "0")
-    rig.hub.set_device("pad", {"heat": "low", "minutes": 10})
+    rig.hub.devices.set("pad", {"heat": "low", "minutes": 10})
     rig.hub.advance(3 * 60 + 5)
     rig.bridge._wake.set()  # the bridge sleeps on the real clock
     obs.wait_last(topic, "3")
-    rig.hub.set_device("pad", {"heat": "off"})
+    rig.hub.devices.set("pad", {"heat": "off"})
     rig.hub.advance(2 * 60)
     rig.bridge._wake.set()
     obs.wait_last(f"{rig.base}/heat_pad/state", "off")
@@ -180,7 +180,7 @@ def test_each_person_has_sensors_for_stress_change_and_sleep(
     obs = observers(broker.port, ["homeassistant/#", "massagehub/#"])
     online(obs, rig.base)
     hub = rig.hub
-    anna = hub.create_profile({"name": "Anna"})["id"]
+    anna = hub.people.create({"name": "Anna"})["id"]
     config = "homeassistant/sensor/massage_room/profile_anna_stress_change/config"
     found = wait_for(lambda: (c := test_mqtt.configs(obs)).get(config) and c)
     assert found[config]["name"] == "Anna stress change"
@@ -190,15 +190,21 @@ def test_each_person_has_sensors_for_stress_change_and_sleep(
         f"{rig.base}/profile_anna_sleep/state",
     )
     obs.wait_last(stress, "None")  # unknown until the journal says
-    session = hub.start_session("wind-down", 30, profiles=[anna])["id"]
-    hub.add_journal_entry({"session_id": session, "profile": anna, "when": "before", "stress": 7})
-    hub.stop_session()
-    hub.stop_session()
-    hub.add_journal_entry({"session_id": session, "profile": anna, "when": "after", "stress": 3})
+    session = hub.sessions.start("wind-down", 30, profiles=[anna])["id"]
+    hub.people.add_journal_entry(
+        {"session_id": session, "profile": anna, "when": "before", "stress": 7}
+    )
+    hub.sessions.stop()
+    hub.sessions.stop()
+    hub.people.add_journal_entry(
+        {"session_id": session, "profile": anna, "when": "after", "stress": 3}
+    )
     obs.wait_last(stress, "-4")
-    hub.add_journal_entry({"session_id": session, "profile": anna, "when": "morning", "sleep": 4})
+    hub.people.add_journal_entry(
+        {"session_id": session, "profile": anna, "when": "morning", "sleep": 4}
+    )
     obs.wait_last(sleep, "4")
     device = "homeassistant/device/massage_room/config"
     assert "profile_anna_sleep" in json.loads(obs.last(device) or "{}")["components"]
-    hub.delete_profile(anna)  # the device config goes out again without Anna's sensors
+    hub.people.delete(anna)  # the device config goes out again without Anna's sensors
     wait_for(lambda: "profile_anna_sleep" not in json.loads(obs.last(device) or "{}")["components"])

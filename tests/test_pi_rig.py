@@ -68,14 +68,14 @@ def test_relays_and_heat_duty_follow_the_hub(guest: Guest) -> None:
 start = values()
 trace_start()
 t0 = time.monotonic()
-hub.set_device('diffuser', {'mode': 'on'}); time.sleep(0.5)
+hub.devices.set('diffuser', {'mode': 'on'}); time.sleep(0.5)
 on_d = value(23)
-hub.set_device('diffuser', {'mode': 'off'}); time.sleep(0.5)
+hub.devices.set('diffuser', {'mode': 'off'}); time.sleep(0.5)
 off_d = value(23)
 trace_start()
-hub.set_device('pad', {'heat': 'low'})
+hub.devices.set('pad', {'heat': 'low'})
 time.sleep(21)
-hub.set_device('pad', {'heat': 'off'}); time.sleep(0.3)
+hub.devices.set('pad', {'heat': 'off'}); time.sleep(0.3)
 pad = trace_stop(24)
 hub.close()
 emit({'start': start, 'on_d': on_d, 'off_d': off_d, 'pad': pad, 'after': values(),
@@ -210,17 +210,17 @@ def test_the_lights_sysfs_pwm_gets_the_duty_the_hub_means(guest: Guest) -> None:
 light = hub.room.lights['main']
 rows = []
 for level in (0.01, 0.05, 0.1, 0.12, 0.3, 0.5, 1.0):
-    hub.set_device('main', {'level': level}); time.sleep(0.3)
+    hub.devices.set('main', {'level': level}); time.sleep(0.3)
     rows.append({'level': level, 'want': round(light.duty_for(level) * 1250000), **pwm_state()})
-hub.set_device('main', {'level': 0.01}); time.sleep(0.3)
+hub.devices.set('main', {'level': 0.01}); time.sleep(0.3)
 trace_start(); time.sleep(1.0); edges = trace_stop(0, 'gpio-mockup')
 highs = [b[0] - a[0] for a, b in zip(edges, edges[1:]) if a[1] == 1 and b[1] == 0]
-hub.set_device('main', {'level': 0}); time.sleep(0.3)
+hub.devices.set('main', {'level': 0}); time.sleep(0.3)
 # the accent light (GPIO13) has no channel on the rig: lgpio's software PWM, whole percent
-hub.set_device('accent', {'level': 0.01}); time.sleep(0.3)
+hub.devices.set('accent', {'level': 0.01}); time.sleep(0.3)
 trace_start(); time.sleep(1.0); accent = trace_stop(13)
 accent_value = hub.room.lights['accent']._led.value
-hub.set_device('accent', {'level': 0}); time.sleep(0.3)
+hub.devices.set('accent', {'level': 0}); time.sleep(0.3)
 seen = [pwm_state().get('duty_cycle')]  # before the fade: the light is off
 import threading
 stop = threading.Event()
@@ -231,7 +231,7 @@ def sample():
             seen.append(d)
         time.sleep(0.005)
 th = threading.Thread(target=sample); th.start()
-hub.set_device('main', {'level': 1.0, 'fade_seconds': 4}); time.sleep(5)
+hub.devices.set('main', {'level': 1.0, 'fade_seconds': 4}); time.sleep(5)
 stop.set(); th.join()
 hub.close()
 fade_levels = [light.level_for(d / 1250000) for d in seen if d]

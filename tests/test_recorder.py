@@ -55,9 +55,9 @@ def test_a_late_off_record_never_overwrites_a_newer_on_record(
         real(pad, record, still)
 
     monkeypatch.setattr(store, "save_heat_ledger", once_refused)
-    hub.set_device("pad", {"heat": "low", "minutes": 5})
-    hub.set_device("pad", {"heat": "off"})  # its off-record waits for the disk
+    hub.devices.set("pad", {"heat": "low", "minutes": 5})
+    hub.devices.set("pad", {"heat": "off"})  # its off-record waits for the disk
     assert refused and hub.recorder.waiting == 1
-    hub.set_device("pad", {"heat": "high", "minutes": 5})  # on again: recorded at once
+    hub.devices.set("pad", {"heat": "high", "minutes": 5})  # on again: recorded at once
     assert hub.recorder.flush(10.0)  # the waiting off-record has had its turn
     assert store.load_heat_ledger()["pad"]["on"] is True  # a crash now assumes the worst

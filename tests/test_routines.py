@@ -346,7 +346,7 @@ def test_all_off_stops_a_running_routine(room: Room, rc: RoutineController) -> N
     )
     rc.advance(60 * 60 + 60)
     assert rc.list_routines()[0]["running"]
-    rc.hub.all_off(reason="test")
+    rc.hub.devices.all_off(reason="test")
     rc.advance(40 * 60)
     dev = rc.hub.state()["devices"]
     assert dev["main"]["level"] == 0 and dev["diffuser"]["mode"] == "off"
@@ -395,7 +395,7 @@ def test_a_routine_due_during_a_session_is_skipped_and_logged(rc: RoutineControl
             if_session="run",
         )
     )
-    hub.start_session("deep-tissue", 60)
+    hub.sessions.start("deep-tissue", 60)
     rc.advance(35 * 60)
     got = rc.get_routine(skip["id"])
     assert got["last_outcome"] == "skipped" and got["last_detail"] == "a session was running"
@@ -425,7 +425,7 @@ def test_a_session_routine_fails_cleanly_when_a_session_runs(rc: RoutineControll
             if_session="run",
         )
     )
-    first = rc.hub.start_session("deep-tissue", 60)
+    first = rc.hub.sessions.start("deep-tissue", 60)
     rc.advance(31 * 60)
     got = rc.get_routine(r["id"])
     assert got["last_outcome"] == "failed" and "already running" in got["last_detail"]
@@ -465,7 +465,7 @@ def test_run_now_runs_the_action_and_keeps_the_schedule(rc: RoutineController) -
     assert rc.runs_log(r["id"])[0]["planned_at"] is None
     with pytest.raises(NotFound):
         rc.run_now("nope")
-    rc.hub.start_session("deep-tissue", 30)
+    rc.hub.sessions.start("deep-tissue", 30)
     with pytest.raises(Conflict):
         rc.run_now(r["id"])
 

@@ -129,7 +129,7 @@ def test_routine_errors_on_unknown_ids_and_conflicts(
         assert r.status_code == 404, (method, path)
         assert r.json["error"]["code"] == "not_found"
     made = client.post("/api/v1/routines", json=routine(), headers=auth).json
-    rc.hub.start_session("deep-tissue", 30)
+    rc.hub.sessions.start("deep-tissue", 30)
     r = client.post(f"/api/v1/routines/{made['id']}/run", headers=auth)
     assert r.status_code == 409 and "session is running" in r.json["error"]["message"]
     r = client.post(f"/api/v1/routines/{made['id']}/skip-next", json={"skip": 1}, headers=auth)

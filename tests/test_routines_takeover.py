@@ -34,7 +34,7 @@ def test_a_routine_that_cannot_start_leaves_the_running_one_alone(
     running: RoutineController,
 ) -> None:
     rc = running
-    rc.hub.create_scene({"name": "Gone soon", "lights": {"*": 0.5}})
+    rc.hub.scenes.create({"name": "Gone soon", "lights": {"*": 0.5}})
     rc.create_routine(
         routine(
             name="Later",
@@ -42,7 +42,7 @@ def test_a_routine_that_cannot_start_leaves_the_running_one_alone(
             action={"kind": "scene", "scene": "gone-soon", "minutes": 10},
         )
     )
-    rc.hub.delete_scene("gone-soon")
+    rc.hub.scenes.delete("gone-soon")
     with pytest.raises(NotFound):
         rc.run_now("later")
     assert {r["id"]: r["running"] for r in rc.list_routines()}["mist"] is True

@@ -23,6 +23,7 @@ import os
 import shutil
 import tempfile
 from dataclasses import asdict
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -203,7 +204,7 @@ class HeatSafetyMachine(RuleBasedStateMachine):
         self.clock = FakeClock()
         self.session_open: float | None = None  # read by _on_event from the first event on
         self.hub = hub = self._new_hub()
-        hub.create_scene(
+        hub.scenes.create(
             {
                 "name": "Hot",
                 "heat": {"*": "high"},
@@ -286,11 +287,11 @@ class HeatSafetyMachine(RuleBasedStateMachine):
             hub.state(),
             {info.name: float(pin.state) for info, pin in self.factory.pins.items()},
             {pid: asdict(s) for pid, s in hub.guard.states.items()},
-            {k: asdict(f) for k, f in hub.fader.fades.items()},
+            {k: asdict(f) for k, f in hub.context.fader.fades.items()},
             hub.events.seq,
             hub.store.history(500, 0),
             hub.store.list_docs("scenes"),
-            copy.deepcopy(hub.last_session),
+            copy.deepcopy(hub.sessions.last),
             hub.room.diffuser.mode if hub.room.diffuser else None,
         )
 
@@ -320,32 +321,32 @@ class HeatSafetyMachine(RuleBasedStateMachine):
     )
     def start_session(self, scene: Any, minutes: Any) -> None:
         assert self.hub is not None
-        self.run(self.hub.start_session, scene, minutes)
+        self.run(self.hub.sessions.start, scene, minutes)
 
     @rule()
     def pause(self) -> None:
         assert self.hub is not None
-        self.run(self.hub.pause_session)
+        self.run(self.hub.sessions.pause)
 
     @rule()
     def resume(self) -> None:
         assert self.hub is not None
-        self.run(self.hub.resume_session)
+        self.run(self.hub.sessions.resume)
 
     @rule(minutes=st.one_of(st.floats(min_value=1, max_value=120), st.sampled_from(BAD_VALUES)))
     def extend(self, minutes: Any) -> None:
         assert self.hub is not None
-        self.run(self.hub.extend_session, minutes)
+        self.run(self.hub.sessions.extend, minutes)
 
     @rule()
     def stop(self) -> None:
         assert self.hub is not None
-        self.run(self.hub.stop_session)
+        self.run(self.hub.sessions.stop)
 
     @rule()
     def all_off(self) -> None:
         assert self.hub is not None
-        self.run(self.hub.all_off, reason="test")
+        self.run(self.hub.devices.all_off, reason="test")
 
     # --- scenes and devices ---------------------------------------------------------------
 
@@ -362,7 +363,7 @@ class HeatSafetyMachine(RuleBasedStateMachine):
         assert hub is not None
         now = self.now()
         ok = self.run(
-            hub.apply_scene, scene, fade_seconds=fade, owner=owner, heat_seconds=heat_seconds
+            hub.scenes.apply, scene, fade_seconds=fade, owner=owner, heat_seconds=heat_seconds
         )
         if ok and self.session_open is None:
             for pid in self.pads:
@@ -407,7 +408,7 @@ class HeatSafetyMachine(RuleBasedStateMachine):
             "prepare",
             "active",
         )
-        ok = self.run(hub.set_device, pad, change)
+        ok = self.run(hub.devices.set, pad, change)
         heats = isinstance(change, dict) and (
             change.get("heat") not in (None, "off") or change.get("on") is True
         )
@@ -441,7 +442,7 @@ class HeatSafetyMachine(RuleBasedStateMachine):
     )
     def set_light(self, light: str, change: Any) -> None:
         assert self.hub is not None
-        self.run(self.hub.set_device, light, change)
+        self.run(self.hub.devices.set, light, change)
 
     @rule(
         change=st.sampled_from(
@@ -459,7 +460,7 @@ class HeatSafetyMachine(RuleBasedStateMachine):
     )
     def set_diffuser(self, change: dict[str, Any]) -> None:
         assert self.hub is not None
-        self.run(self.hub.set_device, "diffuser", change)
+        self.run(self.hub.devices.set, "diffuser", change)
 
     @precondition(
         lambda self: (
@@ -474,7 +475,7 @@ class HeatSafetyMachine(RuleBasedStateMachine):
         pid = next(p for p in self.pads if hub.guard.locked(p, self.now()))
         before = self.refused
         self.run(
-            hub.set_device,
+            hub.devices.set,
             pid,
             {"heat": heat, "minutes": min(minutes, 0.9 * self.limits[pid][0] / 60)},
         )
@@ -487,13 +488,13 @@ class HeatSafetyMachine(RuleBasedStateMachine):
         assert self.hub is not None
         self.hub.advance(seconds)
 
-    @precondition(lambda self: self.hub is not None and self.hub.session is not None)
+    @precondition(lambda self: self.hub is not None and self.hub.sessions.current is not None)
     @rule(hair=st.sampled_from([-0.001, 0.0, 0.001]))
     def advance_to_phase_end(self, hair: float) -> None:
         """Jump to the end of the session's phase, or a hair before or after it."""
         hub = self.hub
-        assert hub is not None and hub.session is not None
-        left = hub.session.phase_end - self.now() + hair
+        assert hub is not None and hub.sessions.current is not None
+        left = hub.sessions.current.phase_end - self.now() + hair
         if left > 0:
             hub.advance(left)
 
@@ -670,19 +671,19 @@ JSON = st.recursive(
     max_leaves=6,
 )
 COMMANDS = {  # name: how many positional arguments it takes
-    "set_device": 2,
-    "start_session": 2,
-    "extend_session": 1,
-    "apply_scene": 1,
-    "create_scene": 1,
-    "update_scene": 2,
-    "duplicate_scene": 2,
-    "delete_scene": 1,
-    "get_scene": 1,
-    "history": 2,
-    "set_table": 1,
-    "set_table_default": 1,
-    "seat": 2,
+    "devices.set": 2,
+    "sessions.start": 2,
+    "sessions.extend": 1,
+    "scenes.apply": 1,
+    "scenes.create": 1,
+    "scenes.update": 2,
+    "scenes.duplicate": 2,
+    "scenes.delete": 1,
+    "scenes.get": 1,
+    "sessions.history": 2,
+    "people.set_table": 1,
+    "people.set_default": 1,
+    "people.seat": 2,
 }
 
 
@@ -708,12 +709,12 @@ def test_any_json_to_any_command_works_or_is_refused_cleanly(tmp_path: Path) -> 
         args = data.draw(st.lists(JSON, min_size=arity, max_size=arity))
         before = (hub.state(), {i.name: p.state for i, p in factory.pins.items()})
         try:
-            getattr(hub, name)(*args)
+            attrgetter(name)(hub)(*args)
         except HubError:
             after = (hub.state(), {i.name: p.state for i, p in factory.pins.items()})
             assert equal(before, after), f"{name}{tuple(args)} was refused but changed things"
         finally:
-            hub.all_off()
+            hub.devices.all_off()
 
     try:
         check()

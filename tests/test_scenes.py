@@ -16,34 +16,34 @@ BUILTINS = BUILTIN_SCENES
 
 
 def snapshot(hub: Hub) -> Any:
-    return hub.list_scenes(), hub.store.list_docs("scenes"), hub.events.seq, hub.state()
+    return hub.scenes.list(), hub.store.list_docs("scenes"), hub.events.seq, hub.state()
 
 
 def test_built_ins_come_first(hub: Hub) -> None:
-    scenes = hub.list_scenes()
+    scenes = hub.scenes.list()
     assert [s["id"] for s in scenes] == BUILTINS
     assert all(s["builtin"] for s in scenes)
-    assert hub.get_scene("cleaning").lights == {"*": 1.0}
+    assert hub.scenes.get("cleaning").lights == {"*": 1.0}
 
 
 def test_create_get_update_delete_a_user_scene(hub: Hub) -> None:
     seen: list[Any] = []
     hub.subscribe(seen.append)
-    made = hub.create_scene(
+    made = hub.scenes.create(
         {"name": "My Swedish", "lights": {"main": 0.3}, "heat": {"pad": "low"}, "volume": 20}
     )
     assert made["id"] == "my-swedish" and made["builtin"] is False
-    assert [s["id"] for s in hub.list_scenes()] == [*BUILTINS, "my-swedish"]
-    assert hub.get_scene("my-swedish").heat == {"pad": "low"}
+    assert [s["id"] for s in hub.scenes.list()] == [*BUILTINS, "my-swedish"]
+    assert hub.scenes.get("my-swedish").heat == {"pad": "low"}
     with pytest.raises(Conflict, match="exists already"):  # two chips named alike: refused
-        hub.create_scene({"name": "My Swedish"})
+        hub.scenes.create({"name": "My Swedish"})
 
-    changed = hub.update_scene("my-swedish", {"name": "Mine", "diffuser": "interval"})
+    changed = hub.scenes.update("my-swedish", {"name": "Mine", "diffuser": "interval"})
     assert changed["id"] == "my-swedish" and changed["name"] == "Mine"
     assert changed["lights"] == {}  # a PUT replaces the whole scene
-    hub.delete_scene("my-swedish")
+    hub.scenes.delete("my-swedish")
     with pytest.raises(NotFound):
-        hub.get_scene("my-swedish")
+        hub.scenes.get("my-swedish")
     actions = [(e.data["action"], e.data["scene"]) for e in seen if e.type == "scenes"]
     assert actions == [
         ("created", "my-swedish"),
@@ -55,20 +55,20 @@ def test_create_get_update_delete_a_user_scene(hub: Hub) -> None:
 def test_built_ins_can_only_be_copied(hub: Hub) -> None:
     before = snapshot(hub)
     with pytest.raises(Conflict, match="'swedish' is built in and cannot be changed; duplicate it"):
-        hub.update_scene("swedish", {"name": "Swedish", "volume": 80})
+        hub.scenes.update("swedish", {"name": "Swedish", "volume": 80})
     with pytest.raises(Conflict, match="'swedish' is built in and cannot be deleted"):
-        hub.delete_scene("swedish")
+        hub.scenes.delete("swedish")
     with pytest.raises(Conflict, match="a scene called 'swedish' exists already"):
-        hub.create_scene({"id": "swedish", "name": "Swedish"})
+        hub.scenes.create({"id": "swedish", "name": "Swedish"})
     assert snapshot(hub) == before
-    copy = hub.duplicate_scene("swedish")
+    copy = hub.scenes.duplicate("swedish")
     assert (copy["id"], copy["name"], copy["builtin"]) == ("swedish-copy", "Swedish copy", False)
     assert copy["lights"] == {"main": 0.35, "*": 0.2} and copy["heat"] == {"*": "medium"}
-    named = hub.duplicate_scene("swedish", "Evening")
+    named = hub.scenes.duplicate("swedish", "Evening")
     assert named["id"] == "evening"
-    hub.update_scene("swedish-copy", {**copy, "volume": 10})
-    assert hub.get_scene("swedish-copy").volume == 10
-    assert hub.get_scene("swedish").volume == 35
+    hub.scenes.update("swedish-copy", {**copy, "volume": 10})
+    assert hub.scenes.get("swedish-copy").volume == 10
+    assert hub.scenes.get("swedish").volume == 35
 
 
 @pytest.mark.parametrize(
@@ -127,42 +127,42 @@ def test_built_ins_can_only_be_copied(hub: Hub) -> None:
 def test_bad_scenes_are_refused_and_change_nothing(
     hub: Hub, data: Any, error: type[HubError], message: str
 ) -> None:
-    hub.create_scene({"name": "Mine"})
+    hub.scenes.create({"name": "Mine"})
     before = snapshot(hub)
     with pytest.raises(error) as info:
-        hub.create_scene(data)
+        hub.scenes.create(data)
     assert info.value.message == message
     if isinstance(data, dict) and "id" not in data:
         with pytest.raises(error) as info:
-            hub.update_scene("mine", data)
+            hub.scenes.update("mine", data)
         assert info.value.message == message
     assert snapshot(hub) == before
 
 
 def test_update_refuses_a_new_id_and_unknown_scenes(hub: Hub) -> None:
-    hub.create_scene({"name": "Mine"})
+    hub.scenes.create({"name": "Mine"})
     before = snapshot(hub)
     with pytest.raises(InvalidCommand, match="a scene's id cannot be changed; create a copy"):
-        hub.update_scene("mine", {"id": "yours", "name": "Mine"})
+        hub.scenes.update("mine", {"id": "yours", "name": "Mine"})
     with pytest.raises(NotFound, match="no scene called 'nope'"):
-        hub.update_scene("nope", {"name": "Nope"})
+        hub.scenes.update("nope", {"name": "Nope"})
     with pytest.raises(NotFound, match="no scene called 'nope'"):
-        hub.delete_scene("nope")
+        hub.scenes.delete("nope")
     with pytest.raises(NotFound, match=r"no scene called 'nope' \(scenes: swedish, .*, mine\)"):
-        hub.duplicate_scene("nope")
+        hub.scenes.duplicate("nope")
     assert snapshot(hub) == before
 
 
 def test_a_user_scene_runs_a_session_and_applies(hub: Hub, pins: PinRecorder) -> None:
-    hub.create_scene(
+    hub.scenes.create(
         {"name": "Bright", "lights": {"*": 0.8}, "heat": {"pad": "high"}, "prewarm_minutes": 0}
     )
-    hub.start_session("bright", 10)
+    hub.sessions.start("bright", 10)
     assert hub.state()["session"]["phase"] == "active"
     assert pins.level("GPIO24") == 1
     hub.advance(11 * 60 + 5)
-    assert hub.history()[0]["scene"] == "bright"
-    hub.apply_scene("bright", fade_seconds=0)
+    assert hub.sessions.history()[0]["scene"] == "bright"
+    hub.scenes.apply("bright", fade_seconds=0)
     assert hub.room.lights["accent"].level == 0.8
     # a manual scene's heat carries the manual timeout (20 min in the shipped config)
     assert hub.state()["devices"]["pad"]["off_in_seconds"] == 20 * 60
@@ -177,8 +177,8 @@ def test_apply_scene_refuses_bad_arguments_and_changes_nothing(hub: Hub) -> None
         ({"owner": "nobody"}, "unknown owner 'nobody'; use one of session, routine, manual"),
     ]:
         with pytest.raises(InvalidCommand) as info:
-            hub.apply_scene("swedish", **kwargs)
+            hub.scenes.apply("swedish", **kwargs)
         assert info.value.message == message
     with pytest.raises(NotFound):
-        hub.apply_scene("nope")
+        hub.scenes.apply("nope")
     assert snapshot(hub) == before

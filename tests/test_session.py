@@ -49,9 +49,9 @@ def events(hub: Hub) -> list[Any]:
 
 def test_a_whole_swedish_session(hub: Hub, pins: PinRecorder) -> None:
     main = hub.room.lights["main"]
-    hub.set_device("main", {"level": 1.0})  # the room is lit when the client arrives
+    hub.devices.set("main", {"level": 1.0})  # the room is lit when the client arrives
     seen = events(hub)
-    hub.start_session("swedish", 60)
+    hub.sessions.start("swedish", 60)
     assert hub.state()["session"]["phase"] == "prepare"
     hub.advance(PREWARM + 3600 + 60 + 1)
 
@@ -108,7 +108,7 @@ def test_a_whole_swedish_session(hub: Hub, pins: PinRecorder) -> None:
     state = hub.state()
     assert state["session"] is None
     assert state["last_session"]["end_reason"] == "completed"
-    row = hub.history()[0]
+    row = hub.sessions.history()[0]
     assert (row["scene"], row["scene_name"]) == ("swedish", "Swedish")
     assert row["planned_minutes"] == 60
     assert row["actual_minutes"] == pytest.approx(60)
@@ -117,7 +117,7 @@ def test_a_whole_swedish_session(hub: Hub, pins: PinRecorder) -> None:
 
 
 def test_music_fades_in_with_the_scene(hub: Hub) -> None:
-    hub.start_session("swedish", 30)
+    hub.sessions.start("swedish", 30)
     hub.advance(PREWARM)
     speaker = hub.room.speaker
     assert speaker.playing and speaker.state()["playlist"] == "calm"
@@ -128,20 +128,20 @@ def test_music_fades_in_with_the_scene(hub: Hub) -> None:
 
 
 def test_pause_and_resume_move_the_end(hub: Hub, pins: PinRecorder) -> None:
-    hub.start_session("deep-tissue", 30)
+    hub.sessions.start("deep-tissue", 30)
     hub.advance(PREWARM + 10 * 60)
-    hub.pause_session()
+    hub.sessions.pause()
     state = hub.state()["session"]
     assert state["paused"] and state["remaining_seconds"] == 20 * 60
     assert not hub.room.speaker.playing
     hub.advance(10 * 60)
     assert hub.state()["session"]["remaining_seconds"] == 20 * 60
     with pytest.raises(Conflict, match="already paused"):
-        hub.pause_session()
-    hub.resume_session()
+        hub.sessions.pause()
+    hub.sessions.resume()
     assert hub.room.speaker.playing
     with pytest.raises(Conflict, match="not paused"):
-        hub.resume_session()
+        hub.sessions.resume()
     # the pad ran out during the long pause? it is renewed for the time left
     assert hub.state()["devices"]["pad"]["heat"] == "low"
     hub.advance(20 * 60 - 1)
@@ -149,7 +149,7 @@ def test_pause_and_resume_move_the_end(hub: Hub, pins: PinRecorder) -> None:
     hub.advance(2)
     assert hub.state()["session"]["phase"] == "fade_out"
     hub.advance(61)
-    row = hub.history()[0]
+    row = hub.sessions.history()[0]
     assert row["actual_minutes"] == pytest.approx(30)
     assert row["planned_minutes"] == 30
     assert row["end_reason"] == "completed"
@@ -157,44 +157,44 @@ def test_pause_and_resume_move_the_end(hub: Hub, pins: PinRecorder) -> None:
 
 
 def test_a_pause_too_long_ends_the_session(hub: Hub) -> None:
-    hub.start_session("swedish", 60)
+    hub.sessions.start("swedish", 60)
     hub.advance(PREWARM + 60)
-    hub.pause_session()
+    hub.sessions.pause()
     hub.advance(30 * 60 + 61)
     assert hub.state()["session"] is None
-    row = hub.history()[0]
+    row = hub.sessions.history()[0]
     assert row["end_reason"] == "pause_timeout"
     assert row["actual_minutes"] == pytest.approx(1)
 
 
 def test_extend_adds_minutes_and_is_recorded(hub: Hub) -> None:
-    hub.start_session("deep-tissue", 30)
+    hub.sessions.start("deep-tissue", 30)
     hub.advance(PREWARM + 25 * 60)
-    out = hub.extend_session(15)
+    out = hub.sessions.extend(15)
     assert out["minutes"] == 45 and out["remaining_seconds"] == 20 * 60
-    assert hub.history()[0]["planned_minutes"] == 45
+    assert hub.sessions.history()[0]["planned_minutes"] == 45
     hub.advance(20 * 60 - 1)
     assert hub.state()["session"]["phase"] == "active"
     hub.advance(62 + 60)
-    row = hub.history()[0]
+    row = hub.sessions.history()[0]
     assert row["planned_minutes"] == 45
     assert row["actual_minutes"] == pytest.approx(45)
     assert row["end_reason"] == "completed"
 
 
 def test_extend_is_refused_past_the_maximum_and_changes_nothing(hub: Hub) -> None:
-    hub.start_session("deep-tissue", 230)
+    hub.sessions.start("deep-tissue", 230)
     before = hub.state()
     with pytest.raises(InvalidCommand, match="at most 240"):
-        hub.extend_session(20)
+        hub.sessions.extend(20)
     assert hub.state() == before
-    assert hub.history()[0]["planned_minutes"] == 230
+    assert hub.sessions.history()[0]["planned_minutes"] == 230
 
 
 def test_extend_during_prepare_adds_to_the_massage(hub: Hub) -> None:
-    hub.start_session("swedish", 30)
+    hub.sessions.start("swedish", 30)
     hub.advance(60)
-    hub.extend_session(10)
+    hub.sessions.extend(10)
     hub.advance(PREWARM - 60 + 40 * 60 - 1)
     assert hub.state()["session"]["phase"] == "active"
     hub.advance(2)
@@ -202,85 +202,85 @@ def test_extend_during_prepare_adds_to_the_massage(hub: Hub) -> None:
 
 
 def test_stop_fades_out_then_a_second_stop_ends_at_once(hub: Hub, pins: PinRecorder) -> None:
-    hub.start_session("swedish", 60)
+    hub.sessions.start("swedish", 60)
     hub.advance(PREWARM + 20 * 60)
-    hub.stop_session()
+    hub.sessions.stop()
     state = hub.state()
     assert state["session"]["phase"] == "fade_out"
     assert state["devices"]["pad"]["heat"] == "off" and pins.level(PAD) == 0
     assert pins.level(DIFFUSER) == 0
     with pytest.raises(Conflict, match="fade-out phase"):
-        hub.pause_session()
+        hub.sessions.pause()
     with pytest.raises(Conflict, match="fade-out phase"):
-        hub.extend_session(5)
+        hub.sessions.extend(5)
     hub.advance(10)
     assert pins.level(MAIN) > 0
-    hub.stop_session()
+    hub.sessions.stop()
     assert hub.state()["session"] is None
     assert pins.level(MAIN) == 0 and pins.level(ACCENT) == 0
-    row = hub.history()[0]
+    row = hub.sessions.history()[0]
     assert row["end_reason"] == "stopped"
     assert row["actual_minutes"] == pytest.approx(20)
 
 
 def test_stop_during_prepare_counts_no_massage(hub: Hub) -> None:
-    hub.start_session("swedish", 60)
+    hub.sessions.start("swedish", 60)
     hub.advance(60)
-    hub.stop_session()
+    hub.sessions.stop()
     hub.advance(61)
-    row = hub.history()[0]
+    row = hub.sessions.history()[0]
     assert (row["end_reason"], row["actual_minutes"]) == ("stopped", 0)
 
 
 def test_stop_while_paused(hub: Hub) -> None:
-    hub.start_session("swedish", 60)
+    hub.sessions.start("swedish", 60)
     hub.advance(PREWARM + 60)
-    hub.pause_session()
+    hub.sessions.pause()
     hub.advance(120)
-    hub.stop_session()
+    hub.sessions.stop()
     hub.advance(61)
-    row = hub.history()[0]
+    row = hub.sessions.history()[0]
     assert (row["end_reason"], row["actual_minutes"]) == ("stopped", pytest.approx(1))
 
 
 def test_all_off_ends_the_session_at_once(hub: Hub, pins: PinRecorder) -> None:
-    hub.start_session("hot-stone", 60)
+    hub.sessions.start("hot-stone", 60)
     hub.advance(11 * 60)
-    hub.all_off(reason="test")
+    hub.devices.all_off(reason="test")
     assert hub.state()["session"] is None
     assert all(pins.level(p) == 0 for p in (MAIN, ACCENT, DIFFUSER, PAD))
-    assert hub.history()[0]["end_reason"] == "test"
+    assert hub.sessions.history()[0]["end_reason"] == "test"
     assert hub.room.speaker.volume == 0 and not hub.room.speaker.playing
 
 
 def test_one_session_at_a_time_and_bad_starts_change_nothing(hub: Hub) -> None:
     with pytest.raises(InvalidCommand, match="minutes"):
-        hub.start_session("swedish", 0)
+        hub.sessions.start("swedish", 0)
     with pytest.raises(InvalidCommand, match="minutes"):
-        hub.start_session("swedish", 500)
+        hub.sessions.start("swedish", 500)
     with pytest.raises(Conflict):
-        hub.pause_session()
-    assert hub.history() == []
-    hub.start_session("swedish", 30)
+        hub.sessions.pause()
+    assert hub.sessions.history() == []
+    hub.sessions.start("swedish", 30)
     with pytest.raises(Conflict, match="already running"):
-        hub.start_session("couples", 30)
-    assert len(hub.history()) == 1
+        hub.sessions.start("couples", 30)
+    assert len(hub.sessions.history()) == 1
 
 
 def test_a_scene_without_heat_skips_the_prewarm(hub: Hub, pins: PinRecorder) -> None:
-    hub.start_session("wind-down", 30)
+    hub.sessions.start("wind-down", 30)
     assert hub.state()["session"]["phase"] == "active"
     hub.advance(30 * 60 + 300 + 1)
     assert pins.history(PAD) == []
-    assert hub.history()[0]["actual_minutes"] == pytest.approx(30)
+    assert hub.sessions.history()[0]["actual_minutes"] == pytest.approx(30)
 
 
 def test_a_session_with_the_pad_cooling_down_runs_without_heat(hub: Hub, pins: PinRecorder) -> None:
-    hub.set_device("pad", {"heat": "high", "minutes": 60})
+    hub.devices.set("pad", {"heat": "high", "minutes": 60})
     hub.advance(3600)
     assert hub.state()["devices"]["pad"]["locked_for_seconds"] == 30 * 60
     seen = events(hub)
-    hub.start_session("swedish", 20)
+    hub.sessions.start("swedish", 20)
     assert pins.level(PAD) == 0
     assert {"device": "pad", "reason": "cooling_down"} in [
         e.data for e in seen if e.type == "safety"
@@ -294,11 +294,11 @@ def test_couples_warm_both_pads(make_hub: Any, make_config: Any, pins: PinRecord
         {"heat_pads": {"pad2": {"pin": 17, "max_on_minutes": 90, "manual_timeout_minutes": 20}}}
     )
     hub = make_hub(config)
-    hub.start_session("couples", 30)
+    hub.sessions.start("couples", 30)
     assert pins.level(PAD) == 1 and pins.level("GPIO17") == 1
     hub.advance(PREWARM + 30 * 60 + 61)
     assert pins.level(PAD) == 0 and pins.level("GPIO17") == 0
-    assert hub.history()[0]["end_reason"] == "completed"
+    assert hub.sessions.history()[0]["end_reason"] == "completed"
 
 
 def test_heat_switched_on_by_a_phase_change_keeps_its_limit(
@@ -316,9 +316,9 @@ def test_heat_switched_on_by_a_phase_change_keeps_its_limit(
     hub = make_hub(config)
     trips: list[float] = []
     hub.subscribe(lambda e: e.type == "safety" and trips.append(hub.clock.monotonic()))
-    hub.start_session("deep-tissue", 30)
+    hub.sessions.start("deep-tissue", 30)
     # the scene at once, during the pre-warm: at "active" nothing fades, no ticks follow
-    hub.apply_scene("deep-tissue", fade_seconds=0)
+    hub.scenes.apply("deep-tissue", fade_seconds=0)
     # at 60 s the pre-warm has used the whole minute: tripped, then on again for "active"
     hub.advance(120.5)
     # forced off exactly at its one-minute limit each time, not at the next unrelated step
@@ -327,14 +327,14 @@ def test_heat_switched_on_by_a_phase_change_keeps_its_limit(
 
 
 def test_a_bare_start_takes_the_scenes_own_length(hub: Hub) -> None:
-    hub.start_session("wind-down")  # the built-in wind-down is 30 minutes
-    assert hub.history()[0]["planned_minutes"] == 30
-    hub.all_off()
-    hub.create_scene({"id": "short", "name": "Short", "default_minutes": 20})
-    hub.start_session("short")
-    assert hub.history()[0]["planned_minutes"] == 20
-    hub.all_off()
-    hub.start_session("short", 45)  # an asked-for length wins
-    assert hub.history()[0]["planned_minutes"] == 45
+    hub.sessions.start("wind-down")  # the built-in wind-down is 30 minutes
+    assert hub.sessions.history()[0]["planned_minutes"] == 30
+    hub.devices.all_off()
+    hub.scenes.create({"id": "short", "name": "Short", "default_minutes": 20})
+    hub.sessions.start("short")
+    assert hub.sessions.history()[0]["planned_minutes"] == 20
+    hub.devices.all_off()
+    hub.sessions.start("short", 45)  # an asked-for length wins
+    assert hub.sessions.history()[0]["planned_minutes"] == 45
     with pytest.raises(InvalidCommand, match="default_minutes"):
-        hub.create_scene({"id": "bad", "name": "Bad", "default_minutes": 0})
+        hub.scenes.create({"id": "bad", "name": "Bad", "default_minutes": 0})

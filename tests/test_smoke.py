@@ -7,10 +7,10 @@ from .conftest import PinRecorder
 
 
 def test_session_runs_to_the_end_and_leaves_everything_off(hub: Hub, pins: PinRecorder) -> None:
-    hub.start_session("swedish", 30)
+    hub.sessions.start("swedish", 30)
     hub.advance(5 * 60 + 30 * 60 + 120)
     assert hub.state()["session"] is None
-    assert hub.history()[0]["end_reason"] == "completed"
+    assert hub.sessions.history()[0]["end_reason"] == "completed"
     outputs = [normalize_pin(p) for p in hub.config.pins().values()]
     assert all(pins.level(p) == 0 for p in outputs)
     assert pins.level("GPIO24") == 0  # the pad went on during the session...

@@ -143,13 +143,13 @@ def test_a_session_cut_short_by_a_crash_is_marked_interrupted(
 ) -> None:
     crashed = _hub(config, clock)
     crashed.start()
-    crashed.start_session("swedish", 45)
+    crashed.sessions.start("swedish", 45)
     clock.advance(600)
     # the process dies here: no close(), no end row. A new service starts on the same data.
     hub = _hub(config, clock)
     hub.start()
     try:
-        row = hub.history()[0]
+        row = hub.sessions.history()[0]
         assert row["end_reason"] == "interrupted"
         assert row["ended_at"] == "2026-01-05T18:10:00+00:00"
         assert row["actual_minutes"] is None
@@ -164,11 +164,11 @@ def test_a_session_cut_short_by_a_crash_is_marked_interrupted(
         assert all(not pad.relay_on for pad in hub.room.heat_pads.values())
         seen: list[Any] = []
         hub.subscribe(seen.append)
-        hub.dismiss_interrupted()
+        hub.sessions.dismiss_interrupted()
         assert hub.state()["interrupted_session"] is None
         assert seen[-1].data == {"action": "interrupted_dismissed"}
         with pytest.raises(NotFound):
-            hub.dismiss_interrupted()
+            hub.sessions.dismiss_interrupted()
     finally:
         hub.close()
         crashed.store.close()
@@ -176,8 +176,8 @@ def test_a_session_cut_short_by_a_crash_is_marked_interrupted(
     again = _hub(config, clock)
     again.start()
     try:
-        assert again.interrupted == []
-        assert again.history()[0]["end_reason"] == "interrupted"
+        assert again.sessions.interrupted == []
+        assert again.sessions.history()[0]["end_reason"] == "interrupted"
     finally:
         again.close()
 
@@ -185,13 +185,13 @@ def test_a_session_cut_short_by_a_crash_is_marked_interrupted(
 def test_a_clean_shutdown_records_the_session_as_ended(config: Config, clock: FakeClock) -> None:
     hub = _hub(config, clock)
     hub.start()
-    hub.start_session("swedish", 45)
+    hub.sessions.start("swedish", 45)
     clock.advance(60)
     hub.close()
     hub = _hub(config, clock)
     hub.start()
     try:
-        assert hub.interrupted == []
-        assert hub.history()[0]["end_reason"] == "shutdown"
+        assert hub.sessions.interrupted == []
+        assert hub.sessions.history()[0]["end_reason"] == "shutdown"
     finally:
         hub.close()

@@ -31,39 +31,39 @@ KIM = {"name": "Kim", "heat_max": "medium", "aroma": True, "volume_max": 40}
 @pytest.fixture
 def couples(make_hub: Callable[..., Hub], make_config: Callable[..., Config]) -> Hub:
     hub = make_hub(make_config(COUPLES))
-    hub.create_profile(ANNA)
-    hub.create_profile(KIM)
+    hub.people.create(ANNA)
+    hub.people.create(KIM)
     return hub
 
 
 def table_of(hub: Hub) -> list[tuple[str | None, str]]:
-    return [(p["pad"], p["profile"]) for p in hub.table_state()["people"]]
+    return [(p["pad"], p["profile"]) for p in hub.people.table()["people"]]
 
 
 def test_a_session_started_by_nobody_is_for_whoever_is_on_the_table(couples: Hub) -> None:
-    couples.set_table({"pad": "anna", "pad2": "kim"})
-    s = couples.start_session("hot-stone", 30, source="button")
+    couples.people.set_table({"pad": "anna", "pad2": "kim"})
+    s = couples.sessions.start("hot-stone", 30, source="button")
     assert {p["profile"]: p["pad"] for p in s["people"]} == {"anna": "pad", "kim": "pad2"}
     pads = couples.state()["devices"]
     assert pads["pad"]["heat"] == "off" and pads["pad2"]["heat"] == "medium"
     assert pads["diffuser"]["mode"] == "off"  # Anna says no aroma
-    row = couples.history()[0]
+    row = couples.sessions.history()[0]
     assert [p["name"] for p in row["people"]] == ["Anna", "Kim"]
 
 
 def test_the_household_default_holds_when_nobody_is_picked(couples: Hub) -> None:
-    out = couples.set_table_default(["kim"])
+    out = couples.people.set_default(["kim"])
     assert out["source"] == "default" and [p["name"] for p in out["people"]] == ["Kim"]
     assert "volume 40 at most (Kim)" in out["limits_words"]
-    couples.start_session("swedish", 20, source="mqtt")  # "activate Swedish massage"
+    couples.sessions.start("swedish", 20, source="mqtt")  # "activate Swedish massage"
     assert couples.state()["session"]["limits"]["volume_max"] == 40
-    out = couples.set_device("speaker", {"volume": 80})
+    out = couples.devices.set("speaker", {"volume": 80})
     assert out["capped"] == "volume capped at 40 (asked 80): Kim's volume limit"
     assert couples.state()["devices"]["speaker"]["volume"] == 40
-    couples.all_off()
+    couples.devices.all_off()
     # someone picked on the Now page wins over the default
-    assert couples.set_table(["anna"])["source"] == "room"
-    assert couples.start_session("swedish", 20)["people"][0]["name"] == "Anna"
+    assert couples.people.set_table(["anna"])["source"] == "room"
+    assert couples.sessions.start("swedish", 20)["people"][0]["name"] == "Anna"
 
 
 def test_the_table_and_the_default_survive_a_restart(
@@ -71,39 +71,39 @@ def test_the_table_and_the_default_survive_a_restart(
 ) -> None:
     config = make_config(COUPLES)
     hub = make_hub(config)
-    hub.create_profile(ANNA)
-    hub.create_profile(KIM)
-    hub.set_table({"pad2": "anna"})
-    hub.set_table_default(["kim"])
+    hub.people.create(ANNA)
+    hub.people.create(KIM)
+    hub.people.set_table({"pad2": "anna"})
+    hub.people.set_default(["kim"])
     hub.close()
     again = make_hub(config)
     assert table_of(again) == [("pad2", "anna")]
-    assert [p["profile"] for p in again.table_state()["default"]] == ["kim"]
+    assert [p["profile"] for p in again.people.table()["default"]] == ["kim"]
     # and they hold at once: nobody's session needed
-    again.set_device("pad2", {"heat": "high"})
+    again.devices.set("pad2", {"heat": "high"})
     assert again.state()["devices"]["pad2"]["heat"] == "off"
 
 
 def test_an_unknown_profile_is_refused_by_name_and_nothing_changes(couples: Hub) -> None:
-    couples.set_table(["kim"])
+    couples.people.set_table(["kim"])
     for bad in (["kim", "ghost"], {"pad": "ghost"}, {"nopad": "kim"}):
         with pytest.raises(InvalidCommand, match="ghost|nopad"):
-            couples.set_table(bad)
+            couples.people.set_table(bad)
         assert table_of(couples) == [(None, "kim")]
     with pytest.raises(InvalidCommand, match="'ghost'"):
-        couples.seat("pad", "ghost")
+        couples.people.seat("pad", "ghost")
     with pytest.raises(InvalidCommand, match="'ghost'"):
-        couples.set_table_default(["ghost"])
+        couples.people.set_default(["ghost"])
     assert table_of(couples) == [(None, "kim")]
 
 
 def test_a_deleted_person_leaves_the_table_and_the_room_says_so(couples: Hub) -> None:
     seen: list[dict[str, Any]] = []
     couples.subscribe(lambda e: seen.append(e.data) if e.type == "table" else None)
-    couples.set_table_default(["kim"])
-    couples.set_table(["anna"])
-    couples.delete_profile("anna")
-    state = couples.table_state()
+    couples.people.set_default(["kim"])
+    couples.people.set_table(["anna"])
+    couples.people.delete("anna")
+    state = couples.people.table()
     assert state["source"] == "default" and [p["name"] for p in state["people"]] == ["Kim"]
     assert seen[-1]["message"] == (
         "Anna was deleted and is no longer on the table; now: Kim (the household default)"
@@ -111,29 +111,29 @@ def test_a_deleted_person_leaves_the_table_and_the_room_says_so(couples: Hub) ->
 
 
 def test_home_assistant_seats_one_person_per_pad(couples: Hub) -> None:
-    couples.seat("pad", "anna", by="home assistant")
-    couples.seat("pad2", "kim", by="home assistant")
+    couples.people.seat("pad", "anna", by="home assistant")
+    couples.people.seat("pad2", "kim", by="home assistant")
     assert table_of(couples) == [("pad", "anna"), ("pad2", "kim")]
-    couples.seat("pad2", "anna")  # Anna moves: one place each
+    couples.people.seat("pad2", "anna")  # Anna moves: one place each
     assert table_of(couples) == [("pad2", "anna")]
-    couples.seat("pad2", None)
-    assert table_of(couples) == [] and couples.table_state()["source"] is None
+    couples.people.seat("pad2", None)
+    assert table_of(couples) == [] and couples.people.table()["source"] is None
 
 
 def test_a_table_change_in_a_session_holds_its_outputs_at_once(couples: Hub) -> None:
-    couples.start_session("hot-stone", 30)
+    couples.sessions.start("hot-stone", 30)
     assert couples.state()["devices"]["pad"]["heat"] == "high"
-    couples.set_table(["anna"])
+    couples.people.set_table(["anna"])
     state = couples.state()
     assert state["devices"]["pad"]["heat"] == "off"
     assert [p["name"] for p in state["session"]["people"]] == ["Anna"]
-    assert [p["name"] for p in couples.history()[0]["people"]] == ["Anna"]
+    assert [p["name"] for p in couples.sessions.history()[0]["people"]] == ["Anna"]
 
 
 def test_a_pad_set_by_hand_says_it_was_capped_and_stays_in_the_session(couples: Hub) -> None:
-    couples.set_table({"pad": "kim"})
-    couples.start_session("swedish", 50)
-    out = couples.set_device("pad", {"heat": "high"})
+    couples.people.set_table({"pad": "kim"})
+    couples.sessions.start("swedish", 50)
+    out = couples.devices.set("pad", {"heat": "high"})
     assert out["heat"] == "medium" and out["owner"] == "session"
     assert out["capped"] == "Table pad capped at medium (asked high): Kim's heat limit"
     assert out["off_in_seconds"] > 49 * 60  # the session's time, not the 20-minute timer
@@ -144,14 +144,14 @@ def test_chimes_keep_to_the_volume_cap(
 ) -> None:
     speaker = SilentSpeaker(playlists=["calm"], max_volume=80, chime_volume=50)
     hub = make_hub(make_config(), speaker=speaker)
-    hub.create_profile({"name": "Quiet", "volume_max": 5})
-    hub.set_table(["quiet"])
-    hub.start_session("swedish", 2)
+    hub.people.create({"name": "Quiet", "volume_max": 5})
+    hub.people.set_table(["quiet"])
+    hub.sessions.start("swedish", 2)
     hub.advance(60 * 60)
-    assert hub.session is None and speaker.chimes == 1
+    assert hub.sessions.current is None and speaker.chimes == 1
     assert speaker.chime_levels[-1] == 5  # the end chime, held to Quiet's cap
-    hub.set_table([])
-    hub.start_session("swedish", 2)
+    hub.people.set_table([])
+    hub.sessions.start("swedish", 2)
     hub.advance(60 * 60)
     assert speaker.chime_levels[-1] == 50  # nobody's cap: the chime's own level
 
@@ -178,7 +178,7 @@ def test_a_routine_names_its_people(couples: Hub) -> None:
 
 
 def test_the_table_over_rest(api: Api, hub: Hub) -> None:
-    hub.create_profile(ANNA)
+    hub.people.create(ANNA)
     r = api.put("/table", json={"people": ["anna"]})
     assert r.status_code == 200 and r.json["people"][0]["name"] == "Anna"
     assert "no aroma (Anna)" in r.json["limits_words"]
@@ -195,7 +195,7 @@ def test_the_table_over_rest(api: Api, hub: Hub) -> None:
 def test_a_therapists_link_holds_its_peoples_limits(
     api: Api, client: FlaskClient, hub: Hub
 ) -> None:
-    hub.create_profile({**ANNA, "volume_max": 5, "notes": "pregnant, 24 weeks"})
+    hub.people.create({**ANNA, "volume_max": 5, "notes": "pregnant, 24 weeks"})
     guest = as_guest(client, make_guest(api, profiles=["anna"]))
     r = guest.post("/session", json={"scene": "hot-stone", "minutes": 30})
     assert r.status_code == 201, r.json
@@ -223,7 +223,7 @@ def test_a_therapists_link_holds_its_peoples_limits(
 def test_a_link_holds_its_people_outside_a_session_too(
     api: Api, client: FlaskClient, hub: Hub
 ) -> None:
-    hub.create_profile(ANNA)
+    hub.people.create(ANNA)
     guest = as_guest(client, make_guest(api, profiles=["anna"]))
     r = guest.put("/devices/speaker", json={"volume": 70})
     assert r.json["capped"].startswith("volume capped at 10")
@@ -233,11 +233,11 @@ def test_a_link_holds_its_people_outside_a_session_too(
 
 
 def test_a_restore_brings_back_who_is_on_the_table(couples: Hub) -> None:
-    couples.set_table({"pad2": "anna"})
-    couples.set_table_default(["kim"])
-    saved = couples.backup()
-    couples.set_table([])
-    couples.set_table_default([])
-    couples.restore(saved)
+    couples.people.set_table({"pad2": "anna"})
+    couples.people.set_default(["kim"])
+    saved = couples.backup.make()
+    couples.people.set_table([])
+    couples.people.set_default([])
+    couples.backup.restore(saved)
     assert table_of(couples) == [("pad2", "anna")]
-    assert [p["profile"] for p in couples.table_state()["default"]] == ["kim"]
+    assert [p["profile"] for p in couples.people.table()["default"]] == ["kim"]

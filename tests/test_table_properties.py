@@ -121,11 +121,11 @@ class TableMachine(RuleBasedStateMachine):
         self.limits = {pid: lim for pid, lim in zip(PEOPLE, limits, strict=True)}
         self._open()
         for pid, lim in self.limits.items():
-            self.hub_().create_profile({"name": pid.title(), **lim})
+            self.hub_().people.create({"name": pid.title(), **lim})
         owner = self.app.extensions["massagehub"].auth
         self.token = owner.create_token("tests")["token"]
         self.links = {
-            who: self.hub_().create_guest({"name": "Therapist", "profiles": list(who)})["token"]
+            who: self.hub_().guests.create({"name": "Therapist", "profiles": list(who)})["token"]
             for who in (("ann",), ("bob", "cat"))
         }
 
@@ -158,7 +158,7 @@ class TableMachine(RuleBasedStateMachine):
         driver = SimpleNamespace(loader=get_loader())
         self.homekit_diffuser = DiffuserSwitch(driver, hub, "diffuser", "Diffuser", 2)
         self.homekit_scenes = {
-            sc: SceneSwitch(driver, hub, hub.get_scene(sc).model_dump(), 10 + i)
+            sc: SceneSwitch(driver, hub, hub.scenes.get(sc).model_dump(), 10 + i)
             for i, sc in enumerate(BUILTIN_SCENES)
         }
 
@@ -222,7 +222,7 @@ class TableMachine(RuleBasedStateMachine):
 
     def _start(self, call: Any, named: Spec | None, fixed: tuple[str, ...] = ()) -> None:
         """Run a start: the machine knows whom before it runs (it may write outputs at once)."""
-        running = self.hub_().session is not None
+        running = self.hub_().sessions.current is not None
         saved = self.session, self.fixed
         if not running:
             self.fixed = [(None, p) for p in fixed]
@@ -231,7 +231,7 @@ class TableMachine(RuleBasedStateMachine):
             call()
         except HubError:
             pass
-        if self.hub_().session is None:
+        if self.hub_().sessions.current is None:
             self.session, self.fixed = None, []
         elif running:
             self.session, self.fixed = saved
@@ -240,7 +240,7 @@ class TableMachine(RuleBasedStateMachine):
 
     def _after(self) -> None:
         """A session that has ended holds nobody any more."""
-        if self.hub_().session is None:
+        if self.hub_().sessions.current is None:
             self.session, self.fixed = None, []
 
     def _set_table(self, spec: Spec) -> None:
@@ -411,13 +411,13 @@ class TableMachine(RuleBasedStateMachine):
         hub = self.hub_()
         try:
             if action == "pause":
-                hub.pause_session()
+                hub.sessions.pause()
             elif action == "resume":
-                hub.resume_session()
+                hub.sessions.resume()
             elif action == "extend":
-                hub.extend_session(5)
+                hub.sessions.extend(5)
             elif action == "stop":
-                hub.stop_session()
+                hub.sessions.stop()
             else:
                 self._ok(self.web.post("/api/v1/all-off", headers=self._auth()))
         except HubError:
@@ -427,7 +427,7 @@ class TableMachine(RuleBasedStateMachine):
     @rule(pid=st.sampled_from(PEOPLE), lim=profile)
     def change_profile(self, pid: str, lim: dict[str, Any]) -> None:
         self.limits[pid] = lim  # learnt first: writes during the update must meet the new ones
-        self.hub_().update_profile(pid, {"name": pid.title(), **lim})
+        self.hub_().people.update(pid, {"name": pid.title(), **lim})
 
     @rule(seconds=st.sampled_from([0.5, 2, 15, 60, 600, 1800, 7200]))
     def advance(self, seconds: float) -> None:
@@ -442,7 +442,7 @@ class TableMachine(RuleBasedStateMachine):
         self.clock.advance(down)
         self._open()
         # the table and the household default come back as they were
-        assert {(p["pad"], p["profile"]) for p in self.hub_().table_state()["people"]} == set(
+        assert {(p["pad"], p["profile"]) for p in self.hub_().people.table()["people"]} == set(
             self.table or self.default
         )
 

@@ -198,7 +198,7 @@ def test_ready_after_start_then_pings_and_stopping(
     assert any(line.startswith("STATUS=Ready") for line in notify_socket.lines())
     # WATCHDOG_USEC=0.4 s: a ping every 0.2 s while the loop is healthy
     wait_for(lambda: notify_socket.count("WATCHDOG=1", since=ready_at) >= 3, timeout=5)
-    service.hub.start_session("swedish", 30)
+    service.hub.sessions.start("swedish", 30)
     wait_for(lambda: any("Session Swedish" in line for line in notify_socket.lines()), timeout=5)
     service.stop()
     service.stopped_by_test = True  # type: ignore[attr-defined]
@@ -211,7 +211,7 @@ def test_stalled_loop_switches_heat_off_within_the_limit(
     service, factory, times = running(watchdog_seconds=1.0)
     hub = service.hub
     dog: Watchdog = service.watchdog  # type: ignore[attr-defined]
-    hub.start_session("swedish", 30)  # medium heat: the pad's relay closes at once
+    hub.sessions.start("swedish", 30)  # medium heat: the pad's relay closes at once
     wait_for(lambda: factory.level(PAD) == 1.0, timeout=5)
     assert hub.state()["devices"]["pad"]["heat"] == "medium"
 
@@ -238,7 +238,7 @@ def test_stalled_loop_switches_heat_off_within_the_limit(
     pad = hub.state()["devices"]["pad"]
     assert pad["heat"] == "off" and pad["relay"] is False
     assert factory.level(PAD) == 0.0
-    assert hub.session is not None  # the session goes on, without heat
+    assert hub.sessions.current is not None  # the session goes on, without heat
     time.sleep(0.5)
     assert factory.level(PAD) == 0.0
 
@@ -252,7 +252,7 @@ def test_watchdog_keeps_heat_off_while_the_loop_is_dead(
     dog: Watchdog = service.watchdog  # type: ignore[attr-defined]
     hub.loop.driver.stop()  # the loop thread ends: last_step stops moving, the lock is free
     wait_for(lambda: dog.stalled, timeout=5)
-    hub.set_device("pad", {"heat": "high", "minutes": 10})  # a command still gets through
+    hub.devices.set("pad", {"heat": "high", "minutes": 10})  # a command still gets through
     wait_for(lambda: factory.level(PAD) == 0.0, timeout=2)
     assert factory.level(PAD) == 0.0
 

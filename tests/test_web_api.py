@@ -132,7 +132,7 @@ def _has(api: Api, scene: str) -> bool:
 
 def test_interrupted_notice_can_be_dismissed(api: Api, hub: Hub) -> None:
     error(api.delete("/interrupted"), 404, "not_found")
-    hub.interrupted = [
+    hub.sessions.interrupted = [
         {"id": 9, "scene": "swedish", "scene_name": "Swedish", "planned_minutes": 60}
     ]
     assert api.get("/state").get_json()["interrupted_session"]["id"] == 9
@@ -298,7 +298,7 @@ def test_events_heartbeat_and_slow_client_never_blocks(hub: Hub) -> None:
     next(stream)  # hello
     assert next(stream) == "event: ping\ndata: {}\n\n"
     for i in range(200):  # nobody reads: one device event waits, replaced by each newer one
-        hub.set_device("main", {"level": (i % 100) / 100})
+        hub.devices.set("main", {"level": (i % 100) / 100})
     assert client.merged == 199 and len(client.queue) == 1
     batch = next(stream)
     assert batch.count("event: state") == 1
@@ -323,13 +323,13 @@ def test_events_a_full_buffer_falls_behind_to_the_latest_state(hub: Hub) -> None
     stream = broker.stream(client)
     hello = _messages(next(stream))[0]
     for i in range(40):  # types alternate, so nothing merges: the buffer overflows
-        hub.set_device("main", {"level": (i + 1) / 100})
+        hub.devices.set("main", {"level": (i + 1) / 100})
         hub.publish("scenes", {"n": i})  # type: ignore[arg-type]
     assert len(client.queue) == 0 and client.behind is not None  # holds one event, no copies
     (resync,) = _messages(next(stream))
     assert resync["type"] == "hello" and resync["seq"] == hub.event_seq > hello["seq"]
     assert resync["state"]["devices"]["main"]["level"] == 0.4
-    hub.set_device("main", {"level": 0.5})  # and then it follows again, in order
+    hub.devices.set("main", {"level": 0.5})  # and then it follows again, in order
     (after,) = _messages(next(stream))
     assert after["type"] == "device" and after["seq"] == resync["seq"] + 1
     broker.close()

@@ -65,7 +65,7 @@ def start_session() -> tuple[Response, int]:
     """Start a session (409 if one runs)."""
     cmd = parse(SessionStart, json_object())
     source = source_for_guest(g.guest["name"]) if g.get("guest") else "web"
-    result = _hub().start_session(
+    result = _hub().sessions.start(
         cmd.scene,  # type: ignore[attr-defined]
         cmd.minutes,  # type: ignore[attr-defined]
         source=source,
@@ -80,7 +80,7 @@ def start_session() -> tuple[Response, int]:
 def pause_session() -> Response:
     """Pause the running session."""
     parse(Empty, json_object())
-    return jsonify(_hub().pause_session())
+    return jsonify(_hub().sessions.pause())
 
 
 @bp.post("/session/resume")
@@ -88,7 +88,7 @@ def pause_session() -> Response:
 def resume_session() -> Response:
     """Resume the paused session."""
     parse(Empty, json_object())
-    return jsonify(_hub().resume_session())
+    return jsonify(_hub().sessions.resume())
 
 
 @bp.post("/session/extend")
@@ -96,14 +96,14 @@ def resume_session() -> Response:
 def extend_session() -> Response:
     """Add minutes to the running session (default 10)."""
     cmd = parse(SessionExtend, json_object())
-    return jsonify(_hub().extend_session(cmd.minutes))  # type: ignore[attr-defined]
+    return jsonify(_hub().sessions.extend(cmd.minutes))  # type: ignore[attr-defined]
 
 
 @bp.delete("/session")
 @describe(Open, errors=(409,), tag="session")
 def stop_session() -> Response:
     """Stop the session with its scene's fade-out (again: end it now)."""
-    _hub().stop_session()
+    _hub().sessions.stop()
     return jsonify({"ok": True, "session": _session_or_none()})
 
 
@@ -112,7 +112,7 @@ def stop_session() -> Response:
 def all_off() -> Response:
     """Switch everything off now."""
     hub = _hub()
-    hub.all_off(reason="all_off")
+    hub.devices.all_off(reason="all_off")
     return jsonify(hub.state())
 
 
@@ -120,7 +120,7 @@ def all_off() -> Response:
 @describe(None, status=204, errors=(404,), tag="session")
 def dismiss_interrupted() -> tuple[str, int]:
     """Forget the notice about an interrupted session."""
-    _hub().dismiss_interrupted()
+    _hub().sessions.dismiss_interrupted()
     return "", 204
 
 
@@ -131,35 +131,35 @@ def dismiss_interrupted() -> tuple[str, int]:
 @describe(SceneList, tag="scenes")
 def list_scenes() -> Response:
     """List every scene, built-ins first."""
-    return jsonify({"scenes": _hub().list_scenes()})
+    return jsonify({"scenes": _hub().scenes.list()})
 
 
 @bp.post("/scenes")
 @describe(Scene, status=201, body=SceneInput, body_required=True, errors=(409,), tag="scenes")
 def create_scene() -> tuple[Response, int]:
     """Create a user scene."""
-    return jsonify(_hub().create_scene(json_body(required=True))), 201
+    return jsonify(_hub().scenes.create(json_body(required=True))), 201
 
 
 @bp.get("/scenes/<scene_id>")
 @describe(Scene, errors=(404,), tag="scenes")
 def get_scene(scene_id: str) -> Response:
     """Return one scene."""
-    return jsonify(_hub().get_scene(scene_id).model_dump())
+    return jsonify(_hub().scenes.get(scene_id).model_dump())
 
 
 @bp.put("/scenes/<scene_id>")
 @describe(Scene, body=SceneInput, body_required=True, errors=(404, 409), tag="scenes")
 def update_scene(scene_id: str) -> Response:
     """Replace a user scene (built-ins cannot be changed)."""
-    return jsonify(_hub().update_scene(scene_id, json_body(required=True)))
+    return jsonify(_hub().scenes.update(scene_id, json_body(required=True)))
 
 
 @bp.delete("/scenes/<scene_id>")
 @describe(None, status=204, errors=(404, 409), tag="scenes")
 def delete_scene(scene_id: str) -> tuple[str, int]:
     """Delete a user scene (built-ins cannot be deleted)."""
-    _hub().delete_scene(scene_id)
+    _hub().scenes.delete(scene_id)
     return "", 204
 
 
@@ -168,7 +168,7 @@ def delete_scene(scene_id: str) -> tuple[str, int]:
 def duplicate_scene(scene_id: str) -> tuple[Response, int]:
     """Copy a scene (built-in or not)."""
     cmd = parse(SceneDuplicate, json_object())
-    return jsonify(_hub().duplicate_scene(scene_id, cmd.name)), 201  # type: ignore[attr-defined]
+    return jsonify(_hub().scenes.duplicate(scene_id, cmd.name)), 201  # type: ignore[attr-defined]
 
 
 @bp.post("/scenes/<scene_id>/apply")
@@ -177,7 +177,7 @@ def apply_scene(scene_id: str) -> Response:
     """Set every device as the scene says."""
     cmd = parse(SceneApply, json_object())
     hub = _hub()
-    hub.apply_scene(scene_id, fade_seconds=cmd.fade_seconds)  # type: ignore[attr-defined]
+    hub.scenes.apply(scene_id, fade_seconds=cmd.fade_seconds)  # type: ignore[attr-defined]
     return jsonify(hub.state())
 
 
@@ -189,7 +189,7 @@ def apply_scene(scene_id: str) -> Response:
 def set_device(device_id: str) -> Response:
     """Change one device; return its new state (``capped`` says what a person's limit held back)."""
     body = json_body(required=True)
-    return jsonify(_hub().set_device(device_id, body, for_people=_link_people()))
+    return jsonify(_hub().devices.set(device_id, body, for_people=_link_people()))
 
 
 @bp.get("/history")
@@ -204,7 +204,7 @@ def history() -> Response:
             except ValueError:
                 raise InvalidCommand(f"{key}: must be a whole number") from None
     q = parse(HistoryQuery, args)
-    sessions = _hub().history(q.limit, q.offset)  # type: ignore[attr-defined]
+    sessions = _hub().sessions.history(q.limit, q.offset)  # type: ignore[attr-defined]
     return jsonify({"sessions": sessions, "limit": q.limit, "offset": q.offset})  # type: ignore[attr-defined]
 
 

@@ -62,7 +62,7 @@ def download_backup() -> Response:
     """Download a backup of the room's data (a JSON file); secrets only when asked for."""
     q = parse(BackupQuery, request.args.to_dict())
     hub = web_state().hub
-    doc = hub.backup(secrets=q.secrets)  # type: ignore[attr-defined]
+    doc = hub.backup.make(secrets=q.secrets)  # type: ignore[attr-defined]
     day = str(doc["created_at"])[:10] or "backup"
     resp = Response(json.dumps(doc, ensure_ascii=False, indent=1), mimetype="application/json")
     resp.headers["Content-Disposition"] = f'attachment; filename="massage-hub-{day}.json"'
@@ -79,11 +79,11 @@ def restore_backup() -> Response:
     if encoding in ("", "identity"):
         doc = json_body(required=True)
         doc = doc if isinstance(doc, dict) else {}
-        return jsonify(hub.restore(doc, replace_secrets=q.replace_secrets))  # type: ignore[attr-defined]
+        return jsonify(hub.backup.restore(doc, replace_secrets=q.replace_secrets))  # type: ignore[attr-defined]
     if encoding != "gzip":
         raise ApiError(415, "unsupported_encoding", "send the backup plain or gzip-compressed")
     raw = gunzip(request.get_data(cache=False))
-    return jsonify(hub.restore(raw, replace_secrets=q.replace_secrets))  # type: ignore[attr-defined]
+    return jsonify(hub.backup.restore(raw, replace_secrets=q.replace_secrets))  # type: ignore[attr-defined]
 
 
 def gunzip(data: bytes) -> bytes:

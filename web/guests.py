@@ -75,7 +75,7 @@ def identify_guest(hub: Any) -> bool | None:
         via_cookie = True
         if not isinstance(token, str):
             return None
-    guest = hub.guest_for_token(token)
+    guest = hub.guests.for_token(token)
     if guest is None:
         if via_cookie:
             session.clear()
@@ -98,7 +98,7 @@ def while_guest_valid(hub: Any, chunks: Iterator[str]) -> Iterator[str]:
     def checked() -> Iterator[str]:
         try:
             for chunk in chunks:
-                if hub.guest_for_token(token) is None:
+                if hub.guests.for_token(token) is None:
                     return
                 yield chunk
         finally:
@@ -120,7 +120,7 @@ def check_guest_request(hub: Any, endpoint: str, view_args: dict[str, Any] | Non
         )
     if endpoint == "api.set_device":
         device = (view_args or {}).get("device_id")
-        kinds = {d.id: d.kind for d in hub.device_info()}
+        kinds = {d.id: d.kind for d in hub.devices.info()}
         if device in kinds and str(kinds[device]) not in GUEST_DEVICE_KINDS:
             raise ApiError(
                 403,
@@ -168,5 +168,5 @@ def record(hub: Any, response: Any) -> Any:
     body = request.get_json(silent=True)
     action = describe_action(request.endpoint or "", request.view_args, body)
     if action is not None:
-        hub.record_guest_action(guest, action)
+        hub.guests.record_action(guest, action)
     return response

@@ -84,7 +84,7 @@ def qr_svg(text: str) -> str:
 )
 def create_guest() -> tuple[Response, int]:
     """Make a link for a visiting therapist (default 3 h); shown only in this answer."""
-    made = web_state().hub.create_guest(json_body(required=True))
+    made = web_state().hub.guests.create(json_body(required=True))
     url = request.host_url.rstrip("/") + url_for("guests.guest_link", token=made.pop("token"))
     return jsonify({**made, "url": url, "qr_svg": qr_svg(url)}), 201
 
@@ -93,14 +93,14 @@ def create_guest() -> tuple[Response, int]:
 @describe(GuestList, tag="guests")
 def list_guests() -> Response:
     """List guest links (names, expiry, whether each still works)."""
-    return jsonify({"guests": web_state().hub.list_guests()})
+    return jsonify({"guests": web_state().hub.guests.list()})
 
 
 @bp.delete("/api/v1/guests/<int:guest_id>")
 @describe(None, status=204, errors=(404,), tag="guests")
 def end_guest(guest_id: int) -> tuple[str, int]:
     """End a guest link now: it stops working at once."""
-    web_state().hub.end_guest(guest_id)
+    web_state().hub.guests.end(guest_id)
     return "", 204
 
 
@@ -111,7 +111,7 @@ def guest_me() -> Response:
     guest = g.get("guest")
     if guest is None:
         raise ApiError(404, "not_guest", "this request is not made through a guest link")
-    clients = web_state().hub.guest_clients(guest)
+    clients = web_state().hub.guests.clients(guest)
     return jsonify({"name": guest["name"], "expires_at": guest["expires_at"], "clients": clients})
 
 
@@ -119,7 +119,7 @@ def guest_me() -> Response:
 @public
 def guest_link(token: str) -> Any:
     """Open a guest link: sign this browser in as the guest and show the therapist page."""
-    guest = web_state().hub.guest_for_token(token)
+    guest = web_state().hub.guests.for_token(token)
     if guest is None:
         return render_template("guest_ended.html", message=ENDED), 401
     login_guest(token)

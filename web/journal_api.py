@@ -72,7 +72,7 @@ def _query(model: type[BaseModel]) -> dict[str, Any]:
 @describe(JournalEntry, status=201, body=JournalIn, body_required=True, tag="people")
 def add_entry() -> tuple[Response, int]:
     """Add a journal entry: stress before or after a session, or sleep the morning after."""
-    return jsonify(_hub().add_journal_entry(json_body(required=True))), 201
+    return jsonify(_hub().people.add_journal_entry(json_body(required=True))), 201
 
 
 @bp.get("/journal")
@@ -80,7 +80,7 @@ def add_entry() -> tuple[Response, int]:
 def list_entries() -> Response:
     """List journal entries (``profile``, ``from``, ``to``)."""
     q = _query(JournalQuery)
-    rows = _hub().journal_entries(q.get("profile"), q.get("from"), q.get("to"))
+    rows = _hub().people.journal_entries(q.get("profile"), q.get("from"), q.get("to"))
     return jsonify({"entries": rows})
 
 
@@ -89,7 +89,7 @@ def list_entries() -> Response:
 def entries_csv() -> Response:
     """Download journal entries as CSV (the same filters)."""
     q = _query(JournalQuery)
-    text = _hub().journal_csv(q.get("profile"), q.get("from"), q.get("to"))
+    text = _hub().people.journal_csv(q.get("profile"), q.get("from"), q.get("to"))
     return Response(
         text,
         mimetype="text/csv",
@@ -102,11 +102,11 @@ def entries_csv() -> Response:
 def insight() -> Response:
     """What the journal shows: weekly stress and sleep, scenes by stress drop, with counts."""
     q = _query(InsightQuery)
-    return jsonify(_hub().journal_insight(q.get("profile")))
+    return jsonify(_hub().people.journal_insight(q.get("profile")))
 
 
 @bp.get("/people/sensors")
 @describe(Open, tag="people")
 def sensors() -> Response:
     """Per profile: the last session's stress change and the last night's sleep."""
-    return jsonify(_hub().profile_sensors())
+    return jsonify(_hub().people.sensors())

@@ -69,8 +69,8 @@ def app_shell() -> str:
         facts={**FACTS, "timezone": getattr(zone, "key", None)},
         csrf=csrf_token() or "",
         backend=state.hub.backend,
-        scenes=state.hub.list_scenes(),  # in the page: one request fewer on the first load
-        profiles=state.hub.list_profiles(),  # the same: "Who is on the table?" on Now
+        scenes=state.hub.scenes.list(),  # in the page: one request fewer on the first load
+        profiles=state.hub.people.list(),  # the same: "Who is on the table?" on Now
         icon=Markup(
             ICON.read_text().replace("<svg ", '<svg aria-hidden="true" width="28" height="28" ', 1)
         ),

@@ -33,33 +33,33 @@ def _hub() -> Any:
 @describe(ProfileList, tag="people")
 def list_profiles() -> Response:
     """List every profile (name, limits, favourite scenes, areas, notes)."""
-    return jsonify({"profiles": _hub().list_profiles()})
+    return jsonify({"profiles": _hub().people.list()})
 
 
 @bp.post("")
 @describe(ProfileOut, status=201, body=ProfileIn, body_required=True, errors=(409,), tag="people")
 def create_profile() -> tuple[Response, int]:
     """Create a profile; its id is made from the name."""
-    return jsonify(_hub().create_profile(json_body(required=True))), 201
+    return jsonify(_hub().people.create(json_body(required=True))), 201
 
 
 @bp.get("/<profile_id>")
 @describe(ProfileOut, errors=(404,), tag="people")
 def get_profile(profile_id: str) -> Response:
     """Return one profile."""
-    return jsonify(_hub().get_profile(profile_id))
+    return jsonify(_hub().people.get(profile_id))
 
 
 @bp.put("/<profile_id>")
 @describe(ProfileOut, body=ProfileIn, body_required=True, errors=(404,), tag="people")
 def update_profile(profile_id: str) -> Response:
     """Replace a profile; a running session for them takes the new limits at once."""
-    return jsonify(_hub().update_profile(profile_id, json_body(required=True)))
+    return jsonify(_hub().people.update(profile_id, json_body(required=True)))
 
 
 @bp.delete("/<profile_id>")
 @describe(None, status=204, errors=(404, 409), tag="people")
 def delete_profile(profile_id: str) -> tuple[str, int]:
     """Delete a profile and its journal (not while they are in the running session)."""
-    _hub().delete_profile(profile_id)
+    _hub().people.delete(profile_id)
     return "", 204

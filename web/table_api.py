@@ -28,7 +28,7 @@ def _hub() -> Any:
 @describe(TableState, tag="people")
 def get_table() -> Response:
     """Who is on the table now, why, the household default and the limits in force."""
-    return jsonify(_hub().table_state())
+    return jsonify(_hub().people.table())
 
 
 @bp.put("")
@@ -36,7 +36,7 @@ def get_table() -> Response:
 def set_table() -> Response:
     """Say who is on the table (a running session is for them from now on)."""
     cmd = parse(TableSet, json_body(required=True))
-    return jsonify(_hub().set_table(cmd.people))  # type: ignore[attr-defined]
+    return jsonify(_hub().people.set_table(cmd.people))  # type: ignore[attr-defined]
 
 
 @bp.put("/default")
@@ -44,4 +44,4 @@ def set_table() -> Response:
 def set_default() -> Response:
     """Say who is usually on the table (used while nobody is set on it)."""
     cmd = parse(TableSet, json_body(required=True))
-    return jsonify(_hub().set_table_default(cmd.people))  # type: ignore[attr-defined]
+    return jsonify(_hub().people.set_default(cmd.people))  # type: ignore[attr-defined]

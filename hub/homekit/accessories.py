@@ -113,7 +113,7 @@ class HubLight(HubAccessory):
         else:
             cmd = LightCommand(on=bool(values.get("On")), fade_seconds=fade)
         self.run_command(
-            f"setting {self.display_name}", lambda: self.hub.set_device(self.device_id, cmd)
+            f"setting {self.display_name}", lambda: self.hub.devices.set(self.device_id, cmd)
         )
 
     def refresh(self, state: dict[str, Any]) -> None:
@@ -142,7 +142,7 @@ class DiffuserSwitch(HubAccessory):
     def _written(self, values: dict[str, Any]) -> None:
         cmd = DiffuserCommand(on=bool(values.get("On")))
         self.run_command(
-            f"switching {self.display_name}", lambda: self.hub.set_device(self.device_id, cmd)
+            f"switching {self.display_name}", lambda: self.hub.devices.set(self.device_id, cmd)
         )
 
     def refresh(self, state: dict[str, Any]) -> None:
@@ -186,10 +186,10 @@ class SceneSwitch(HubAccessory):
                 return  # on already: Siri asked twice
             self.run_command(
                 f"starting {self.display_name}",
-                lambda: self.hub.start_session(self.scene_id, source="homekit"),
+                lambda: self.hub.sessions.start(self.scene_id, source="homekit"),
             )
         elif self._running(self.hub.state()):  # off stops only this scene's session
-            self.run_command(f"stopping {self.display_name}", self.hub.stop_session)
+            self.run_command(f"stopping {self.display_name}", self.hub.sessions.stop)
 
     def refresh(self, state: dict[str, Any]) -> None:
         """Show on while a session of this scene runs."""
@@ -210,5 +210,5 @@ class AllOffSwitch(HubAccessory):
     def _written(self, values: dict[str, Any]) -> None:
         if not values.get("On"):
             return
-        self.run_command("all off", lambda: self.hub.all_off(reason="homekit"))
+        self.run_command("all off", lambda: self.hub.devices.all_off(reason="homekit"))
         self.driver.loop.call_later(MOMENTARY_SECONDS, self.on.set_value, False)

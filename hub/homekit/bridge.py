@@ -215,7 +215,7 @@ class HomeKitBridge:
     def _build(self, driver: AccessoryDriver) -> list[HubAccessory]:
         taken = self._taken
         made: list[HubAccessory] = []
-        for info in self.hub.device_info():
+        for info in self.hub.devices.info():
             if info.kind == DeviceKind.LIGHT:
                 aid = stable_aid("light", info.id, taken)
                 made.append(
@@ -236,7 +236,7 @@ class HomeKitBridge:
         web UI, renamed or deleted): controllers then fetch the new list.
         """
         assert self.driver is not None and self.bridge is not None
-        scenes = {str(s["id"]): s for s in self.hub.list_scenes()}
+        scenes = {str(s["id"]): s for s in self.hub.scenes.list()}
         changed = False
         for switch in [a for a in self.accessories if isinstance(a, SceneSwitch)]:
             scene = scenes.get(switch.scene_id)

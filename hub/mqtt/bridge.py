@@ -329,7 +329,7 @@ class MqttBridge(Inbound):
         if self._told_interrupted:
             return []
         self._told_interrupted = True
-        rows = self.hub.interrupted
+        rows = self.hub.sessions.interrupted
         return [{"action": "interrupted", "scene": r.get("scene"), "reason": "crash"} for r in rows]
 
     def _publish_now(self, final: bool) -> None:

@@ -40,20 +40,20 @@ def session_buttons(hub: Hub, choices: Choices) -> list[Button]:
     """Return the session buttons and All off."""
 
     def start() -> None:
-        hub.start_session(choices.scene, choices.minutes, source="mqtt")
+        hub.sessions.start(choices.scene, choices.minutes, source="mqtt")
 
     return [
         Button("session_start", "Start session", "mdi:play", start),
-        Button("session_pause", "Pause session", "mdi:pause", hub.pause_session),
-        Button("session_resume", "Resume session", "mdi:play-pause", hub.resume_session),
+        Button("session_pause", "Pause session", "mdi:pause", hub.sessions.pause),
+        Button("session_resume", "Resume session", "mdi:play-pause", hub.sessions.resume),
         Button(
             "session_extend",
             f"Extend session {EXTEND_MINUTES:g} min",
             "mdi:timer-plus-outline",
-            lambda: hub.extend_session(EXTEND_MINUTES),
+            lambda: hub.sessions.extend(EXTEND_MINUTES),
         ),
-        Button("session_stop", "Stop session", "mdi:stop", hub.stop_session),
-        Button("all_off", "All off", "mdi:power", lambda: hub.all_off(reason="mqtt")),
+        Button("session_stop", "Stop session", "mdi:stop", hub.sessions.stop),
+        Button("all_off", "All off", "mdi:power", lambda: hub.devices.all_off(reason="mqtt")),
     ]
 
 

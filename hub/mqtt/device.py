@@ -30,7 +30,7 @@ ORIGIN = {"name": "massage-hub", "sw_version": __version__}
 def build_entities(hub: Hub, config: Config, choices: Choices) -> dict[str, Entity]:
     """Return every entity of the hub's room, by object id."""
     made: list[Entity] = []
-    for info in hub.device_info():
+    for info in hub.devices.info():
         if info.kind == DeviceKind.LIGHT:
             made.append(Light(hub, info.id, info.name))
         elif info.kind == DeviceKind.DIFFUSER:

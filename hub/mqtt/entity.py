@@ -180,6 +180,6 @@ def values_of(enum: type[StrEnum]) -> list[str]:
 
 
 def device_change(hub: Hub, device_id: str, command: Command) -> Action:
-    """Return the call that applies a parsed device command through ``hub.set_device``."""
-    # parsed once, here at the edge: set_device takes the model as it is
-    return lambda: hub.set_device(device_id, command)
+    """Return the call that applies a parsed device command through ``hub.devices.set``."""
+    # parsed once, here at the edge: hub.devices.set takes the model as it is
+    return lambda: hub.devices.set(device_id, command)

@@ -60,7 +60,7 @@ def light_command(payload: str) -> LightCommand:
 
 
 def parse_light_command(payload: str) -> dict[str, Any]:
-    """Turn a Home Assistant JSON light command into a hub ``set_device`` change."""
+    """Turn a Home Assistant JSON light command into a ``hub.devices.set`` change."""
     return light_command(payload).model_dump(exclude_unset=True)
 
 

@@ -1,6 +1,6 @@
 """Sensors per person: how their last session changed their stress, and last night's sleep.
 
-They come from the journal (:meth:`Hub.profile_sensors`), not from the room's state, so the
+They come from the journal (``hub.people.sensors()``), not from the room's state, so the
 bridge reads them again when a ``people`` event says a profile or an entry changed, and
 makes the entities again (a profile added or deleted adds or removes its sensors).
 """
@@ -41,7 +41,7 @@ class PersonSensor(Entity):
         return UNKNOWN if value is None else str(value)
 
 
-#: field of :meth:`Hub.profile_sensors` → (what the sensor is called after the name, icon)
+#: field of ``hub.people.sensors()`` → (what the sensor is called after the name, icon)
 FIELDS = {
     "stress_change": ("stress change", "mdi:emoticon-happy-outline"),
     "sleep": ("sleep", "mdi:sleep"),
@@ -51,7 +51,7 @@ FIELDS = {
 def people_entities(hub: Hub) -> list[PersonSensor]:
     """Return two sensors per profile, reading the journal once for all of them."""
     try:
-        values = hub.profile_sensors()
+        values = hub.people.sensors()
     except Exception:
         log.exception("could not read the journal for the people sensors")
         return []

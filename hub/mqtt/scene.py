@@ -40,13 +40,13 @@ class SceneEntity(Entity):
         """Accept ``ON`` only: start a session with this scene (its default minutes)."""
         if payload.strip() != ON:
             raise BadPayload(f"a scene takes {ON}")
-        return lambda: self.hub.start_session(self.scene_id, source="mqtt")
+        return lambda: self.hub.sessions.start(self.scene_id, source="mqtt")
 
 
 def scene_entities(hub: Hub) -> list[SceneEntity]:
     """Return a scene entity for every scene, built-in and user."""
     try:
-        scenes = hub.list_scenes()
+        scenes = hub.scenes.list()
     except Exception:
         log.exception("could not list scenes")
         return []

@@ -127,7 +127,7 @@ class PlaylistSelect(Select):
 
     def options(self) -> list[str]:
         """Return ``no music`` and the playlists."""
-        return [NO_PLAYLIST, *(p for p in self.hub.playlists() if p != NO_PLAYLIST)]
+        return [NO_PLAYLIST, *(p for p in self.hub.devices.playlists() if p != NO_PLAYLIST)]
 
     def state(self, state: dict[str, Any]) -> str:
         """Return the playlist playing, or ``no music``: always one of the options."""
@@ -164,7 +164,7 @@ class SceneSelect(Select):
         """Return option label -> scene id (labels are names, made unique)."""
         labels: dict[str, str] = {}
         try:
-            scenes = self.hub.list_scenes()
+            scenes = self.hub.scenes.list()
         except Exception:
             log.exception("could not list scenes")
             scenes = []

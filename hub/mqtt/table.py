@@ -1,7 +1,7 @@
 """Who is on the table, for Home Assistant: a select per pad and the limits in force.
 
 "On the table" offers the profiles by name and "Nobody"; choosing one puts that person on
-the pad (:meth:`Hub.seat`), so "activate Swedish massage" then holds their limits. The
+the pad (``hub.people.seat``), so "activate Swedish massage" then holds their limits. The
 limits sensor says, in words, what every output is held to now.
 """
 
@@ -27,7 +27,7 @@ def _labels(hub: Hub) -> dict[str, str]:
     """Option label -> profile id (names, made unique)."""
     labels: dict[str, str] = {}
     try:
-        profiles = hub.list_profiles()
+        profiles = hub.people.list()
     except Exception:
         log.exception("could not list profiles")
         profiles = []
@@ -68,11 +68,11 @@ class TableSelect(Select):
         value = payload.strip()
         labels = self._labels or _labels(self.hub)
         if value == NOBODY:
-            return lambda: self.hub.seat(self.pad, None, by="home assistant")
+            return lambda: self.hub.people.seat(self.pad, None, by="home assistant")
         pid = labels.get(value) or (value if value in labels.values() else None)
         if pid is None:
             raise BadPayload(f"{value[:40]!r} is not a profile")
-        return lambda: self.hub.seat(self.pad, pid, by="home assistant")
+        return lambda: self.hub.people.seat(self.pad, pid, by="home assistant")
 
 
 class LimitsSensor(Entity):

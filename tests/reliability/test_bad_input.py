@@ -167,8 +167,8 @@ def test_bad_mqtt_commands_change_nothing(tmp_path: Path) -> None:
         wait_for(rig.bridge.connected.is_set)
         obs = Observer(broker.port, [f"{rig.base}/#"])
         obs.wait_last(f"{rig.base}/availability", "online")
-        rig.hub.set_device("main", {"level": 0.4})
-        rig.hub.set_device("diffuser", {"mode": "interval"})
+        rig.hub.devices.set("main", {"level": 0.4})
+        rig.hub.devices.set("diffuser", {"mode": "interval"})
 
         def snapshot() -> Any:
             return (

@@ -45,7 +45,7 @@ def test_broker_restarts(tmp_path: Path) -> None:
             wait_for(lambda: not rig.bridge.connected.is_set())
             # the hub keeps working without the broker
             level = 0.2 + 0.05 * (i % 10)
-            rig.hub.set_device("accent", {"level": level})
+            rig.hub.devices.set("accent", {"level": level})
             assert rig.pin("accent") > 0
             t0 = time.monotonic()
             broker.start()  # same port, empty broker: nothing retained survives
