@@ -413,7 +413,7 @@ def test_answers_come_in_order_even_when_other_changes_race_them(
         level = 0.0
         while not done.is_set():
             level = 0.3 if level != 0.3 else 0.6
-            rig.hub.set_device("accent", {"level": level})
+            rig.hub.devices.set("accent", {"level": level})
 
     racer = threading.Thread(target=other_changes)
     switch = sys.getswitchinterval()
