@@ -328,6 +328,11 @@ class Hub:
         """Get every event (outside the hub lock); return a function that unsubscribes."""
         return self.events.subscribe(listener)
 
+    def deliver_events(self) -> None:
+        """Deliver the events queued so far on this thread, in order (an adapter answering
+        its own command sooner than the event thread would); never call it holding the lock."""
+        self.events.deliver()
+
     def _emit(self, type_: EventType | str, data: dict[str, Any]) -> None:
         with self.lock:
             self.events.post(type_, data)

@@ -270,7 +270,7 @@ class MqttBridge(Inbound):
         """
         self._answering = threading.get_ident()
         try:
-            self.hub.events.deliver()
+            self.hub.deliver_events()
             self._publish_pending()
         except Exception:
             log.exception("MQTT: answering a command failed")
