@@ -15,6 +15,7 @@ from .commands import SessionExtend, SessionStart, parse
 from .devices import attempt
 from .errors import InvalidCommand
 from .facts import EventType, Owner
+from .journal import before_entries
 from .limits import People, merge, resolve_people
 
 if TYPE_CHECKING:
@@ -52,6 +53,7 @@ class HubCommands:
     table: Table
     limits: Any
     recorder: Recorder
+    wall_iso: Callable[[], str]
     _emit: Callable[[EventType | str, dict[str, Any]], None]
 
     # --- device commands ----------------------------------------------------------------------
@@ -192,6 +194,7 @@ class HubCommands:
         source: str = "api",
         profiles: list[str] | dict[str, str] | None = None,
         for_people: list[str] | None = None,
+        before: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Start a session (pre-warm, then the scene); 409 if one is running.
 
@@ -199,10 +202,17 @@ class HubCommands:
         {pad id: profile id} (each pad its person's heat limit; the room the strictest);
         they are on the table from now on. Without them it is for whoever is on the table
         (else the household default). ``for_people`` are a therapist's link's: always in it.
+        ``before`` is the journal's "before" for some of them ({profile id: {stress, areas}}),
+        checked before anything starts and written with the session's own records.
         """
         given = {
             k: v
-            for k, v in (("scene", scene), ("minutes", minutes), ("profiles", profiles))
+            for k, v in (
+                ("scene", scene),
+                ("minutes", minutes),
+                ("profiles", profiles),
+                ("before", before),
+            )
             if v is not None
         }
         cmd = parse(SessionStart, given)
@@ -217,6 +227,11 @@ class HubCommands:
                         "a therapist's link cannot leave them out"
                     )
             people = named if named is not None else self.table.people()
+            rated = before_entries(
+                cmd.before,  # type: ignore[attr-defined]
+                merge(fixed, people),
+                self.profiles.get,
+            )
             result = self._session(lambda now: self.sessions.start(cmd, source, now, people, fixed))
             if named is not None:
                 self.table.set(named, by=source)
@@ -224,7 +239,18 @@ class HubCommands:
             if s is not None and s.people is not None:
                 rows, sid = s.people.rows(), s.id
                 attempt("recording who the session is for", lambda: self._record(sid, rows))
+                for entry in rated:
+                    self._record_before(sid, entry)
         return result
+
+    def _record_before(self, session_id: int, entry: dict[str, Any]) -> None:
+        """Write one "before" rating of session ``session_id``, now or when the disk can."""
+        full = {**entry, "session_id": session_id, "created_at": self.wall_iso()}
+        records = self.people_records
+        self.recorder.record(
+            f"session {session_id}: how {entry['profile']} felt before",
+            lambda: records.put_entry(full),
+        )
 
     def _record(self, session_id: int, rows: list[tuple[str, str, str | None]]) -> None:
         """Record who session ``session_id`` is for (in its history), now or when the disk can."""
