@@ -10,7 +10,15 @@ from typing import Annotated, Any, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
 
 from .errors import InvalidCommand
-from .facts import MAX_HEAT_MINUTES, DiffuserModeField, FadeSeconds, HeatLevelField, Level, Volume
+from .facts import (
+    MAX_HEAT_MINUTES,
+    Areas,
+    DiffuserModeField,
+    FadeSeconds,
+    HeatLevelField,
+    Level,
+    Volume,
+)
 
 ProfileId = Annotated[str, Field(min_length=1, max_length=40)]
 
@@ -58,6 +66,13 @@ class SpeakerCommand(Command):
     stop: StrictBool | None = None
 
 
+class BeforeRating(Command):
+    """How stressed one person is as the session starts (0 = calm, 10 = very stressed)."""
+
+    stress: int = Field(ge=0, le=10)
+    areas: Areas = Field(default_factory=list)
+
+
 class SessionStart(Command):
     """Start a session of ``scene`` for ``minutes`` (default: the scene's default length, then config)."""
 
@@ -65,6 +80,9 @@ class SessionStart(Command):
     minutes: float | None = Field(None, ge=1, le=480)
     #: who it is for: profile ids (every pad), or {pad id: profile id} (couples)
     profiles: list[ProfileId] | dict[ProfileId, ProfileId] | None = Field(None, max_length=8)
+    #: the journal's "before", asked on the start form: {profile id: rating}, each one of
+    #: the session's people; written with the session, so nothing waits for a second request
+    before: dict[ProfileId, BeforeRating] | None = Field(None, max_length=8)
 
 
 class TableSet(Command):
@@ -122,17 +140,18 @@ def parse(model: type[C], data: Any) -> C:
         return model.model_validate(data)
     except ValidationError as exc:
         message = describe(exc)
-        unknown = [str(e["loc"][-1]) for e in exc.errors() if e["type"] == "extra_forbidden"]
+        # a top-level unknown field gets the model's nearest field; a nested one keeps its path
+        unknown = [
+            str(e["loc"][0])
+            for e in exc.errors()
+            if e["type"] == "extra_forbidden" and len(e["loc"]) == 1
+        ]
         if unknown:
             from .config import suggest
 
             fields = list(model.model_fields)
             message = "; ".join(
                 [f"{u}: unknown field{suggest(u, fields)}" for u in unknown]
-                + [
-                    p
-                    for p in message.split("; ")
-                    if not p.endswith("unknown field") and "unknown field" not in p
-                ]
+                + [p for p in message.split("; ") if p.split(":")[0] not in unknown]
             )
         raise InvalidCommand(message) from None

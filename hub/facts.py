@@ -15,6 +15,9 @@ from pydantic import Field, Strict
 from hardware import DiffuserMode, HeatLevel
 
 __all__ = [
+    "Area",
+    "AreaField",
+    "Areas",
     "MAX_FADE_SECONDS",
     "MAX_HEAT_MINUTES",
     "DeviceKind",
@@ -117,3 +120,22 @@ def check_light_levels(levels: dict[str, float]) -> dict[str, float]:
         if not 0 <= level <= 1:
             raise ValueError(f"light {key!r}: level must be from 0 to 1 (got {level})")
     return levels
+
+
+class Area(StrEnum):
+    """An area of the body a person wants the therapist to know about."""
+
+    NECK = "neck"
+    SHOULDERS = "shoulders"
+    UPPER_BACK = "upper_back"
+    LOWER_BACK = "lower_back"
+    HIPS = "hips"
+    LEGS = "legs"
+    FEET = "feet"
+    ARMS = "arms"
+    HANDS = "hands"
+    HEAD = "head"
+
+
+AreaField = Annotated[Area, Strict(False)]
+Areas = Annotated[list[AreaField], Field(max_length=len(Area))]

@@ -99,6 +99,44 @@ def parse_day(value: Any, key: str) -> date | None:
         raise InvalidCommand(f"{key}: {value!r} is not a real date") from None
 
 
+def before_entries(
+    before: dict[str, Any] | None,
+    people: Any,
+    profile: Callable[[str], dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """The "before" ratings sent with a session's start, as entries; raise if one is wrong.
+
+    ``before`` is {profile id: {stress, areas}} (parsed already); ``people`` are the session's
+    (:class:`hub.limits.People` or None): each rated person must be one of them.
+    """
+    out = []
+    for pid, rating in (before or {}).items():
+        try:
+            person = profile(pid)
+        except NotFound:
+            raise InvalidCommand(f"before: no profile called {pid!r}") from None
+        if people is None or not people.has(pid):
+            names = ", ".join(dict.fromkeys(p.name for p in people.people)) if people else ""
+            raise InvalidCommand(
+                f"before: {person['name']} is not in this session "
+                + (f"(it is for {names}); " if names else "(nobody is picked); ")
+                + "pick who is on the table first"
+            )
+        areas = rating["areas"] if isinstance(rating, dict) else rating.areas
+        stress = rating["stress"] if isinstance(rating, dict) else rating.stress
+        out.append(
+            {
+                "profile": pid,
+                "when": Moment.BEFORE.value,
+                "stress": stress,
+                "sleep": None,
+                "areas": list(dict.fromkeys(str(a) for a in areas)),
+                "note": "",
+            }
+        )
+    return out
+
+
 class Journal:
     """Write and read journal entries, and what they add up to (lock held by the caller)."""
 

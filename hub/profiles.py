@@ -9,37 +9,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, Strict, StrictBool, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
 
 from .commands import describe
 from .errors import Conflict, InvalidCommand, NotFound
-from .facts import HeatLevel, HeatLevelField, Volume
+from .facts import Areas, HeatLevel, HeatLevelField, Volume
 from .people_records import PeopleRecords
 
 MAX_PROFILES = 50
 MAX_NOTES = 2000
-
-
-class Area(StrEnum):
-    """An area of the body a person wants the therapist to know about."""
-
-    NECK = "neck"
-    SHOULDERS = "shoulders"
-    UPPER_BACK = "upper_back"
-    LOWER_BACK = "lower_back"
-    HIPS = "hips"
-    LEGS = "legs"
-    FEET = "feet"
-    ARMS = "arms"
-    HANDS = "hands"
-    HEAD = "head"
-
-
-AreaField = Annotated[Area, Strict(False)]
-Areas = Annotated[list[AreaField], Field(max_length=len(Area))]
 
 
 class ProfileIn(BaseModel):

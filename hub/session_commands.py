@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 from .commands import SessionExtend, SessionStart, parse
 from .devices import attempt
 from .errors import InvalidCommand
-from .limits import resolve_people
+from .journal import before_entries
+from .limits import merge, resolve_people
 
 if TYPE_CHECKING:
     from .context import Context
@@ -54,6 +55,7 @@ class SessionCommands:
         source: str = "api",
         profiles: list[str] | dict[str, str] | None = None,
         for_people: list[str] | None = None,
+        before: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Start a session (pre-warm, then the scene); 409 if one is running.
 
@@ -61,10 +63,17 @@ class SessionCommands:
         {pad id: profile id} (each pad its person's heat limit; the room the strictest);
         they are on the table from now on. Without them it is for whoever is on the table
         (else the household default). ``for_people`` are a therapist's link's: always in it.
+        ``before`` is the journal's "before" for some of them ({profile id: {stress, areas}}),
+        checked before anything starts and written with the session's own records.
         """
         given = {
             k: v
-            for k, v in (("scene", scene), ("minutes", minutes), ("profiles", profiles))
+            for k, v in (
+                ("scene", scene),
+                ("minutes", minutes),
+                ("profiles", profiles),
+                ("before", before),
+            )
             if v is not None
         }
         cmd = parse(SessionStart, given)
@@ -80,6 +89,11 @@ class SessionCommands:
                         "a therapist's link cannot leave them out"
                     )
             people = named if named is not None else c.table.people()
+            rated = before_entries(
+                cmd.before,  # type: ignore[attr-defined]
+                merge(fixed, people),
+                c.profiles.get,
+            )
             result = self._run(lambda now: c.sessions.start(cmd, source, now, people, fixed))
             if named is not None:
                 c.table.set(named, by=source)
@@ -87,7 +101,19 @@ class SessionCommands:
             if s is not None and s.people is not None:
                 rows, sid = s.people.rows(), s.id
                 attempt("recording who the session is for", lambda: c.record_people(sid, rows))
+                for entry in rated:
+                    self._record_before(sid, entry)
         return result
+
+    def _record_before(self, session_id: int, entry: dict[str, Any]) -> None:
+        """Write one "before" rating of session ``session_id``, now or when the disk can."""
+        c = self._ctx
+        full = {**entry, "session_id": session_id, "created_at": c.wall_iso()}
+        records = c.people_records
+        c.recorder.record(
+            f"session {session_id}: how {entry['profile']} felt before",
+            lambda: records.put_entry(full),
+        )
 
     def pause(self) -> dict[str, Any]:
         """Pause the countdown and the music (heat stays within its limits)."""

@@ -263,3 +263,68 @@ def test_sensors_over_http(api: Api, hub: Hub) -> None:
     r = api.get("/people/sensors")
     assert r.status_code == 200
     assert r.json["di"]["stress_change"] == -5 and r.json["di"]["sleep"] is None
+
+
+# --- "before", sent with the start (the start form asks it while the person sits up) --------
+
+
+def test_before_ratings_sent_with_the_start_are_in_the_journal_for_that_session(
+    people: Hub,
+) -> None:
+    hub = people
+    before = {"ann": {"stress": 7, "areas": ["neck", "neck"]}, "bob": {"stress": 4}}
+    sid = int(hub.sessions.start("swedish", 20, profiles=["ann", "bob"], before=before)["id"])
+    rows = hub.people.journal_entries()
+    assert [(r["session_id"], r["profile"], r["when"], r["stress"], r["areas"]) for r in rows] == [
+        (sid, "ann", "before", 7, ["neck"]),
+        (sid, "bob", "before", 4, []),
+    ]
+    assert {p["profile"]: p["before"] for p in hub.sessions.history()[0]["people"]} == {
+        "ann": 7,
+        "bob": 4,
+    }
+
+
+@pytest.mark.parametrize(
+    ("profiles", "before", "says"),
+    [
+        (["ann"], {"ann": {"stress": 11}}, "before.ann.stress"),
+        (["ann"], {"ann": {"stress": "5"}}, "before.ann.stress"),
+        (["ann"], {"ann": {}}, "before.ann.stress"),
+        (["ann"], {"ann": {"stress": 5, "areas": ["tail"]}}, "before.ann.areas"),
+        (["ann"], {"ann": {"stress": 5, "mood": 2}}, "before.ann.mood: unknown field"),
+        (["ann"], {"zoe": {"stress": 5}}, "before: no profile called 'zoe'"),
+        (["ann"], {"bob": {"stress": 5}}, "Bob is not in this session (it is for Ann)"),
+        (None, {"bob": {"stress": 5}}, "Bob is not in this session (nobody is picked)"),
+        (["ann"], [5], "before"),
+    ],
+)
+def test_bad_before_ratings_start_nothing_and_write_nothing(
+    people: Hub, profiles: Any, before: Any, says: str
+) -> None:
+    hub = people
+    with pytest.raises(InvalidCommand) as err:
+        hub.sessions.start("swedish", 20, profiles=profiles, before=before)
+    assert says in err.value.message, err.value.message
+    assert (
+        hub.sessions.current is None
+        and hub.sessions.history() == []
+        and hub.people.journal_entries() == []
+    )
+    assert hub.state()["table"]["people"] == []  # nobody was put on the table either
+
+
+def test_before_over_http_and_its_error_in_words(api: Api, hub: Hub) -> None:
+    api.post("/profiles", json={"name": "Cy"})
+    body = {"scene": "swedish", "minutes": 20, "profiles": ["cy"], "before": {"cy": {"stress": 6}}}
+    r = api.post("/session", json=body)
+    assert r.status_code == 201, r.json
+    assert [(e["session_id"], e["stress"]) for e in api.get("/journal").json["entries"]] == [
+        (r.json["id"], 6)
+    ]
+    api.delete("/session")
+    bad = {**body, "before": {"cy": {"stress": 12}}}
+    r = api.post("/session", json=bad)
+    assert r.status_code == 422
+    assert r.json["error"]["message"].startswith("before.cy.stress: must be at most 10")
+    assert api.get("/state").json["session"] is None

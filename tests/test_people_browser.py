@@ -2,7 +2,7 @@
 
 A profile is made on the People page (areas tapped on the body outline), picked on the Now
 page ("Who is on the table?"), its limits hold in the session it starts, the one-tap journal
-asks before and after, History shows who it was for, and the Journal page says "not enough
+asks before (on the start form) and after, History shows who it was for, and the Journal page says "not enough
 sessions yet" until there are five, then charts them. Screenshots go to test-artifacts/.
 """
 
@@ -96,6 +96,19 @@ def test_people_picker_limits_journal_and_history(served: ServeProcess) -> None:
             picker.locator("select[data-pad=pad2]").select_option("anna")
             expect(page.get_by_test_id("who-notes")).to_contain_text("pregnant, 24 weeks")
             page.screenshot(path=str(shots / "people-now-picker.png"), full_page=True)
+            # before they lie down: Anna's stress, with a tense area; Ben's (a second tap on a
+            # number takes it back)
+            ask = page.locator(".start-form [data-ask=before][data-person=anna]")
+            expect(ask).to_be_visible()
+            ask.get_by_role("button", name="Tense areas").click()
+            ask.locator(".area-chips [data-area=shoulders]").click()
+            ask.locator(".scale [data-value='7']").click()
+            page.screenshot(path=str(shots / "people-journal-before.png"), full_page=True)
+            ben = page.locator(".start-form [data-ask=before][data-person=ben] .scale")
+            ben.locator("[data-value='4']").click()
+            ben.locator("[data-value='4']").click()
+            ben.locator("[data-value='5']").click()
+            expect(ben.locator("[aria-pressed=true]")).to_have_text("5")
             page.click("#start")
             expect(page.get_by_test_id("running")).to_be_visible()
             state = call(page, "GET", "/state")
@@ -111,14 +124,7 @@ def test_people_picker_limits_journal_and_history(served: ServeProcess) -> None:
             expect(box.locator("[data-device=pad2]")).to_have_text(
                 "Second pad capped at low (asked high): Anna's heat limit"
             )
-            # one tap before: Anna's stress, with a tense area
-            ask = page.locator("[data-ask=before][data-person=anna]")
-            expect(ask).to_be_visible()
-            ask.locator(".area-chips [data-area=shoulders]").click()
-            page.screenshot(path=str(shots / "people-journal-before.png"), full_page=True)
-            ask.locator(".scale [data-value='7']").click()
-            expect(ask).to_have_count(0)
-            page.locator("[data-ask=before][data-person=ben] .scale [data-value='5']").click()
+            expect(page.locator("[data-ask]:visible")).to_have_count(0)  # none in the session
 
             call(page, "DELETE", "/session")  # still warming the table: it ends at once
             assert call(page, "GET", "/state")["session"] is None

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from .phone import ARTIFACTS, LANDSCAPE, PASSWORD, PORTRAIT, phone
+from .phone import ARTIFACTS, LANDSCAPE, PASSWORD, PORTRAIT, phone, small_targets
 from .support import ServeProcess, run_cli, write_config
 
 pytestmark = pytest.mark.browser
@@ -104,18 +104,19 @@ def test_stop_stays_on_screen_and_the_journal_asks_at_the_right_moments(
         couple(page)
         page.reload()
         page.wait_for_selector("#conn.live")
+        # the "before" is asked on the start form, while they still sit up
+        expect(page.locator(".start-form [data-ask=before]")).to_have_count(2)
         page.click("#start")
         expect(page.get_by_test_id("running")).to_be_visible()
-        page.wait_for_timeout(800)  # the journal card asks the hub; let it paint
+        page.wait_for_timeout(800)  # anything the page would ask the hub, painted
         for sel in ("#pause", "#stop"):
             box = page.locator(sel).bounding_box()
             assert box and box["y"] >= 0 and box["y"] + box["height"] <= size["height"], sel
             assert hit_is(page, sel), f"{sel} is covered"
-        # nothing of the journal stands between the ring and the Stop button
-        stop_y = page.locator("#stop").bounding_box()["y"]
-        for ask in page.locator("[data-ask]").all():
-            b = ask.bounding_box()
-            assert b is None or b["y"] > stop_y, "a journal question sits above Stop"
+        # nothing of the journal between the ring and Stop: no question shows in a session
+        assert not journal_between_ring_and_stop(page)
+        expect(page.locator("[data-ask]:visible")).to_have_count(0)
+        expect(page.get_by_test_id("journal-card")).to_be_hidden()
         shot(page, "couples-running", size)
         # Stop in the warm-up: the "after" questions show at the top, in view
         page.click("#stop")
@@ -125,6 +126,119 @@ def test_stop_stays_on_screen_and_the_journal_asks_at_the_right_moments(
         assert after.bounding_box()["y"] < size["height"] - 60  # in view, at the top
         shot(page, "couples-ended", size)
         assert not page.errors
+
+
+WIND_DOWN = {
+    "name": "Wind-down",
+    "schedule": {
+        "kind": "weekly",
+        "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+        "time": "21:30",
+    },
+    "action": {"kind": "wind_down", "minutes": 30, "light_from": 0.6, "light_to": 0},
+}
+
+# a visible journal element that comes after the ring and before Stop in the page's order
+BETWEEN = """() => { const ring = document.querySelector('.ring'), stop = document.querySelector('#stop');
+  return Array.from(document.querySelectorAll('[data-ask], .journal-card, [data-testid=before-form]'))
+    .filter(el => el.offsetParent !== null)
+    .filter(el => ring.compareDocumentPosition(el) & Node.DOCUMENT_POSITION_FOLLOWING)
+    .filter(el => stop.compareDocumentPosition(el) & Node.DOCUMENT_POSITION_PRECEDING)
+    .map(el => el.outerHTML.slice(0, 80)); }"""
+
+
+def journal_between_ring_and_stop(page: Any) -> list[str]:
+    return list(page.evaluate(BETWEEN))
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_the_before_question_is_on_the_start_form_and_goes_with_start(
+    served: ServeProcess, size: Any
+) -> None:
+    with phone(size) as page:
+        log_in(page, served)
+        # Anna's limits and a routine: a few more lines that must not push Stop off the screen
+        call(page, "POST", "/profiles", {"name": "Anna", "heat_max": "low", "aroma": False})
+        call(page, "POST", "/profiles", {"name": "Ben", "volume_max": 40})
+        call(page, "PUT", "/table", {"people": {"pad": "ben", "pad2": "anna"}})
+        call(page, "POST", "/routines", WIND_DOWN)
+        page.reload()
+        page.wait_for_selector("#conn.live")
+        form = page.locator(".start-form")
+        anna = form.locator("[data-ask=before][data-person=anna]")
+        expect(anna).to_contain_text("Anna: how stressed are you now?")
+        anna.locator("[data-value='7']").click()
+        anna.get_by_role("button", name="Tense areas").click()
+        anna.locator(".area-chips [data-area=neck]").click()
+        ben = form.locator("[data-ask=before][data-person=ben]")
+        ben.locator("[data-value='2']").click()
+        ben.locator("[data-value='2']").click()  # a second tap takes it back
+        ben.locator("[data-value='4']").click()
+        expect(ben.locator("[aria-pressed=true]")).to_have_text("4")
+        assert hit_is(page, "#start"), "the questions push Start under something"
+        assert not small_targets(page), small_targets(page)
+        shot(page, "before-on-start-form", size)
+        page.click("#start")
+        expect(page.get_by_test_id("running")).to_be_visible()
+        sid = call(page, "GET", "/state")["session"]["id"]
+        entries = call(page, "GET", "/journal")["entries"]
+        assert sorted(
+            (e["session_id"], e["profile"], e["when"], e["stress"], e["areas"]) for e in entries
+        ) == [
+            (sid, "anna", "before", 7, ["neck"]),
+            (sid, "ben", "before", 4, []),
+        ]
+        # in the session: no question anywhere, Stop in reach
+        page.wait_for_timeout(800)
+        expect(page.locator("[data-ask]:visible")).to_have_count(0)
+        assert not journal_between_ring_and_stop(page)
+        stop = page.locator("#stop").bounding_box()
+        assert stop and stop["y"] >= 0 and stop["y"] + stop["height"] <= size["height"], stop
+        assert hit_is(page, "#stop")
+        # the end: "and now?" for each, in view with the summary
+        page.click("#stop")
+        expect(page.get_by_test_id("session-ended")).to_be_visible()
+        first = page.locator("[data-testid=journal-card] [data-ask=after]").first
+        expect(first).to_be_visible()
+        assert first.bounding_box()["y"] < size["height"] - 60  # in view, at the top
+        after = page.locator("[data-testid=journal-card] [data-ask=after][data-person=anna]")
+        after.locator("[data-value='3']").click()
+        expect(page.locator("#toast")).to_have_text("Noted, thank you.")
+        hist = call(page, "GET", "/history?limit=1")["sessions"][0]
+        assert {p["profile"]: (p["before"], p["after"]) for p in hist["people"]} == {
+            "anna": (7, 3),
+            "ben": (4, None),
+        }
+        # the next start form asks again, nothing kept from last time
+        page.click("#end-ok")
+        expect(form.locator("[data-ask=before] [aria-pressed=true]")).to_have_count(0)
+        assert not page.errors, page.errors
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_the_therapist_asks_before_on_their_start_form(served: ServeProcess, size: Any) -> None:
+    with phone(size) as page:
+        log_in(page, served)
+        call(page, "POST", "/profiles", {"name": "Anna"})
+        made = call(page, "POST", "/guests", {"name": "Ana", "profiles": ["anna"]})
+    with phone(size) as guest:
+        guest.goto(made["url"])
+        guest.wait_for_url(re.compile(r"/therapist$"))
+        ask = guest.locator("#t-start [data-ask=before][data-person=anna]")
+        expect(ask).to_contain_text("Anna: how stressed are you now?")
+        ask.locator("[data-value='8']").click()
+        expect(ask.locator("[aria-pressed=true]")).to_have_text("8")
+        assert not small_targets(guest), small_targets(guest)
+        shot(guest, "therapist-before", size)
+        guest.click("#t-go")
+        expect(guest.locator("#t-running")).to_be_visible()
+        expect(guest.locator("[data-ask]:visible")).to_have_count(0)  # none in the session
+        assert not guest.errors, guest.errors
+    with phone(size) as page:
+        log_in(page, served)
+        sid = call(page, "GET", "/state")["session"]["id"]
+        entries = call(page, "GET", "/journal?profile=anna")["entries"]
+        assert [(e["session_id"], e["when"], e["stress"]) for e in entries] == [(sid, "before", 8)]
 
 
 @pytest.mark.parametrize("size", SIZES)

@@ -184,9 +184,15 @@ def test_people_journal_ended_and_therapist_pages_pass_axe_and_have_big_targets(
     api.call("PUT", "/table", {"people": ["anna"]})
     with phone(viewport) as page:
         log_in(page, served)
+        # the start form asks how Anna feels before she lies down: numbers, then area chips
+        ask = page.locator(".start-form [data-ask=before][data-person=anna]")
+        ask.locator("[data-value='6']").click()
+        ask.get_by_role("button", name="Tense areas").click()
+        ask.locator(".area-chips [data-area=neck]").wait_for()
+        check(page, "start form with the journal's question")
         page.click("#start")
-        page.wait_for_selector("[data-ask=before] .area-chips")  # area chips and numbers
-        check(page, "session with the journal's question")
+        page.wait_for_selector("[data-testid=running]:not([hidden])")
+        check(page, "session")
         page.click("#stop")
         page.wait_for_selector("[data-testid=session-ended]:not([hidden])")
         check(page, "session ended, with its 'after' question")

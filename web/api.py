@@ -71,6 +71,7 @@ def start_session() -> tuple[Response, int]:
         source=source,
         profiles=cmd.profiles,  # type: ignore[attr-defined]
         for_people=_link_people(),
+        before=cmd.model_dump()["before"],
     )
     return jsonify(result), 201
 

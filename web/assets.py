@@ -1,7 +1,7 @@
 """The UI's files, light on the wire: two script bundles, hashed names, gzip, ETags.
 
 - ``/assets/app-<hash>.js`` is what the first page needs, in load order (``app.js``,
-  ``live.js``, the scripts of the pages in ``web.pages.FIRST``, ``start.js``);
+  ``live.js``, the scripts of the pages in ``web.pages.FIRST``, ``FIRST_PARTS``, ``start.js``);
   ``/assets/more-<hash>.js`` is the other pages' scripts and ``EXTENSIONS``, which app.js
   loads when one of those pages is first opened; ``/assets/app-<hash>.css`` is the style
   sheets of :data:`STYLES`. A name changes when its content does, so all are cached for a
@@ -57,13 +57,13 @@ def scripts(kind: str = "js") -> list[str]:
     The second holds the pages a first visit does not need; app.js loads it when one of
     them is opened. Its extensions come first, so a page finds them when it mounts.
     """
-    from .pages import EXTENSIONS, FIRST, PAGES
+    from .pages import EXTENSIONS, FIRST, FIRST_PARTS, PAGES
 
     first = [p["script"] for p in PAGES if p.get("script") and p["id"] in FIRST]
     later = [p["script"] for p in PAGES if p.get("script") and p["id"] not in FIRST]
     if kind == "more":
         return [*EXTENSIONS, *later]
-    return ["app.js", "live.js", *first, "start.js"]
+    return ["app.js", "live.js", *first, *FIRST_PARTS, "start.js"]
 
 
 TRAILING = re.compile(r"([;{},)(])\s{2,}// [^\"']*$")

@@ -27,14 +27,17 @@ PAGES: list[dict[str, str]] = [
     {"id": "scenes", "label": "Scenes", "script": "scenes.js"},
     {"id": "routines", "label": "Routines", "script": "routines.js"},
     {"id": "history", "label": "History", "script": "history.js"},
-    {"id": "people", "label": "People", "script": "profiles.js"},
+    {"id": "people", "label": "People", "script": "people.js"},
     {"id": "journal", "label": "Journal", "script": "journal.js"},
     {"id": "settings", "label": "Settings", "script": "settings.js"},
 ]
 
-# the pages in the first bundle: Now, and the two whose parts Now shows (who is on the
-# table, the one-tap journal); the others load when one of them is first opened
-FIRST: tuple[str, ...] = ("now", "people", "journal")
+# the pages in the first bundle: Now; the others load when one of them is first opened
+FIRST: tuple[str, ...] = ("now",)
+# parts of other pages that Now shows, in the first bundle: "Who is on the table?" and whose
+# limits hold (profiles.js), the journal's questions (ask.js); the People page's editor and
+# the Journal page's charts wait for the second
+FIRST_PARTS: list[str] = ["profiles.js", "ask.js"]
 # scripts that add to other pages (MH.extend in static/app.js), in the second bundle
 EXTENSIONS: list[str] = ["visits.js", "homekit.js"]
 

@@ -1,4 +1,4 @@
-"""Profiles in the REST API (``/api/v1/profiles``); the Profiles page is static/profiles.js.
+"""Profiles in the REST API (``/api/v1/profiles``); the People page is static/people.js.
 
 Thin calls to the hub's profile commands, which validate and refuse with a reason.
 """

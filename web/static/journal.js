@@ -1,9 +1,9 @@
-/* The journal: one-tap stress before and after a session and sleep the morning after (a card
- * on the Now page: app.js calls MH.journal.card()), and the Journal page that charts them
- * (SVG drawn here, nothing from a CDN). The API is /api/v1/journal (web/journal_api.py). */
+/* The Journal page: charts of stress before and after sessions and of sleep (SVG drawn here,
+ * nothing from a CDN). The questions themselves are in ask.js. The API is /api/v1/journal
+ * (web/journal_api.py). */
 (function () {
   "use strict";
-  var h = MH.h, api = MH.api, toast = MH.toast;
+  var h = MH.h, api = MH.api;
   var SVG = "http://www.w3.org/2000/svg";
 
   function quiet() {}
@@ -19,78 +19,6 @@
     return isNaN(d) ? iso : d.toLocaleDateString([], {day: "numeric", month: "short"});
   }
   function known(v) { return v !== null && v !== undefined; }
-  function evening(iso) { return new Date(iso).getHours() >= 17; }
-  function nextMorning(iso) {  // the morning after an evening session, until noon
-    var start = new Date(iso), now = new Date();
-    var next = new Date(start.getFullYear(), start.getMonth(), start.getDate() + 1);
-    return now >= next && now < new Date(next.getTime() + 12 * 3600 * 1000);
-  }
-
-  // --- the one-tap card on the Now page ------------------------------------------------------
-
-  /* One question for person ``p`` of session ``row`` (before, after, morning); ``onDone`` after
-   * the answer is saved. Also used by History, for an "after" missed at the time. */
-  function ask(row, p, when, onDone) {
-    var areas = [];
-    var q = {before: p.name + ": how stressed are you now?", after: p.name + ": and now, after the session?",
-      morning: p.name + ": how did you sleep?"}[when];
-    var scale = when === "morning" ? [1, 2, 3, 4, 5] : [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
-    var box = h("div", {class: "ask", "data-ask": when, "data-person": p.profile});
-    box.appendChild(h("p", {class: "q", text: q}));
-    if (when !== "morning") {
-      box.appendChild(h("p", {class: "muted small", text: "Tense areas (optional), then one tap on the number:"}));
-      box.appendChild(MH.people.areaChips([], function (a) { areas = a; }));
-    }
-    box.appendChild(h("div", {class: "scale"}, scale.map(function (n) {
-      return h("button", {class: "chip num", type: "button", "data-value": n, text: String(n), onclick: function () {
-        var entry = {session_id: row.id, profile: p.profile, when: when};
-        if (when === "morning") entry.sleep = n; else { entry.stress = n; entry.areas = areas; }
-        api("POST", "/journal", entry).then(function () {
-          box.remove();
-          toast("Noted, thank you.", true);
-          if (onDone) onDone(n);
-        }, quiet);
-      }});
-    })));
-    box.appendChild(h("p", {class: "muted small", text: when === "morning" ? "1 = badly, 5 = very well" : "0 = calm, 10 = very stressed"}));
-    return box;
-  }
-
-  /* Asks each person of the latest session what is due: stress before, after, sleep. */
-  function card() {
-    var el = h("div", {class: "card journal-card", hidden: true, "data-testid": "journal-card"});
-    var key = null, done = {};
-    function render(row) {
-      el.textContent = "";
-      if (!row || !(row.people || []).length) { el.hidden = true; return; }
-      var running = !row.end_reason;
-      row.people.forEach(function (p) {
-        var due = [];
-        if (running && !known(p.before)) due.push("before");
-        if (!running && !known(p.after) && row.end_reason !== "interrupted") due.push("after");
-        if (!running && !known(p.sleep) && evening(row.started_at) && nextMorning(row.started_at)) due.push("morning");
-        due.forEach(function (when) {
-          if (done[row.id + "/" + p.profile + "/" + when]) return;
-          el.appendChild(ask(row, p, when, function () {
-            done[row.id + "/" + p.profile + "/" + when] = true;
-            if (!el.querySelector(".ask")) el.hidden = true;
-          }));
-        });
-      });
-      el.hidden = !el.querySelector(".ask");
-    }
-    el.update = function (st) {
-      var sess = st.session, last = st.last_session;
-      var k = sess ? "s" + sess.id + (sess.people || []).length : last ? "l" + last.id : "none";
-      if (k === key) return;
-      key = k;
-      el.textContent = ""; el.hidden = true;  // the last session's questions go at once, not when the hub answers
-      var row = sess || last;
-      if (!row || !(row.people || []).length) { render(null); return; }  // nobody to ask
-      api("GET", "/history?limit=1").then(function (d) { render(d.sessions[0]); }, quiet);
-    };
-    return el;
-  }
 
   // --- the Journal page ---------------------------------------------------------------------
 
@@ -106,7 +34,9 @@
     }
     weeks.forEach(function (w, i) {
       if (weeks.length <= 8 || i % Math.ceil(weeks.length / 8) === 0) {
-        svg.appendChild(s("text", {x: x(i), y: H - 8, class: "axis", "text-anchor": "middle"}, weekName(w.week)));
+        // the last week's name ends at the last point, so it is not cut at the chart's edge
+        var end = weeks.length > 1 && i === weeks.length - 1;
+        svg.appendChild(s("text", {x: x(i), y: H - 8, class: "axis", "text-anchor": end ? "end" : "middle"}, weekName(w.week)));
       }
     });
     series.forEach(function (se) {
@@ -157,7 +87,7 @@
       if (!d.enough) {
         summary.appendChild(h("p", {class: "big-note", text: "Not enough sessions yet"}));
         summary.appendChild(h("p", {class: "muted", text: d.sessions + " of " + d.min_sessions + " sessions with a stress rating before and after. " +
-          "Figures show once there are " + d.min_sessions + "; tap the numbers on the Now page before and after each session."}));
+          "Figures show once there are " + d.min_sessions + "; answer on the Now page before you start and after each session."}));
       } else {
         var drop = d.average_drop;
         summary.appendChild(h("p", {class: "big-note", text: (drop >= 0 ? "Stress " + drop + " points lower" : "Stress " + (-drop) + " points higher") + " after a session, on average"}));
@@ -187,5 +117,5 @@
     }
   });
 
-  MH.journal = {card: card, chart: chart, ask: ask};
+  MH.journal.chart = chart;
 })();

@@ -77,9 +77,12 @@
           }})),
         self.endedText, self.endedDid);
       self.who = MH.people ? MH.people.picker() : null;  // profiles.js: "Who is on the table?"
-      self.journal = MH.journal ? MH.journal.card() : null;  // journal.js: one-tap stress, sleep
+      self.journal = MH.journal ? MH.journal.card() : null;  // ask.js: "and now?" once it has ended
+      // ask.js: "how stressed are you now?" for each person picked, sent with Start
+      self.before = MH.journal && self.who ? MH.journal.before() : null;
+      if (self.before) self.who.onpick = function () { self.before.people(self.who.people()); };
       self.idle = h("div", {class: "card start-form"}, h("h2", {text: "Start a session"}), self.usualBtn, h("h3", {text: "Scene"}), self.sceneChips,
-        h("h3", {text: "Length"}), self.minuteChips, self.who, self.startBtn);
+        h("h3", {text: "Length"}), self.minuteChips, self.who, self.before, self.startBtn);
       var svg = svgEl("svg", {viewBox: "0 0 220 220", class: "ring", "aria-hidden": "true"});
       svg.appendChild(svgEl("circle", {cx: 110, cy: 110, r: R, class: "bg"}));
       self.ringFg = svgEl("circle", {cx: 110, cy: 110, r: R, class: "fg", transform: "rotate(-90 110 110)", "stroke-dasharray": String(CIRC)});
@@ -103,8 +106,9 @@
       self.limits = MH.people ? MH.people.limits() : null;  // profiles.js: whose limits hold now
       self.running = h("div", {class: "card session", hidden: true, "data-testid": "running"},
         h("div", {class: "ring-wrap"}, h("div", {class: "scene-name", "data-testid": "session-scene"}), svg, self.phase),
-        self.limits,
-        h("div", {class: "row controls"}, self.pauseBtn, self.extendBtn, self.dimBtn, h("span", {class: "grow"}), self.stopBtn));
+        // the buttons right under the ring: whose limits hold (a few lines) comes after Stop
+        h("div", {class: "row controls"}, self.pauseBtn, self.extendBtn, self.dimBtn, h("span", {class: "grow"}), self.stopBtn),
+        self.limits);
       self.devices = h("ul", {class: "dev-list", "data-testid": "device-summary"});
       self.room = MH.vroom();
       [self.banner, self.ended, self.journal, self.routineRun, self.routineNext, self.idle, self.running, self.room,
@@ -117,9 +121,13 @@
     begin: function (scene, minutes, btn) {
       var self = this;
       btn.disabled = true;
-      var body = {scene: scene, minutes: minutes}, who = self.who && self.who.value();
+      var body = {scene: scene, minutes: minutes}, who = self.who && self.who.value(), before = self.before && self.before.value();
       if (who) body.profiles = who;
-      api("POST", "/session", body).then(function () { keepUsual(scene, minutes); toast("Session started.", true); }, function () {})
+      if (before) body.before = before;  // in the start itself: nothing is lost if the phone then sleeps
+      api("POST", "/session", body).then(function () {
+        keepUsual(scene, minutes); toast("Session started.", true);
+        if (self.before) self.before.clear(self.who.people());
+      }, function () {})
         .finally(function () { btn.disabled = false; });
     },
     paintUsual: function (st) {
@@ -225,8 +233,6 @@
       self.paintEnded(st);
       self.wasRunning = !!s;
       if (!s) self.paintUsual(st);
-      // the journal never stands between the person and Stop: below the session, above the form
-      if (self.journal) { if (s) self.running.after(self.journal); else self.ended.after(self.journal); }
       if (s && self.running.hidden) window.scrollTo(0, 0);  // the ring and its buttons in view
       self.idle.hidden = !!s; self.running.hidden = !s;
       document.body.classList.toggle("in-session", !!s);

@@ -14,7 +14,7 @@
         MH.press(dim, document.documentElement.classList.contains("dim"));
       }});
       MH.press(dim, document.documentElement.classList.contains("dim"));
-      self.usual = MH.people ? MH.people.usual() : null;  // profiles.js: the household default
+      self.usual = MH.people ? MH.people.usual() : null;  // people.js: the household default
       if (self.usual) el.appendChild(h("div", {class: "card"}, self.usual));
       el.appendChild(h("div", {class: "card"}, h("h2", {text: "Screen"}),
         h("p", {class: "muted", text: "Dim look: a very dark, warm red screen for a room that should stay dark."}), dim));

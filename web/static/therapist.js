@@ -141,8 +141,33 @@
     showSession();
   }
 
+  // the journal's "before", asked while the client still sits up; sent with Start
+  var before = {};
+  function showBefore(list) {
+    var box = $("t-before");
+    box.hidden = !list.length;
+    if (!list.length) return;
+    box.appendChild(h("h3", {text: "Before they lie down (optional)"}));
+    list.forEach(function (p) {
+      var q = p.name + ": how stressed are you now?", scale = h("div", {class: "scale", role: "group", "aria-label": q});
+      for (var n = 0; n <= 10; n++) {
+        scale.appendChild(h("button", {class: "chip num", type: "button", "data-value": n, "aria-pressed": "false", text: String(n), onclick: function () {
+          var v = +this.dataset.value;
+          if (before[p.id] === v) delete before[p.id]; else before[p.id] = v;
+          scale.querySelectorAll("button").forEach(function (b) {
+            var on = before[p.id] === +b.dataset.value;
+            b.setAttribute("aria-pressed", on ? "true" : "false"); b.classList.toggle("on", on);
+          });
+        }}));
+      }
+      box.appendChild(h("div", {class: "ask", "data-ask": "before", "data-person": p.id},
+        h("p", {class: "q", text: q}), scale, h("p", {class: "muted small", text: "0 = calm, 10 = very stressed"})));
+    });
+  }
+
   function showClients(list) {
     var box = $("t-client-list");
+    showBefore(list);
     if (!list.length) return;
     box.textContent = "";
     list.forEach(function (p) {
@@ -193,7 +218,14 @@
     $("t-go").addEventListener("click", function () {
       var minutes = +$("t-minutes").value;
       if (!(minutes >= 1 && minutes <= 480)) { toast("Choose a length from 1 to 480 minutes."); $("t-minutes").focus(); return; }
-      api("POST", "/session", {scene: $("t-scene").value, minutes: minutes}).then(function () { toast("Session started.", true); });
+      var body = {scene: $("t-scene").value, minutes: minutes}, rated = {};
+      Object.keys(before).forEach(function (k) { rated[k] = {stress: before[k]}; });
+      if (Object.keys(rated).length) body.before = rated;
+      api("POST", "/session", body).then(function () {
+        toast("Session started.", true);
+        before = {};
+        document.querySelectorAll("#t-before [aria-pressed=true]").forEach(function (b) { b.setAttribute("aria-pressed", "false"); b.classList.remove("on"); });
+      });
     });
     $("t-pause").addEventListener("click", function () {
       var s = state && state.session;
