@@ -1,7 +1,7 @@
 """A private PulseAudio server that records what it plays, and tools to analyse recordings.
 
 VLC's ``afile`` output has no volume control and rewrites its file at every track (see
-docs/readme/audio.md), so fades, loops and the chime are checked through a real sound
+docs/OPERATIONS.md, "No sound"), so fades, loops and the chime are checked through a real sound
 server instead: a PulseAudio daemon of the test's own (null sink, a unix socket in a temp
 folder, no network), recorded in real time by ``parecord`` from the sink's monitor.
 """
