@@ -16,7 +16,9 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from .errors import Conflict, InvalidCommand, NotFound
-from .facts import MAX_FADE_SECONDS, DeviceKind, EventType, HeatLevel, Owner
+from .event_types import AllOff, RoutinesChanged, SessionChanged
+from .facts import MAX_FADE_SECONDS, DeviceKind, HeatLevel, Owner
+from .facts import SessionAction as CoreSessionAction
 from .routine_models import Action, SceneAction, SessionAction, WindDownAction
 
 if TYPE_CHECKING:
@@ -87,9 +89,7 @@ class RoutineRuns(Mapping[str, ActiveRun]):
             if not run.steps and self._runs.get(run.routine_id) is run:
                 del self._runs[run.routine_id]
                 self.hub.devices.release_heat("routine")  # even if its "end" step failed
-                self.hub.publish(
-                    EventType.ROUTINES, {"routine": run.routine_id, "outcome": "finished"}
-                )
+                self.hub.emit(RoutinesChanged(routine=run.routine_id, outcome="finished"))
 
     def end(self, rid: str, labels: tuple[str, ...] = FINISH_STEPS) -> None:
         """Stop a run now: its switching-off steps run, and no pad stays on for it."""
@@ -104,9 +104,11 @@ class RoutineRuns(Mapping[str, ActiveRun]):
         """Cancel running routines when a session starts or everything is switched off."""
         if not self._runs:
             return
-        data = event.data or {}
-        session_started = event.type == "session" and data.get("action") == "started"
-        if event.type == "all_off" or session_started:
+        payload = event.payload
+        session_started = (
+            isinstance(payload, SessionChanged) and payload.action == CoreSessionAction.STARTED
+        )
+        if isinstance(payload, AllOff) or session_started:
             for rid in list(self._runs):
                 log.info("routine %s: stopped (%s)", rid, event.type)
             self._runs.clear()
