@@ -24,6 +24,7 @@ from .routine_models import Action, SceneAction, SessionAction, WindDownAction
 if TYPE_CHECKING:
     from .config import SessionConfig
     from .core import Hub
+    from .events import Event
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +101,7 @@ class RoutineRuns(Mapping[str, ActiveRun]):
         """Forget every run (the hub switches off what they switched on)."""
         self._runs.clear()
 
-    def on_event(self, event: Any) -> None:
+    def on_event(self, event: Event) -> None:
         """Cancel running routines when a session starts or everything is switched off."""
         if not self._runs:
             return
