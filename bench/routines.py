@@ -46,6 +46,8 @@ def main() -> None:
     from hub.commands import parse
     from hub.config import load_config
     from hub.core import Hub
+    from hub.event_types import RoutinesChanged
+    from hub.events import Event
     from hub.routine_models import RoutineIn, next_fire
     from hub.routines import RoutineController
     from tests.support import write_config
@@ -60,10 +62,10 @@ def main() -> None:
     zone = hub.zone
     arrived: dict[str, float] = {}
 
-    def on_event(e: object) -> None:
-        data = e.data  # type: ignore[attr-defined]
-        if e.type == "routines" and data.get("outcome") == "ran":  # type: ignore[attr-defined]
-            arrived[data["routine"]] = time.time()
+    def on_event(e: Event) -> None:
+        p = e.payload
+        if isinstance(p, RoutinesChanged) and p.outcome == "ran":
+            arrived[p.routine] = time.time()
 
     hub.subscribe(on_event)
     start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=2)

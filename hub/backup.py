@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .errors import Conflict, InvalidCommand
-from .facts import EventType
+from .event_types import ScenesChanged
 from .guest_records import prune_guest_actions
 from .row_checks import BadRow, bounded_json, check_row
 
@@ -319,5 +319,5 @@ class BackupCommands:
         # outside the hub lock: it reads every table; the rows were checked, this keeps the
         # problems list true (the rows set aside before the restore are still kept)
         c.store.recheck()
-        c.emit(EventType.SCENES, {"action": "restored"})
+        c.emit(ScenesChanged(action="restored"))
         return {"ok": True, "restored": counts, "secrets": bool(doc["secrets"])}

@@ -15,6 +15,7 @@ from .config_path import default_config_path
 
 if TYPE_CHECKING:  # hub.config (pydantic) is imported by the commands that read the config
     from .config import Config, ConfigError
+    from .events import Event
 
 log = logging.getLogger("massage-hub")
 
@@ -205,6 +206,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     """Run the hub until SIGTERM or SIGINT, then switch everything off."""
     from .config import ConfigError
+    from .event_types import FadeProgress
     from .service import build_service
 
     try:
@@ -240,10 +242,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
 
-    def log_event(event: object) -> None:
-        e = event  # type: ignore[assignment]
-        if e.type != "progress":  # type: ignore[attr-defined]
-            log.info("event %s %s", e.type, e.data)  # type: ignore[attr-defined]
+    def log_event(event: Event) -> None:
+        if not isinstance(event.payload, FadeProgress):  # a fade's steps would flood the log
+            log.info("event %s %s", event.type, event.data)
 
     hub.subscribe(log_event)
     service.run()

@@ -23,8 +23,8 @@ if TYPE_CHECKING:
 
     from .clock import Clock
     from .devices import DeviceController
+    from .event_types import Payload
     from .events import HubLock
-    from .facts import EventType
     from .fader import Fader
     from .journal import Journal
     from .limits import LimitKeeper
@@ -59,7 +59,7 @@ class Context:
     table: Table
     limits: LimitKeeper
     #: post an event (delivered when the hub lock is let go)
-    emit: Callable[[EventType | str, dict[str, Any]], None]
+    emit: Callable[[Payload], None]
     #: step the control loop soon: a command changed what is due
     kick: Callable[[], None]
     #: a wall time (default now) as local ISO time, to the second

@@ -36,8 +36,15 @@ from .cues import CueController
 from .device_commands import DeviceCommands
 from .devices import DeviceController, DeviceInfo, attempt
 from .direct import write_record
+from .event_types import (
+    ButtonPressed,
+    DeviceChanged,
+    HubStatus,
+    Payload,
+    SafetyTripped,
+)
 from .events import Event, EventBus, HubLock
-from .facts import ButtonAction, EventType
+from .facts import ButtonAction
 from .guests import GuestCommands
 from .journal import Journal
 from .limits import LimitKeeper
@@ -104,13 +111,13 @@ class Hub:
         self.guard = build_guard(config, self.room, self.store, self.clock)
         self.guard.record_later = self.recorder.record
         tick = tick if tick is not None else 1.0 / config.hardware.control_hz
-        devices = DeviceController(config, self.room, self.guard, self._emit, tick)
+        devices = DeviceController(config, self.room, self.guard, self.emit, tick)
         scenes = SceneLibrary(
             load_builtin_scenes(config.path(config.scenes_file)),
             self.store,
             lights=list(self.room.lights),
             pads=self.guard.pad_ids,
-            emit=self._emit,
+            emit=self.emit,
             now_iso=self.wall_iso,
             playlists=lambda: devices.playlists() if devices.speaker_id else None,
         )
@@ -122,14 +129,14 @@ class Hub:
             wall=self.clock.now,
             wall_iso=self.wall_iso,
             zone=self.zone,
-            emit=self._emit,
+            emit=self.emit,
             record=self.recorder.record,
         )
         cues = CueController(
             sessions,
             self.room,
             devices.fader,
-            self._emit,
+            self.emit,
             self.clock.monotonic,
             chime=devices.cue_chime,
         )
@@ -148,16 +155,14 @@ class Hub:
         )
         journal = Journal(people_records, profiles.get, self.wall_iso)
         # who is on the table: a fact of the room, whom every output is held to (hub/table.py)
-        table = Table(
-            self.store, profiles.get, self.guard.pad_ids, self._emit, self.recorder.record
-        )
+        table = Table(self.store, profiles.get, self.guard.pad_ids, self.emit, self.recorder.record)
 
         def people_now() -> Any:
             """Whom outputs are held to: a session's people while it runs, else the table's."""
             s = sessions.current
             return s.people if s is not None else table.people()
 
-        limits = LimitKeeper(people_now, self._emit, devices.name)
+        limits = LimitKeeper(people_now, self.emit, devices.name)
         devices.limits = limits
         self.guard.ceiling = limits.heat
         #: the engines the controllers share (none of them takes the lock itself)
@@ -178,7 +183,7 @@ class Hub:
             journal=journal,
             table=table,
             limits=limits,
-            emit=self._emit,
+            emit=self.emit,
             kick=self.kick,
             wall_iso=self.wall_iso,
         )
@@ -246,7 +251,7 @@ class Hub:
         if self.loop.runs_by_itself:
             self.events.start_dispatcher()  # no listener can slow the loop
         self.loop.driver.start()
-        self._emit(EventType.HUB, {"status": "started", "backend": self.backend})
+        self.emit(HubStatus(backend=self.backend))
 
     def close(self) -> None:
         """Switch everything off, stop the loop, close the store (once; later calls do nothing)."""
@@ -306,18 +311,16 @@ class Hub:
         relays = {pid: pad.relay_on for pid, pad in pads.items()}
         tripped, deadline = self.guard.check(now)
         for pid in tripped:
-            self._emit(EventType.SAFETY, {"device": pid, "reason": "max_on"})
+            self.emit(SafetyTripped(device=pid, reason="max_on"))
         for pid, was in relays.items():  # the duty cycle, as it happens
             if pads[pid].relay_on != was:
-                self._emit(
-                    EventType.DEVICE, {"device": pid, "changes": {"relay": pads[pid].relay_on}}
-                )
+                self.emit(DeviceChanged(device=pid, changes={"relay": pads[pid].relay_on}))
         return deadline
 
     def _heat_off(self, now: float) -> None:
         self.guard.emergency_off()
         self.guard.all_off(now)
-        self._emit(EventType.SAFETY, {"reason": "control_loop_error"})
+        self.emit(SafetyTripped(reason="control_loop_error"))
 
     def _diffuser_off(self, now: float) -> None:
         self.context.devices.set_diffuser("off", now)
@@ -333,18 +336,16 @@ class Hub:
         its own command sooner than the event thread would); never call it holding the lock."""
         self.events.deliver()
 
-    def _emit(self, type_: EventType | str, data: dict[str, Any]) -> None:
+    def emit(self, payload: Payload) -> None:
+        """Send an event (a routine ran, the watchdog switched heat off); it is delivered
+        when the hub lock is let go."""
         with self.lock:
-            self.events.post(type_, data)
+            self.events.post(payload)
 
     @property
     def event_seq(self) -> int:
         """The number of the newest event posted (delivered or about to be)."""
         return self.events.seq
-
-    def publish(self, type_: EventType, data: dict[str, Any]) -> None:
-        """Send an event about something a component changed (a routine, the watchdog)."""
-        self._emit(type_, data)
 
     def wall_iso(self, at: datetime | None = None) -> str:
         """Return ``at`` (default now) as local ISO time, to the second."""
@@ -377,14 +378,14 @@ class Hub:
 
     def _button_hold(self) -> None:
         try:
-            self._emit(EventType.BUTTON, {"action": ButtonAction.HOLD})
+            self.emit(ButtonPressed(action=ButtonAction.HOLD))
         finally:
             self.devices.all_off(reason="button")  # whatever happened to the event
 
     def _button_press(self) -> None:
         def press() -> None:
             with self.lock:
-                self._emit(EventType.BUTTON, {"action": ButtonAction.PRESS})
+                self.emit(ButtonPressed(action=ButtonAction.PRESS))
                 s = self.sessions.current
                 if s is None:
                     self.sessions.start(source="button")

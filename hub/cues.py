@@ -21,7 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .facts import EventType, Phase
+from .event_types import CueReached, Emit
+from .facts import Phase
 from .timeline import offset_seconds, parse_at
 
 if TYPE_CHECKING:
@@ -65,7 +66,7 @@ class CueController:
         sessions: SessionController,
         room: Room,
         fader: Fader,
-        emit: Callable[[EventType | str, dict[str, Any]], None],
+        emit: Emit,
         monotonic: Callable[[], float],
         chime: Callable[[], None],
     ) -> None:
@@ -178,14 +179,13 @@ class CueController:
         self._duck_and_chime(now)
         self._dip_lights(now)
         self._emit(
-            EventType.CUE,
-            {
-                "text": text,
-                "at": at,
-                "at_minutes": round(elapsed / 60, 2),
-                "session": s.id,
-                "scene": s.scene.id,
-            },
+            CueReached(
+                text=text,
+                at=at,
+                at_minutes=round(elapsed / 60, 2),
+                session=s.id,
+                scene=s.scene.id,
+            )
         )
 
     def _light_step(self, step: Any, now: float) -> None:

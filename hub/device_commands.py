@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .errors import InvalidCommand
-from .facts import EventType, Owner
+from .event_types import AllOff
+from .facts import Owner
 
 if TYPE_CHECKING:
     from .context import Context
@@ -81,7 +82,7 @@ class DeviceCommands:
             if c.sessions.current is not None:
                 c.sessions.end(reason, now)
             c.devices.all_off(now)
-            c.emit(EventType.ALL_OFF, {"reason": reason})
+            c.emit(AllOff(reason=reason))
         c.kick()
 
     def speaker_changed(self, state: dict[str, Any]) -> None:

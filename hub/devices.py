@@ -24,7 +24,8 @@ from .commands import (
 )
 from .config import Config
 from .errors import InvalidCommand, NotFound, Unavailable
-from .facts import DeviceKind, DiffuserMode, EventType, HeatLevel
+from .event_types import DeviceChanged, Emit, FadeProgress, SafetyTripped
+from .facts import DeviceKind, DiffuserMode, HeatLevel
 from .fader import Fader
 from .limits import LimitKeeper, heat_rank
 from .safety import HeatGuard
@@ -33,8 +34,6 @@ from .scenes import Scene
 log = logging.getLogger(__name__)
 
 MUSIC_RAMP = 2.0  # seconds: music started or resumed by hand ramps up from silence
-
-Emit = Callable[[EventType, dict[str, Any]], None]
 
 
 @dataclass(frozen=True)
@@ -96,7 +95,7 @@ class DeviceController:
         return self.limits.diffuser(mode, refuse=refuse) if self.limits is not None else mode
 
     def _progress(self, fading: bool) -> None:
-        self._emit(EventType.PROGRESS, {"fading": fading})
+        self._emit(FadeProgress(fading=fading))
 
     # --- queries ------------------------------------------------------------------------------
 
@@ -182,7 +181,7 @@ class DeviceController:
         elif isinstance(cmd, SpeakerCommand):
             self._set_speaker(device_id, cmd, now)
         changed = cmd.model_dump(exclude_unset=True)
-        self._emit(EventType.DEVICE, {"device": device_id, "changes": changed})
+        self._emit(DeviceChanged(device=device_id, changes=changed))
         return changed
 
     def _set_light(self, lid: str, cmd: LightCommand, now: float) -> None:
@@ -264,14 +263,14 @@ class DeviceController:
     def speaker_moved_on(self, state: dict[str, Any]) -> None:
         """Tell listeners that the speaker moved on by itself (next track, or gave up)."""
         changes = {k: state.get(k) for k in ("playlist", "track", "playing")}
-        self._emit(EventType.DEVICE, {"device": self.room.speaker_id, "changes": changes})
+        self._emit(DeviceChanged(device=self.room.speaker_id, changes=changes))
 
     def release_heat(self, owner: str, now: float) -> list[str]:
         """Switch off every pad that ``owner`` holds; return their ids."""
         held = [pid for pid, st in self.guard.states.items() if st.owner == owner]
         self.guard.release(owner, now)
         for pid in held:
-            self._emit(EventType.DEVICE, {"device": pid, "changes": {"heat": HeatLevel.OFF}})
+            self._emit(DeviceChanged(device=pid, changes={"heat": HeatLevel.OFF}))
         return held
 
     def hold_to_limits(self, now: float) -> None:
@@ -305,7 +304,7 @@ class DeviceController:
         if self.guard.set(pid, heat, now, owner=owner, seconds=seconds):
             return True
         reason = self.guard.refusal.get(pid, "cooling_down")
-        self._emit(EventType.SAFETY, {"device": pid, "reason": reason})
+        self._emit(SafetyTripped(device=pid, reason=reason))
         return False
 
     def apply_scene(
@@ -413,5 +412,5 @@ class DeviceController:
         was = diffuser.is_on
         deadline = diffuser.update(now)
         if diffuser.is_on != was:
-            self._emit(EventType.DEVICE, {"device": "diffuser", "changes": {"on": diffuser.is_on}})
+            self._emit(DeviceChanged(device="diffuser", changes={"on": diffuser.is_on}))
         return deadline

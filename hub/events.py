@@ -16,8 +16,10 @@ from collections import deque
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
+from .event_types import Payload
 from .facts import EventType
 
 log = logging.getLogger(__name__)
@@ -25,12 +27,22 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Event:
-    """One change: its kind, what changed, and the hub state when it was delivered."""
+    """One change: its number, what changed (:mod:`hub.event_types`), and the hub state
+    when it was delivered."""
 
     seq: int
-    type: EventType | str
-    data: dict[str, Any] = field(default_factory=dict)
+    payload: Payload
     state: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def type(self) -> EventType:
+        """The kind of event (the stream's ``type``)."""
+        return self.payload.type
+
+    @cached_property
+    def data(self) -> dict[str, Any]:
+        """What changed, as the stream sends it (the same dict to every listener)."""
+        return self.payload.to_data()
 
     def to_dict(self) -> dict[str, Any]:
         """Return the event as JSON-ready data."""
@@ -112,11 +124,11 @@ class EventBus:
         """How many listeners are subscribed."""
         return len(self._listeners)
 
-    def post(self, type_: EventType | str, data: dict[str, Any]) -> Event:
+    def post(self, payload: Payload) -> Event:
         """Queue an event (under the hub lock); it is delivered after the lock is let go."""
         with self._lock:
             self.seq += 1
-            event = Event(self.seq, type_, data)
+            event = Event(self.seq, payload)
             self._pending.append(event)
         return event
 

@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import Conflict, InvalidCommand, NotFound
-from .facts import DiffuserMode, EventType, HeatLevel
+from .event_types import Emit, LimitApplied
+from .facts import DiffuserMode, HeatLevel
 
 HEAT_ORDER = [HeatLevel.OFF, HeatLevel.LOW, HeatLevel.MEDIUM, HeatLevel.HIGH]
 MAX_PEOPLE = 8
@@ -203,7 +204,7 @@ class LimitKeeper:
     def __init__(
         self,
         current: Callable[[], People | None],
-        emit: Callable[[EventType, dict[str, Any]], None],
+        emit: Emit,
         name: Callable[[str], str] = str,
     ) -> None:
         self._current = current
@@ -247,7 +248,7 @@ class LimitKeeper:
         self._notes[device] = message
         if self._heard is not None and message not in self._heard:
             self._heard.append(message)
-        self._emit(EventType.LIMIT, {"device": device, "limit": limit, "message": message})
+        self._emit(LimitApplied(device=device, limit=limit, message=message))
 
     def heat(self, pad: str, heat: str) -> str:
         """The heat ``pad`` may have when ``heat`` is asked."""

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from .commands import TableSet, parse
 from .devices import attempt
 from .errors import InvalidCommand
-from .facts import EventType
+from .event_types import PeopleChanged
 from .journal import insight, sensors
 
 if TYPE_CHECKING:
@@ -41,7 +41,7 @@ class PeopleCommands:
         c = self._ctx
         with c.lock:
             out = c.profiles.create(data)
-            c.emit(EventType.PEOPLE, {"action": "profile_saved", "profile": out["id"]})
+            c.emit(PeopleChanged(action="profile_saved", profile=out["id"]))
             return out
 
     def update(self, profile_id: str, data: Any) -> dict[str, Any]:
@@ -52,7 +52,7 @@ class PeopleCommands:
             c.table.profile_changed(out)
             c.sessions.people_changed(out, c.clock.monotonic())
             c.devices.hold_to_limits(c.clock.monotonic())
-            c.emit(EventType.PEOPLE, {"action": "profile_saved", "profile": out["id"]})
+            c.emit(PeopleChanged(action="profile_saved", profile=out["id"]))
             return out
 
     def delete(self, profile_id: str) -> None:
@@ -61,7 +61,7 @@ class PeopleCommands:
         with c.lock:
             name = c.profiles.get(profile_id)["name"]
             c.profiles.delete(profile_id)
-            c.emit(EventType.PEOPLE, {"action": "profile_deleted", "profile": profile_id})
+            c.emit(PeopleChanged(action="profile_deleted", profile=profile_id))
             c.table.profile_deleted(profile_id, name)
             c.devices.hold_to_limits(c.clock.monotonic())
 
@@ -143,7 +143,7 @@ class PeopleCommands:
         c = self._ctx
         with c.lock:
             out = c.journal.add(data)
-            c.emit(EventType.PEOPLE, {"action": "journal", "profile": out.get("profile")})
+            c.emit(PeopleChanged(action="journal", profile=out.get("profile")))
             return out
 
     def journal_entries(

@@ -16,12 +16,15 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from .errors import Conflict, InvalidCommand, NotFound
-from .facts import MAX_FADE_SECONDS, DeviceKind, EventType, HeatLevel, Owner
+from .event_types import AllOff, RoutinesChanged, SessionChanged
+from .facts import MAX_FADE_SECONDS, DeviceKind, HeatLevel, Owner
+from .facts import SessionAction as CoreSessionAction
 from .routine_models import Action, SceneAction, SessionAction, WindDownAction
 
 if TYPE_CHECKING:
     from .config import SessionConfig
     from .core import Hub
+    from .events import Event
 
 log = logging.getLogger(__name__)
 
@@ -87,9 +90,7 @@ class RoutineRuns(Mapping[str, ActiveRun]):
             if not run.steps and self._runs.get(run.routine_id) is run:
                 del self._runs[run.routine_id]
                 self.hub.devices.release_heat("routine")  # even if its "end" step failed
-                self.hub.publish(
-                    EventType.ROUTINES, {"routine": run.routine_id, "outcome": "finished"}
-                )
+                self.hub.emit(RoutinesChanged(routine=run.routine_id, outcome="finished"))
 
     def end(self, rid: str, labels: tuple[str, ...] = FINISH_STEPS) -> None:
         """Stop a run now: its switching-off steps run, and no pad stays on for it."""
@@ -100,13 +101,15 @@ class RoutineRuns(Mapping[str, ActiveRun]):
         """Forget every run (the hub switches off what they switched on)."""
         self._runs.clear()
 
-    def on_event(self, event: Any) -> None:
+    def on_event(self, event: Event) -> None:
         """Cancel running routines when a session starts or everything is switched off."""
         if not self._runs:
             return
-        data = event.data or {}
-        session_started = event.type == "session" and data.get("action") == "started"
-        if event.type == "all_off" or session_started:
+        payload = event.payload
+        session_started = (
+            isinstance(payload, SessionChanged) and payload.action == CoreSessionAction.STARTED
+        )
+        if isinstance(payload, AllOff) or session_started:
             for rid in list(self._runs):
                 log.info("routine %s: stopped (%s)", rid, event.type)
             self._runs.clear()

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from .errors import Conflict, HubError, InvalidCommand
-from .facts import EventType
+from .event_types import RoutinesChanged
 from .loop import Part
 from .routine_models import RoutineIn, SessionAction, next_fire
 from .routine_queries import RoutineQueries
@@ -234,9 +234,7 @@ class RoutineController(RoutineQueries):
         r.last_detail = detail
         self._plan(r, now, after=planned)
         self._note(r, planned, now, outcome, detail)
-        self.hub.publish(
-            EventType.ROUTINES, {"routine": r.id, "outcome": outcome, "detail": detail}
-        )
+        self.hub.emit(RoutinesChanged(routine=r.id, outcome=outcome, detail=detail))
 
     def _try_action(self, r: Routine, now: datetime, planned: datetime) -> tuple[str, str]:
         try:
@@ -322,7 +320,7 @@ class RoutineController(RoutineQueries):
             del self.routines[rid]
             if rid in self.runs:
                 self.runs.end(rid)  # switch off what it switched on
-            self.hub.publish(EventType.ROUTINES, {"action": "deleted", "routine": rid})
+            self.hub.emit(RoutinesChanged(action="deleted", routine=rid))
         self.hub.kick()
 
     def run_now(self, rid: str) -> dict[str, Any]:
@@ -381,7 +379,7 @@ class RoutineController(RoutineQueries):
             return self._out(r, now)
 
     def _changed(self, r: Routine, action: str) -> None:
-        self.hub.publish(EventType.ROUTINES, {"action": action, "routine": r.id})
+        self.hub.emit(RoutinesChanged(action=action, routine=r.id))
         self.hub.kick()  # the next planned time may have moved: a new deadline
 
 

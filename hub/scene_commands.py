@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .facts import EventType
+from .event_types import SceneApplied
 
 if TYPE_CHECKING:
     from .context import Context
@@ -61,5 +61,5 @@ class SceneCommands:
             scene = c.scenes.get(scene_id)
             now = c.clock.monotonic()
             c.sessions.apply_scene(scene, now, fade_seconds, owner, heat_seconds)
-            c.emit(EventType.SCENE, {"scene": scene.id})
+            c.emit(SceneApplied(scene=scene.id))
         c.kick()

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from .commands import describe
 from .errors import Conflict, InvalidCommand, NotFound
-from .facts import EventType
+from .event_types import Emit, ScenesChanged
 from .scenes import Scene, free_id, scene_errors, slug
 from .store import Store
 
@@ -27,7 +27,7 @@ class SceneLibrary:
         *,
         lights: list[str],
         pads: list[str],
-        emit: Callable[[EventType, dict[str, Any]], None],
+        emit: Emit,
         now_iso: Callable[[], str],
         playlists: Callable[[], list[str] | None] | None = None,
     ) -> None:
@@ -121,7 +121,7 @@ class SceneLibrary:
         if scene.id in self.builtin or scene.id in self._user():
             raise Conflict(f"a scene called {scene.id!r} exists already")
         self._store.put_doc("scenes", scene.id, scene.model_dump(), self._now_iso())
-        self._emit(EventType.SCENES, {"action": "created", "scene": scene.id})
+        self._emit(ScenesChanged(action="created", scene=scene.id))
         return scene.model_dump()
 
     def update(self, scene_id: str, data: Any) -> dict[str, Any]:
@@ -133,7 +133,7 @@ class SceneLibrary:
             raise NotFound(f"no scene called {scene_id!r}")
         scene = self._check(data, scene_id)
         self._store.put_doc("scenes", scene.id, scene.model_dump(), self._now_iso())
-        self._emit(EventType.SCENES, {"action": "updated", "scene": scene.id})
+        self._emit(ScenesChanged(action="updated", scene=scene.id))
         return scene.model_dump()
 
     def delete(self, scene_id: str) -> None:
@@ -143,7 +143,7 @@ class SceneLibrary:
             raise Conflict(f"{scene_id!r} is built in and cannot be deleted")
         if not self._store.delete_doc("scenes", scene_id):
             raise NotFound(f"no scene called {scene_id!r}")
-        self._emit(EventType.SCENES, {"action": "deleted", "scene": scene_id})
+        self._emit(ScenesChanged(action="deleted", scene=scene_id))
 
     def duplicate(self, scene_id: str, name: str | None = None) -> dict[str, Any]:
         """Copy a scene (built-in or not) under a new name; return the copy."""

@@ -15,7 +15,8 @@ from .commands import SessionExtend, SessionStart
 from .config import Config
 from .devices import DeviceController
 from .errors import Conflict, InvalidCommand, NotFound
-from .facts import MAX_FADE_SECONDS, EventType, HeatLevel, Owner, Phase, SessionAction
+from .event_types import Emit, SessionChanged
+from .facts import MAX_FADE_SECONDS, HeatLevel, Owner, Phase, SessionAction
 from .limits import merge
 from .scene_library import SceneLibrary
 from .scenes import Scene
@@ -43,7 +44,7 @@ class SessionController:
         wall: Callable[[], datetime],
         wall_iso: Callable[[], str],
         zone: Any,
-        emit: Callable[[EventType, dict[str, Any]], None],
+        emit: Emit,
         record: Callable[[str, Callable[[], None]], None] | None = None,
     ) -> None:
         self.config = config
@@ -125,7 +126,7 @@ class SessionController:
         else:
             self._activate(now)
         self.interrupted = []  # a new session answers the "interrupted" notice
-        self._action(SessionAction.STARTED, {"phase": s.phase})
+        self._action(SessionAction.STARTED, phase=s.phase)
         return s.to_dict(now, self._zone)
 
     def require(self, *phases: Phase) -> Session:
@@ -143,7 +144,7 @@ class SessionController:
             raise Conflict("the session is already paused")
         s.paused_at = now
         self._devices.pause_music()
-        self._action(SessionAction.PAUSED, {"phase": s.phase})
+        self._action(SessionAction.PAUSED, phase=s.phase)
         return s.to_dict(now, self._zone)
 
     def resume(self, now: float) -> dict[str, Any]:
@@ -153,7 +154,7 @@ class SessionController:
             raise Conflict("the session is not paused")
         self._resume_at(now)
         self._renew_heat(now)
-        self._action(SessionAction.RESUMED, {"phase": s.phase})
+        self._action(SessionAction.RESUMED, phase=s.phase)
         return s.to_dict(now, self._zone)
 
     def extend(self, cmd: SessionExtend, now: float) -> dict[str, Any]:
@@ -174,7 +175,7 @@ class SessionController:
             s.phase_end += cmd.minutes * 60
         if not s.paused:
             self._renew_heat(now)
-        self._action(SessionAction.EXTENDED, {"phase": s.phase, "minutes": total})
+        self._action(SessionAction.EXTENDED, phase=s.phase, minutes=total)
         return s.to_dict(now, self._zone)
 
     def stop(self, now: float) -> None:
@@ -190,7 +191,7 @@ class SessionController:
             self.end(s.end_reason or "stopped", now)
         else:
             self._fade_out(now, "stopped")
-            self._action(SessionAction.FADE_OUT, {"phase": s.phase})
+            self._action(SessionAction.FADE_OUT, phase=s.phase)
 
     def people_changed(self, profile: dict[str, Any], now: float) -> None:
         """A profile changed: if they are in the session, its limits follow at once."""
@@ -218,7 +219,7 @@ class SessionController:
         if not self.interrupted:
             raise NotFound("no interrupted session to dismiss")
         self.interrupted = []
-        self._action(SessionAction.INTERRUPTED_DISMISSED, {})
+        self._action(SessionAction.INTERRUPTED_DISMISSED)
 
     def history(self, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
         """Return past sessions, newest first."""
@@ -228,13 +229,27 @@ class SessionController:
         return self._store.history(limit, offset)
 
     def _action(
-        self, action: SessionAction, data: dict[str, Any], scene: Scene | None = None
+        self,
+        action: SessionAction,
+        *,
+        phase: str | None = None,
+        minutes: float | None = None,
+        reason: str | None = None,
+        scene: Scene | None = None,
     ) -> None:
         """Tell listeners what happened, and to which scene's session."""
         if scene is None and self.current is not None:
             scene = self.current.scene
-        scene_data = {"scene": scene.id, "scene_name": scene.name} if scene is not None else {}
-        self._emit(EventType.SESSION, {"action": action, **data, **scene_data})
+        self._emit(
+            SessionChanged(
+                action=action,
+                phase=phase,
+                minutes=minutes,
+                reason=reason,
+                scene=scene.id if scene is not None else None,
+                scene_name=scene.name if scene is not None else None,
+            )
+        )
 
     def apply_scene(
         self,
@@ -398,7 +413,7 @@ class SessionController:
             "ended_at": self._wall_iso(),
             "people": [p.to_dict() for p in s.people.people] if s.people else [],
         }
-        self._action(SessionAction.ENDED, {"phase": Phase.ENDED, "reason": reason}, s.scene)
+        self._action(SessionAction.ENDED, phase=Phase.ENDED, reason=reason, scene=s.scene)
 
     def step(self, now: float) -> float | None:
         """Move the session through the phases due at ``now``; return the next phase end."""
@@ -411,7 +426,7 @@ class SessionController:
                 log.info("session paused too long: stopping")
                 self._resume_at(now)
                 self._fade_out(now, "pause_timeout")
-                self._action(SessionAction.FADE_OUT, {"phase": Phase.FADE_OUT})
+                self._action(SessionAction.FADE_OUT, phase=Phase.FADE_OUT)
                 return now
             return limit
         for _ in range(len(Phase)):  # at most one pass per phase: never spins
@@ -420,10 +435,10 @@ class SessionController:
                 break
             if s.phase == Phase.PREPARE:
                 self._activate(now)
-                self._action(SessionAction.ACTIVE, {"phase": Phase.ACTIVE})
+                self._action(SessionAction.ACTIVE, phase=Phase.ACTIVE)
             elif s.phase == Phase.ACTIVE:
                 self._fade_out(now, "completed")
-                self._action(SessionAction.FADE_OUT, {"phase": Phase.FADE_OUT})
+                self._action(SessionAction.FADE_OUT, phase=Phase.FADE_OUT)
             else:
                 self.end(s.end_reason or "completed", now, chime=True)
         return self.current.phase_end if self.current is not None else None

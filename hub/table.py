@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .errors import InvalidCommand
-from .facts import EventType
+from .event_types import Emit, TableChanged
 from .limits import MAX_PEOPLE, People, merge, people_of
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ class Table:
         store: Any,
         lookup: Callable[[str], dict[str, Any]],
         pads: list[str],
-        emit: Callable[[EventType, dict[str, Any]], None],
+        emit: Emit,
         record: Callable[[str, Callable[[], None]], None] | None = None,
     ) -> None:
         self._store = store
@@ -192,12 +192,11 @@ class Table:
 
     def _told(self, by: str, message: str | None = None) -> None:
         people = self.people()
-        data: dict[str, Any] = {
-            "action": "table",
-            "by": by,
-            "people": [p.to_dict() for p in people.people] if people else [],
-            "source": self.source,
-        }
-        if message is not None:
-            data["message"] = message
-        self._emit(EventType.TABLE, data)
+        self._emit(
+            TableChanged(
+                by=by,
+                people=[p.to_dict() for p in people.people] if people else [],
+                source=self.source,
+                message=message,
+            )
+        )

@@ -32,7 +32,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .facts import EventType
+from .event_types import AllOff, HubStatus, SafetyTripped, SessionChanged
 
 if TYPE_CHECKING:
     from .config import Config
@@ -161,7 +161,7 @@ class Watchdog:
 
     def _on_event(self, event: Event) -> None:
         # called under the hub lock: only remember the text, the thread sends it
-        if event.type in ("hub", "session", "all_off", "safety"):
+        if isinstance(event.payload, (HubStatus, SessionChanged, AllOff, SafetyTripped)):
             self._status = session_status(event.state)
 
     def loop_age(self) -> float:
@@ -226,7 +226,7 @@ class Watchdog:
             was_on = [pid for pid, s in hub.guard.states.items() if s.heat != "off"]
             hub.guard.all_off(now)  # the pads stay off: heat never comes back by itself
             for pid in was_on:
-                hub.publish(EventType.SAFETY, {"device": pid, "reason": "watchdog"})
+                hub.emit(SafetyTripped(device=pid, reason="watchdog"))
         finally:
             hub.lock.release()
         self.stalled = False

@@ -9,6 +9,7 @@ import pytest
 from flask import Flask
 
 from hub.core import Hub
+from hub.event_types import CueReached, ScenesChanged
 
 from .conftest import PinRecorder
 from .web_fixtures import Api, api, app, client, token  # noqa: F401
@@ -324,7 +325,7 @@ def test_events_a_full_buffer_falls_behind_to_the_latest_state(hub: Hub) -> None
     hello = _messages(next(stream))[0]
     for i in range(40):  # types alternate, so nothing merges: the buffer overflows
         hub.devices.set("main", {"level": (i + 1) / 100})
-        hub.publish("scenes", {"n": i})  # type: ignore[arg-type]
+        hub.emit(ScenesChanged(action="created", scene=f"s{i}"))
     assert len(client.queue) == 0 and client.behind is not None  # holds one event, no copies
     (resync,) = _messages(next(stream))
     assert resync["type"] == "hello" and resync["seq"] == hub.event_seq > hello["seq"]
@@ -343,7 +344,7 @@ def test_events_cues_are_never_merged(hub: Hub) -> None:
     stream = broker.stream(client)
     next(stream)
     for text in ("turn over", "five minutes left"):
-        hub.publish("cue", {"text": text})  # type: ignore[arg-type]
+        hub.emit(CueReached(text=text, at=1, at_minutes=1.0, session=1, scene="s"))
     got = _messages(next(stream))
     assert [m["data"]["text"] for m in got] == ["turn over", "five minutes left"]
     broker.close()

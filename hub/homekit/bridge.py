@@ -26,7 +26,8 @@ from pyhap.accessory_driver import AccessoryDriver
 
 from .. import __version__
 from ..errors import HubError
-from ..facts import DeviceKind, EventType
+from ..event_types import ScenesChanged
+from ..facts import DeviceKind
 from .accessories import (
     MANUFACTURER,
     AllOffSwitch,
@@ -282,7 +283,7 @@ class HomeKitBridge:
                 log.exception("Apple Home: showing the state of %s failed", accessory.display_name)
 
     def _on_event(self, event: Event) -> None:
-        if event.type == EventType.SCENES and self.driver is not None:
+        if isinstance(event.payload, ScenesChanged) and self.driver is not None:
             self.driver.loop.call_soon_threadsafe(self._scenes_changed)
         if event.state:
             self.refresh(event.state)

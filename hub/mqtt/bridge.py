@@ -25,7 +25,14 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from ..facts import EventType
+from ..event_types import (
+    ButtonPressed,
+    FadeProgress,
+    PeopleChanged,
+    SceneApplied,
+    ScenesChanged,
+    SessionChanged,
+)
 from . import discovery
 from .device import ORIGIN, build_entities, device_block
 from .entity import Choices, Entity, Node
@@ -239,8 +246,8 @@ class MqttBridge(Inbound):
     # --- hub events: note and wake, nothing more (never call the hub from here) --------------
 
     def _on_event(self, event: Event) -> None:
-        kind, data = event.type, event.data
-        fading = kind == EventType.PROGRESS and bool(data.get("fading"))
+        payload = event.payload
+        fading = isinstance(payload, FadeProgress) and payload.fading
         with self._lock:
             if event.seq > self._event_seq:  # a batch shares one state: keep the newest
                 self._event_state = event.state
@@ -250,14 +257,14 @@ class MqttBridge(Inbound):
                 self._fade_dirty = True
             else:
                 self._dirty = True
-            if kind in (EventType.SCENES, EventType.PEOPLE):
+            if isinstance(payload, (ScenesChanged, PeopleChanged)):
                 self._reannounce = True  # the scene select's options, or the people, changed
-            elif kind == EventType.SCENE and data.get("scene"):
-                self.choices.scene = str(data["scene"])
-            elif kind == EventType.SESSION and self._session_event.takes(data):
-                self._moments.append(dict(data))
-            elif kind == EventType.BUTTON:
-                self._moments.append({"button": data.get("action")})
+            elif isinstance(payload, SceneApplied) and payload.scene:
+                self.choices.scene = str(payload.scene)
+            elif isinstance(payload, SessionChanged) and self._session_event.takes(payload):
+                self._moments.append(payload.to_data())
+            elif isinstance(payload, ButtonPressed):
+                self._moments.append({"button": payload.action})
         if wake and self._answering != threading.get_ident():  # answer() publishes it itself
             self._wake.set()
 

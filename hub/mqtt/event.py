@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..facts import Phase
 from .entity import Entity, Node
+
+if TYPE_CHECKING:
+    from ..event_types import SessionChanged
 
 #: the hub's session event ``action``s Home Assistant hears: the phases a session enters,
 #: and what someone did to it
@@ -34,9 +37,9 @@ class SessionEvent(Entity):
         """Return the event types."""
         return {**super().config(node), "event_types": SESSION_EVENTS}
 
-    def takes(self, data: dict[str, Any]) -> bool:
-        """True if a hub ``session`` event with ``data`` is one to send."""
-        return data.get("action") in SESSION_EVENTS
+    def takes(self, change: SessionChanged) -> bool:
+        """True if a hub session event is one to send."""
+        return change.action in SESSION_EVENTS
 
     def moment(self, data: dict[str, Any], state: dict[str, Any]) -> str:
         """Return the event payload for a hub ``session`` event's ``data``."""
