@@ -26,9 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from hardware import SilentSpeaker  # noqa: E402
 from hardware.pins import SimFactory  # noqa: E402
-from hub.clock import FakeClock, RealClock  # noqa: E402
-from hub.config import load_config  # noqa: E402
+from hub.config.model import load_config  # noqa: E402
 from hub.core import Hub  # noqa: E402
+from hub.engine.clock import FakeClock, RealClock  # noqa: E402
 from tests.support import write_config  # noqa: E402
 
 CHANNELS = {

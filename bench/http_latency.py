@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 from hardware import SilentSpeaker  # noqa: E402
 from hardware.pins import SimFactory  # noqa: E402
 from hub.cli import SWITCH_INTERVAL  # noqa: E402
-from hub.config import load_config  # noqa: E402
+from hub.config.model import load_config  # noqa: E402
 from hub.service import build_service  # noqa: E402
 from tests.support import wait_for, write_config  # noqa: E402
 from web.auth import Credentials  # noqa: E402

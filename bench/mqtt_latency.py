@@ -24,9 +24,9 @@ sys.path.insert(0, str(ROOT))
 
 from hardware import SilentSpeaker  # noqa: E402
 from hardware.pins import SimFactory  # noqa: E402
-from hub.clock import RealClock  # noqa: E402
-from hub.config import load_config  # noqa: E402
+from hub.config.model import load_config  # noqa: E402
 from hub.core import Hub  # noqa: E402
+from hub.engine.clock import RealClock  # noqa: E402
 from hub.mqtt import mqtt_component  # noqa: E402
 from tests.broker import Mosquitto, Observer  # noqa: E402
 from tests.support import wait_for, write_config  # noqa: E402

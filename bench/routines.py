@@ -43,13 +43,13 @@ def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 10
     from hardware import SilentSpeaker
     from hardware.pins import SimFactory
-    from hub.commands import parse
-    from hub.config import load_config
+    from hub.command_models import parse
+    from hub.config.model import load_config
     from hub.core import Hub
-    from hub.event_types import RoutinesChanged
-    from hub.events import Event
-    from hub.routine_models import RoutineIn, next_fire
-    from hub.routines import RoutineController
+    from hub.engine.event_types import RoutinesChanged
+    from hub.engine.events import Event
+    from hub.routines.controller import RoutineController
+    from hub.routines.models import RoutineIn, next_fire
     from tests.support import write_config
 
     import_cost()

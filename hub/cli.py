@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import __version__
-from .config_path import default_config_path
+from .config.path import default_config_path
 
 if TYPE_CHECKING:  # hub.config (pydantic) is imported by the commands that read the config
-    from .config import Config, ConfigError
-    from .events import Event
+    from .config.model import Config, ConfigError
+    from .engine.events import Event
 
 log = logging.getLogger("massage-hub")
 
@@ -29,14 +29,14 @@ BANNER_SIM = (
 
 
 def _load(args: argparse.Namespace) -> Config:
-    from .config import load_config
+    from .config.model import load_config
 
     return load_config(args.config)
 
 
 def _load_or_say(args: argparse.Namespace) -> Config | None:
     """Load the config; if it is unusable, say why on stderr and return None."""
-    from .config import ConfigError
+    from .config.model import ConfigError
 
     try:
         return _load(args)
@@ -69,8 +69,8 @@ def cmd_version(args: argparse.Namespace) -> int:
 
 def cmd_check_config(args: argparse.Namespace) -> int:
     """Validate the config and scenes files; print every problem."""
-    from .config import ConfigError
-    from .scenes import load_builtin_scenes
+    from .config.model import ConfigError
+    from .scenes.scene import load_builtin_scenes
 
     try:
         config = _load(args)
@@ -107,7 +107,7 @@ def cmd_all_off(args: argparse.Namespace) -> int:
 
     Exit 0 when every known heat pin is off (a broken config is reported, not fatal).
     """
-    from .direct import plan, switch_off
+    from .room.direct import plan, switch_off
 
     result = switch_off(plan(args.config))
     for note in result.notes:
@@ -148,8 +148,8 @@ def cmd_backup(args: argparse.Namespace) -> int:
     """Write a backup of the room's data to FILE (secrets only with --secrets)."""
     from datetime import datetime
 
-    from .backup import make_backup, write_backup
-    from .store import Store
+    from .backup.commands import make_backup, write_backup
+    from .store.database import Store
 
     config = _load_or_say(args)
     if config is None:
@@ -173,8 +173,8 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 def cmd_restore(args: argparse.Namespace) -> int:
     """Check FILE whole, then replace the room's data with it in one transaction."""
-    from .backup import BackupError, restore_store
-    from .store import Store
+    from .backup.commands import BackupError, restore_store
+    from .store.database import Store
 
     config = _load_or_say(args)
     if config is None:
@@ -205,8 +205,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Run the hub until SIGTERM or SIGINT, then switch everything off."""
-    from .config import ConfigError
-    from .event_types import FadeProgress
+    from .config.model import ConfigError
+    from .engine.event_types import FadeProgress
     from .service import build_service
 
     try:

@@ -3,8 +3,8 @@
 The :class:`~hub.core.Hub` builds these once and hands the same :class:`Context` to each
 controller (``hub.devices``, ``hub.sessions``, ``hub.scenes``, ``hub.people``, ``hub.guests``,
 ``hub.backup``), so no controller reaches into the Hub or into another controller. The
-engines here (:class:`~hub.devices.DeviceController`,
-:class:`~hub.sessions.SessionController`, :class:`~hub.scene_library.SceneLibrary`, …) do
+engines here (:class:`~hub.room.devices.DeviceController`,
+:class:`~hub.sessions.engine.SessionController`, :class:`~hub.scenes.library.SceneLibrary`, …) do
 the work without taking the lock; the controllers take it around them.
 """
 
@@ -16,26 +16,26 @@ from datetime import tzinfo
 from typing import TYPE_CHECKING, Any
 
 from .errors import InvalidCommand
-from .limits import People, merge
+from .people.limits import People, merge
 
 if TYPE_CHECKING:
     from hardware import Room
 
-    from .clock import Clock
-    from .devices import DeviceController
-    from .event_types import Payload
-    from .events import HubLock
-    from .fader import Fader
-    from .journal import Journal
-    from .limits import LimitKeeper
-    from .people_records import PeopleRecords
-    from .profiles import ProfileLibrary
-    from .recorder import Recorder
-    from .safety import HeatGuard
-    from .scene_library import SceneLibrary
-    from .sessions import SessionController
-    from .store import Store
-    from .table import Table
+    from .engine.clock import Clock
+    from .engine.event_types import Payload
+    from .engine.events import HubLock
+    from .people.journal import Journal
+    from .people.limits import LimitKeeper
+    from .people.profiles import ProfileLibrary
+    from .people.records import PeopleRecords
+    from .people.table import Table
+    from .room.devices import DeviceController
+    from .room.fader import Fader
+    from .room.safety import HeatGuard
+    from .scenes.library import SceneLibrary
+    from .sessions.engine import SessionController
+    from .store.database import Store
+    from .store.recorder import Recorder
 
 
 @dataclass(eq=False)

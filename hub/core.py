@@ -1,16 +1,16 @@
 """The Hub: the loop, the clock, the event bus, the lock, and the controllers every entry
 point calls (web, MQTT, HomeKit, routines, the button, the CLI), Mopidy's ``Core`` shape:
 
-- ``hub.devices`` (:class:`~hub.device_commands.DeviceCommands`) — set a device, heat off, all off;
-- ``hub.sessions`` (:class:`~hub.session_commands.SessionCommands`) — start, pause, stop, history;
-- ``hub.scenes`` (:class:`~hub.scene_commands.SceneCommands`) — the scenes, applying one;
-- ``hub.people`` (:class:`~hub.people_commands.PeopleCommands`) — profiles, the table, journal;
-- ``hub.guests`` (:class:`~hub.guests.GuestCommands`) — a visiting therapist's links;
-- ``hub.backup`` (:class:`~hub.backup.BackupCommands`) — backup and restore;
-- ``hub.routines`` (:class:`~hub.routines.RoutineController`) — set by :meth:`Hub.use_routines`.
+- ``hub.devices`` (:class:`~hub.room.commands.DeviceCommands`) — set a device, heat off, all off;
+- ``hub.sessions`` (:class:`~hub.sessions.commands.SessionCommands`) — start, pause, stop, history;
+- ``hub.scenes`` (:class:`~hub.scenes.commands.SceneCommands`) — the scenes, applying one;
+- ``hub.people`` (:class:`~hub.people.commands.PeopleCommands`) — profiles, the table, journal;
+- ``hub.guests`` (:class:`~hub.guests.commands.GuestCommands`) — a visiting therapist's links;
+- ``hub.backup`` (:class:`~hub.backup.commands.BackupCommands`) — backup and restore;
+- ``hub.routines`` (:class:`~hub.routines.controller.RoutineController`) — set by :meth:`Hub.use_routines`.
 
 Each command takes the hub lock, changes what it must, and posts events; they are delivered
-when the lock is let go (:mod:`hub.events`). The engines the controllers share (the devices,
+when the lock is let go (:mod:`hub.engine.events`). The engines the controllers share (the devices,
 the heat guard, sessions, scenes, people) are in one :class:`~hub.context.Context`.
 docs/ARCHITECTURE.md draws the whole picture.
 """
@@ -27,42 +27,43 @@ from gpiozero.pins.mock import MockFactory
 from hardware import make_pin_factory
 
 from . import __version__
-from .backup import BackupCommands
-from .building import build_guard, build_mirror, build_room
-from .clock import Clock, RealClock
-from .config import Config
+from .backup.commands import BackupCommands
+from .config.model import Config
 from .context import Context
-from .cues import CueController
-from .device_commands import DeviceCommands
-from .devices import DeviceController, DeviceInfo, attempt
-from .direct import write_record
-from .event_types import (
+from .engine.clock import Clock, RealClock
+from .engine.event_types import (
     ButtonPressed,
     DeviceChanged,
     HubStatus,
     Payload,
     SafetyTripped,
 )
-from .events import Event, EventBus, HubLock
+from .engine.events import Event, EventBus, HubLock
+from .engine.loop import ControlLoop, Part
+from .errors import attempt
 from .facts import ButtonAction
-from .guests import GuestCommands
-from .journal import Journal
-from .limits import LimitKeeper
-from .loop import ControlLoop, Part
-from .people_commands import PeopleCommands
-from .people_records import PeopleRecords
-from .profiles import ProfileLibrary
-from .recorder import Recorder
-from .scene_commands import SceneCommands
-from .scene_library import SceneLibrary
-from .scenes import load_builtin_scenes
-from .session_commands import SessionCommands
-from .sessions import SessionController
-from .store import Store
-from .table import Table
+from .guests.commands import GuestCommands
+from .people.commands import PeopleCommands
+from .people.journal import Journal
+from .people.limits import LimitKeeper
+from .people.profiles import ProfileLibrary
+from .people.records import PeopleRecords
+from .people.table import Table
+from .room.building import build_guard, build_mirror, build_room
+from .room.commands import DeviceCommands
+from .room.devices import DeviceController, DeviceInfo
+from .room.direct import write_record
+from .scenes.commands import SceneCommands
+from .scenes.library import SceneLibrary
+from .scenes.scene import load_builtin_scenes
+from .sessions.commands import SessionCommands
+from .sessions.cues import CueController
+from .sessions.engine import SessionController
+from .store.database import Store
+from .store.recorder import Recorder
 
 if TYPE_CHECKING:
-    from .routines import RoutineController
+    from .routines.controller import RoutineController
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +141,7 @@ class Hub:
             self.clock.monotonic,
             chime=devices.cue_chime,
         )
-        # people: their profiles, and their limits held at each output (hub/limits.py)
+        # people: their profiles, and their limits held at each output (hub/people/limits.py)
         people_records = PeopleRecords(self.store)
 
         def in_session(profile_id: str) -> bool:
@@ -154,7 +155,7 @@ class Hub:
             in_use=in_session,
         )
         journal = Journal(people_records, profiles.get, self.wall_iso)
-        # who is on the table: a fact of the room, whom every output is held to (hub/table.py)
+        # who is on the table: a fact of the room, whom every output is held to (hub/people/table.py)
         table = Table(self.store, profiles.get, self.guard.pad_ids, self.emit, self.recorder.record)
 
         def people_now() -> Any:

@@ -1,6 +1,15 @@
-"""Errors a hub command can raise; each maps to one HTTP status and error code."""
+"""Errors a hub command can raise; each maps to one HTTP status and error code.
+
+And :func:`attempt`, for what may fail without failing the command around it.
+"""
 
 from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+log = logging.getLogger(__name__)
 
 
 class HubError(Exception):
@@ -56,3 +65,13 @@ class StorageUnavailable(Unavailable):
     """The hub's database cannot be written now (locked by another program, full, read-only)."""
 
     code = "storage_unavailable"
+
+
+def attempt(what: str, run: Callable[[], Any]) -> bool:
+    """Run ``run``; log and swallow its exception. Return True if it worked."""
+    try:
+        run()
+    except Exception:
+        log.exception("%s failed; going on without it", what)
+        return False
+    return True

@@ -92,10 +92,10 @@ class EventType(StrEnum):
     PROGRESS = "progress"
     ROUTINES = "routines"
     BUTTON = "button"
-    CUE = "cue"  # a scene's timeline cue for the therapist (hub/cues.py)
-    LIMIT = "limit"  # a person's limit capped or refused a request (hub/limits.py)
+    CUE = "cue"  # a scene's timeline cue for the therapist (hub/sessions/cues.py)
+    LIMIT = "limit"  # a person's limit capped or refused a request (hub/people/limits.py)
     PEOPLE = "people"  # a profile saved or deleted, or a journal entry added
-    TABLE = "table"  # who is on the table changed (hub/table.py)
+    TABLE = "table"  # who is on the table changed (hub/people/table.py)
 
 
 class ButtonAction(StrEnum):

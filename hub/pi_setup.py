@@ -25,8 +25,8 @@ from pathlib import Path
 from hardware.kernel_pwm import HARDWARE_PWM_CHANNEL, PWM_FUNC
 from hardware.pins import is_raspberry_pi, normalize_pin
 
-from .config import Config, load_config
-from .config_errors import ConfigError
+from .config.errors import ConfigError
+from .config.model import Config, load_config
 
 BOOT_CONFIG = Path("/boot/firmware/config.txt")
 UDEV_RULE = Path("/etc/udev/rules.d/60-massage-hub-pwm.rules")

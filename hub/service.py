@@ -12,12 +12,12 @@ import logging
 import threading
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .config import Config
+from .config.model import Config
 from .core import Hub
 
 if TYPE_CHECKING:
-    from .routines import RoutineController
-    from .watchdog import Watchdog
+    from .engine.watchdog import Watchdog
+    from .routines.controller import RoutineController
 
 log = logging.getLogger(__name__)
 
@@ -173,8 +173,8 @@ def _quietly_stop(component: Component) -> None:
 
 def build_service(config: Config, **hub_args: Any) -> Service:
     """Make the service with every component the config asks for, in start order."""
-    from .routines import routines_component
-    from .watchdog import watchdog_component
+    from .engine.watchdog import watchdog_component
+    from .routines.controller import routines_component
 
     service = Service(config, **hub_args)
     service.routines = routines_component(service)

@@ -12,9 +12,9 @@ from hypothesis import HealthCheck, settings
 
 from hardware import SilentSpeaker
 from hardware.pins import SimFactory
-from hub.clock import FakeClock
-from hub.config import Config, load_config
+from hub.config.model import Config, load_config
 from hub.core import Hub
+from hub.engine.clock import FakeClock
 
 from .support import write_config
 

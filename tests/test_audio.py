@@ -16,10 +16,10 @@ import hardware.speaker as speaker
 from hardware import SilentSpeaker
 from hardware.music import CHIME, PLAYLIST, RATE, generate, has_tracks
 from hardware.pins import SimFactory
-from hub.building import build_speaker
-from hub.clock import FakeClock
-from hub.config import load_config
+from hub.config.model import load_config
 from hub.core import Hub
+from hub.engine.clock import FakeClock
+from hub.room.building import build_speaker
 
 from .support import ROOT, write_config
 

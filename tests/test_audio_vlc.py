@@ -24,9 +24,9 @@ import pytest
 
 from hardware.music import chime_sound, generate, write_wav
 from hardware.vlc_speaker import VlcSpeaker
-from hub.clock import RealClock
-from hub.config import load_config
+from hub.config.model import load_config
 from hub.core import Hub
+from hub.engine.clock import RealClock
 from hub.errors import InvalidCommand
 
 from .audio_rig import PulseServer, Track, have_pulse, libvlc_present, make_tone, runs

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from hub.backup import TABLES, make_backup
-from hub.config import load_config
+from hub.backup.commands import TABLES, make_backup
+from hub.config.model import load_config
 from hub.errors import Conflict, InvalidCommand
-from hub.store import Store
+from hub.store.database import Store
 from web import create_app, web_state
 
 from .support import run_cli

@@ -22,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hub.backup import make_backup
+from hub.backup.commands import make_backup
 from web import create_app, web_state
 
 from .support import ROOT
@@ -147,7 +147,7 @@ def test_a_backup_with_secrets_needs_its_own_yes(hub_room: tuple[Room, dict[str,
 
 PEAK = """
 import gzip, json, sys
-from hub import backup
+from hub.backup import commands as backup
 raw = open(sys.argv[2], "rb").read()  # made by the test: not in this process's peak
 def peak():
     for line in open("/proc/self/status"):
@@ -193,8 +193,8 @@ def test_a_small_body_that_unpacks_big_costs_little_memory(tmp_path: Path) -> No
 
 
 def test_a_corpus_of_hostile_backups(hub_room: tuple[Room, dict[str, Any]]) -> None:
-    from hub.row_checks import CHECKS
-    from hub.set_aside import _bad_rows
+    from hub.backup.row_checks import CHECKS
+    from hub.backup.set_aside import _bad_rows
 
     room, good = hub_room
     assert room.hub is not None

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
-from hub import guest_records
-from hub.config import load_config
-from hub.store import Store
+from hub.config.model import load_config
+from hub.store import guest_records
+from hub.store.database import Store
 
 from .support import run_cli
 from .test_guests import as_guest, make_guest

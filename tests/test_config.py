@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from hub.config import ConfigError, load_config
-from hub.scenes import load_builtin_scenes
+from hub.config.model import ConfigError, load_config
+from hub.scenes.scene import load_builtin_scenes
 
 from .support import BUILTIN_SCENES, ROOT, SHIPPED
 

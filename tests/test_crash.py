@@ -18,9 +18,9 @@ import pytest
 
 from hardware import SilentSpeaker
 from hardware.pins import SimFactory
-from hub.clock import FakeClock
-from hub.config import load_config
+from hub.config.model import load_config
 from hub.core import Hub
+from hub.engine.clock import FakeClock
 
 from .service_api import api, create_token
 from .support import ServeProcess, sim_pins, wait_for, write_config

@@ -11,12 +11,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hub.clock import FakeClock
-from hub.config import Config, load_config
+from hub.config.model import Config, load_config
 from hub.core import Hub
+from hub.engine.clock import FakeClock
 from hub.errors import InvalidCommand
-from hub.store import Store
-from hub.timeline import offset_seconds, parse_at
+from hub.scenes.timeline import offset_seconds, parse_at
+from hub.store.database import Store
 
 from .support import write_config
 
@@ -286,8 +286,8 @@ def test_every_cue_within_a_second(config_dir: Path, minutes: int, plan: list[An
 
 
 def test_a_bad_timeline_in_the_scenes_file_names_file_key_and_line(tmp_path: Path) -> None:
-    from hub.config import ConfigError
-    from hub.scenes import load_builtin_scenes
+    from hub.config.model import ConfigError
+    from hub.scenes.scene import load_builtin_scenes
 
     scenes = tmp_path / "scenes.yaml"
     scenes.write_text(

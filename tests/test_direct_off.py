@@ -14,12 +14,12 @@ from typing import Any
 import pytest
 import yaml
 
-import hub.direct as direct
+import hub.room.direct as direct
 from hardware.pins import SimFactory
-from hub.clock import FakeClock
-from hub.config import Config, load_config
+from hub.config.model import Config, load_config
 from hub.core import Hub
-from hub.direct import (
+from hub.engine.clock import FakeClock
+from hub.room.direct import (
     DirectAllOffError,
     Output,
     direct_all_off,

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from hub.core import Hub
-from hub.event_types import (
+from hub.engine.event_types import (
     PAYLOADS,
     AllOff,
     ButtonPressed,

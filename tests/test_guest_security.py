@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from hub.clock import FakeClock
 from hub.core import Hub
+from hub.engine.clock import FakeClock
 from web.guests import GUEST_OPERATIONS
 
 from .web_fixtures import Api, api, app, client, token  # noqa: F401

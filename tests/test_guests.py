@@ -10,8 +10,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from hub.clock import FakeClock
 from hub.core import Hub
+from hub.engine.clock import FakeClock
 
 from .web_fixtures import Api, api, app, client, token  # noqa: F401
 

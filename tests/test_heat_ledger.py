@@ -14,9 +14,9 @@ import pytest
 
 from hardware import SilentSpeaker
 from hardware.pins import SimFactory
-from hub.clock import FakeClock
-from hub.config import load_config
+from hub.config.model import load_config
 from hub.core import Hub
+from hub.engine.clock import FakeClock
 from hub.errors import Unavailable
 
 from .support import write_config

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from hub.core import Hub
-from hub.routines import RoutineController
+from hub.routines.controller import RoutineController
 
 from .conftest import PinRecorder
 from .test_routines import EVERY_DAY, START, routine

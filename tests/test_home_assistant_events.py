@@ -111,9 +111,9 @@ def old_style_configs(room: Room) -> dict[str, dict[str, Any]]:
     """Return the one-config-per-entity discovery an older hub sent (ids from names)."""
     from hardware import SilentSpeaker
     from hardware.pins import SimFactory
-    from hub.clock import FakeClock
-    from hub.config import load_config
+    from hub.config.model import load_config
     from hub.core import Hub
+    from hub.engine.clock import FakeClock
     from hub.mqtt import MqttBridge
     from hub.mqtt.device import ORIGIN, device_block
 

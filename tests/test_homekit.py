@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from hub.config import Config
+from hub.config.model import Config
 from hub.core import Hub
 from hub.homekit import homekit_component
 from hub.homekit.bridge import HomeKitBridge

@@ -14,13 +14,13 @@ from types import SimpleNamespace
 
 import pytest
 
-from hub.config import Config
+from hub.config.model import Config
 from hub.core import Hub
 from hub.homekit import homekit_component
 from hub.homekit.accessories import hap_name, stable_aid
 from hub.homekit.network import mdns_interfaces
 from hub.homekit.setup_code import FORBIDDEN, SetupCode, load_or_create
-from hub.scenes import spoken_name
+from hub.scenes.scene import spoken_name
 
 from .support import free_port, run_cli, wait_for, write_config
 

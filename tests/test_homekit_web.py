@@ -18,7 +18,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from hub.config import Config
+from hub.config.model import Config
 from hub.core import Hub
 from hub.homekit import homekit_component
 from web import create_app
@@ -72,7 +72,7 @@ def test_building_the_service_with_homekit_off_imports_no_hap_or_zeroconf(tmp_pa
     config_path = write_config(tmp_path / "svc")
     code = f"""
 import sys
-from hub.config import load_config
+from hub.config.model import load_config
 from hub.service import build_service
 service = build_service(load_config({str(config_path)!r}))
 assert service.homekit is None

@@ -11,8 +11,8 @@ from gpiozero.pins.mock import MockFactory, MockPWMPin
 
 from hardware import DimmableLight
 from hardware.kernel_pwm import KernelPWM, KernelPWMError, hardware_pwm_channel
-from hub.building import LGPIO_DUTY_STEP, build_lights
-from hub.config import Config
+from hub.config.model import Config
+from hub.room.building import LGPIO_DUTY_STEP, build_lights
 
 from .fake_sysfs_pwm import FakePWMChip
 from .support import wait_for

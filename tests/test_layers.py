@@ -27,6 +27,25 @@ ADAPTER_LIBRARIES = (
     "pyhap",
     "zeroconf",
 )
+#: the core's folders, lowest first: a module imports (at run time) only from its own folder
+#: or a lower one, so the tree draws the architecture (``hub`` alone is the package root)
+CORE_FOLDERS = (
+    ("hub", "hub.facts", "hub.errors", "hub.command_models", "hub.config"),  # the vocabulary
+    ("hub.engine",),  # the loop, the clock, the event bus, the watchdog
+    ("hub.store",),  # SQLite and the records that follow a deed
+    ("hub.people",),  # profiles, who is on the table, limits, the journal
+    ("hub.scenes",),  # what a scene does, its timeline
+    ("hub.room",),  # the room's parts and the safety that holds them
+    ("hub.sessions",),  # sessions and their cues
+    ("hub.routines", "hub.guests"),  # schedules; a visiting therapist's links
+    ("hub.backup",),  # backup, restore, the checks every row passes
+    ("hub.context", "hub.core", "hub.pi_setup"),  # the hub assembled
+)
+#: the one import upwards, and why (lazy, at run time)
+UPWARDS = {
+    ("hub.store.database", "hub.backup.set_aside"): "when it opens, the store sets aside the "
+    "rows no reader can use, checked with the models of the folders above it",
+}
 #: what adapters may not reach through the hub: its parts, its guard, its lock, its internals
 HUB_INSIDES = {"room", "guard", "lock", "loop", "context", "fader", "events"}
 
@@ -125,6 +144,31 @@ def test_imports_point_down_only(name: str) -> None:
             )
 
 
+def core_rank(name: str) -> int:
+    """The rank of ``name``'s core folder (the longest listed prefix)."""
+    best, rank = "", -1
+    for i, folder in enumerate(CORE_FOLDERS):
+        for prefix in folder:
+            hit = name == prefix or (prefix != "hub" and name.startswith(prefix + "."))
+            if hit and len(prefix) > len(best):
+                best, rank = prefix, i
+    return rank
+
+
+@pytest.mark.parametrize("name", sorted(n for n in GRAPH if layer(n) == "core"))
+def test_core_folders_import_downwards(name: str) -> None:
+    mine = core_rank(name)
+    assert mine >= 0, f"{name} is in no core folder of CORE_FOLDERS: place it"
+    for target in sorted(t for t in GRAPH[name] if ours(t) and layer(t) == "core"):
+        theirs = core_rank(target)
+        if (name, target) in UPWARDS:
+            continue
+        assert theirs <= mine, (
+            f"{name} ({CORE_FOLDERS[mine][0]}) imports {target} ({CORE_FOLDERS[theirs][0]}), "
+            "a folder above it"
+        )
+
+
 def test_no_import_cycles() -> None:
     index: dict[str, int] = {}
     low: dict[str, int] = {}
@@ -194,7 +238,7 @@ def test_every_module_has_a_layer() -> None:
     assert {layer(n) for n in GRAPH} <= set(RANK)
     assert {
         "hub.core",
-        "hub.safety",
+        "hub.room.safety",
         "hardware.heatpad",
         "web.api",
         "hub.mqtt.bridge",

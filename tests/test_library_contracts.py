@@ -164,7 +164,7 @@ def test_a_waitress_connection_has_the_state_the_guards_read() -> None:
             ch.close()
 
 
-# --- gpiozero: hardware/pins.py (SimPin), hub/direct.py -------------------------------------
+# --- gpiozero: hardware/pins.py (SimPin), hub/room/direct.py -------------------------------------
 
 
 def test_gpiozero_is_a_version_the_sim_pins_were_checked_against() -> None:
@@ -172,7 +172,7 @@ def test_gpiozero_is_a_version_the_sim_pins_were_checked_against() -> None:
         "gpiozero",
         (2, 0),
         (2, 1),
-        "hardware/pins.py (SimPin, HEADER) and hub/direct.py (_open_chip)",
+        "hardware/pins.py (SimPin, HEADER) and hub/room/direct.py (_open_chip)",
     )
 
 
@@ -207,7 +207,7 @@ def test_every_mock_pin_change_goes_through_change_state() -> None:
 
 
 def test_gpiozero_lgpio_factory_keeps_its_chip_handle() -> None:
-    """hub/direct.py claims lines on the chip gpiozero would open (Pi 5: gpiochip4)."""
+    """hub/room/direct.py claims lines on the chip gpiozero would open (Pi 5: gpiochip4)."""
     import importlib.util
     from pathlib import Path
 
@@ -216,7 +216,7 @@ def test_gpiozero_lgpio_factory_keeps_its_chip_handle() -> None:
     source = Path(spec.origin).read_text()  # read, not imported: lgpio exists only on a Pi
     assert "self._handle = lgpio.gpiochip_open(chip)" in source, (
         "gpiozero's LGPIOFactory no longer keeps its chip handle in _handle: re-check "
-        "hub/direct.py (_open_chip)"
+        "hub/room/direct.py (_open_chip)"
     )
 
 

@@ -28,9 +28,9 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from hardware import SilentSpeaker
 from hardware.pins import SimFactory
-from hub.clock import FakeClock
-from hub.config import load_config
+from hub.config.model import load_config
 from hub.core import Hub
+from hub.engine.clock import FakeClock
 from hub.errors import HubError
 
 from .support import BUILTIN_SCENES, write_config

@@ -17,9 +17,9 @@ import pytest
 
 from hardware import SilentSpeaker
 from hardware.pins import SimFactory
-from hub.clock import Clock, FakeClock, RealClock
-from hub.config import load_config
+from hub.config.model import load_config
 from hub.core import Hub
+from hub.engine.clock import Clock, FakeClock, RealClock
 from hub.mqtt import BadPayload, MqttBridge, mqtt_component, parse_light_command
 
 from .broker import Mosquitto, Observer, have_mosquitto, make_certificates

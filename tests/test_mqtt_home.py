@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from hub.clock import FakeClock
+from hub.engine.clock import FakeClock
 from hub.mqtt import BadPayload, parse_light_command
 
 from . import test_mqtt
@@ -107,7 +107,7 @@ def test_music_controls_and_now_playing(
 
 
 def test_the_area_is_the_devices_suggested_area_and_a_bad_one_is_refused(tmp_path: Path) -> None:
-    from hub.config import ConfigError, load_config
+    from hub.config.model import ConfigError, load_config
     from hub.mqtt.device import device_block
 
     from .support import write_config

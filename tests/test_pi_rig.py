@@ -46,7 +46,7 @@ def run(guest: Guest, code: str, timeout: float = 180) -> dict:
 
 
 HUB = """
-from hub.config import load_config
+from hub.config.model import load_config
 from hub.core import Hub
 from hardware import SilentSpeaker
 import shutil

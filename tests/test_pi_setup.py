@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from hub.config import Config
+from hub.config.model import Config
 from hub.pi_setup import (
     BEGIN,
     END,

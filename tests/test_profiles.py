@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from hub.config import Config
+from hub.config.model import Config
 from hub.core import Hub
 from hub.errors import Conflict, InvalidCommand, NotFound
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from hub.config import Config
+from hub.config.model import Config
 from hub.core import Hub
 from web import create_app
 

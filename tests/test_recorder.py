@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from hub.config import Config
+from hub.config.model import Config
 from hub.core import Hub
 from hub.errors import StorageUnavailable
-from hub.recorder import Recorder
+from hub.store.recorder import Recorder
 
 
 def test_records_wait_in_order_until_the_disk_answers() -> None:

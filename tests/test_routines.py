@@ -13,12 +13,12 @@ import pytest
 
 from hardware import SilentSpeaker
 from hardware.pins import SimFactory
-from hub.clock import FakeClock
-from hub.config import load_config
+from hub.config.model import load_config
 from hub.core import Hub
+from hub.engine.clock import FakeClock
 from hub.errors import Conflict, InvalidCommand, NotFound
-from hub.routine_models import sunset_at
-from hub.routines import RoutineController
+from hub.routines.controller import RoutineController
+from hub.routines.models import sunset_at
 
 from .conftest import PinRecorder
 from .support import wait_for, write_config

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from hub.routines import RoutineController
+from hub.routines.controller import RoutineController
 from web import create_app, web_state
 
 from .test_routines import START, Room, routine

@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from hub.commands import parse
-from hub.routine_models import RoutineIn, in_words, next_fire
+from hub.command_models import parse
+from hub.routines.models import RoutineIn, in_words, next_fire
 
 from .phone import first_run
 from .support import CHROMIUM, CHROMIUM_ARGS, ROOT, ServeProcess, write_config

@@ -1,6 +1,6 @@
 """Routines across real daylight-saving changes (the tz database), both directions.
 
-Rules under test (hub/routine_models.py): a routine fires at its local time on both sides
+Rules under test (hub/routines/models.py): a routine fires at its local time on both sides
 of a change, exactly once a day; a time that does not exist (spring forward) fires once,
 when the clocks go forward; a time that exists twice (fall back) fires once, the first time.
 """
@@ -16,12 +16,12 @@ import pytest
 
 from hardware import SilentSpeaker
 from hardware.pins import SimFactory
-from hub.clock import FakeClock
-from hub.commands import parse
-from hub.config import load_config
+from hub.command_models import parse
+from hub.config.model import load_config
 from hub.core import Hub
-from hub.routine_models import RoutineIn, next_fire
-from hub.routines import RoutineController
+from hub.engine.clock import FakeClock
+from hub.routines.controller import RoutineController
+from hub.routines.models import RoutineIn, next_fire
 
 from .support import write_config
 

@@ -12,12 +12,12 @@ from hypothesis import strategies as st
 
 from hardware import SilentSpeaker
 from hardware.pins import SimFactory
-from hub.clock import FakeClock
-from hub.commands import parse
-from hub.config import load_config
+from hub.command_models import parse
+from hub.config.model import load_config
 from hub.core import Hub
-from hub.routine_models import RoutineIn, next_fire
-from hub.routines import RoutineController
+from hub.engine.clock import FakeClock
+from hub.routines.controller import RoutineController
+from hub.routines.models import RoutineIn, next_fire
 
 from .support import write_config
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hub.errors import NotFound
-from hub.routines import RoutineController
+from hub.routines.controller import RoutineController
 
 from .test_routines import EVERY_DAY, Room, room, routine  # noqa: F401 - fixtures
 

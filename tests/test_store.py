@@ -10,12 +10,12 @@ import pytest
 
 from hardware import SilentSpeaker
 from hardware.pins import SimFactory
-from hub import store as store_module
-from hub.clock import FakeClock
-from hub.config import Config
+from hub.config.model import Config
 from hub.core import Hub
+from hub.engine.clock import FakeClock
 from hub.errors import NotFound
-from hub.store import DB_FILE, MIGRATIONS, Store
+from hub.store import database as store_module
+from hub.store.database import DB_FILE, MIGRATIONS, Store
 
 
 def test_a_new_store_is_migrated_and_in_wal_mode(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hub.config import load_config
+from hub.config.model import load_config
 
 from .unitfile import (
     INSTALLED_CONFIG,
@@ -209,7 +209,7 @@ def test_install_places_every_file_and_is_idempotent(tmp_path: Path) -> None:
     script = exec_argv(service_section(unit)["ExecStart"][0])[0]
     assert Path(script).parent == Path("/opt/massage-hub/venv/bin")
     # the app, without development leftovers
-    for part in ("hub/core.py", "hub/watchdog.py", "hardware/pins.py", "config/scenes.yaml"):
+    for part in ("hub/core.py", "hub/engine/watchdog.py", "hardware/pins.py", "config/scenes.yaml"):
         assert (app / part).exists(), part
     for junk in (".venv", ".git", "tests", "data"):
         assert not (app / junk).exists(), junk

@@ -10,9 +10,9 @@ import pytest
 
 from hardware import SilentSpeaker
 from hardware.pins import SimFactory
-from hub.config import Config
+from hub.config.model import Config
+from hub.engine.watchdog import stall_next_step
 from hub.service import Service, build_service
-from hub.watchdog import stall_next_step
 
 from .support import free_port, wait_for
 

@@ -15,10 +15,10 @@ import pytest
 from flask.testing import FlaskClient
 
 from hardware import SilentSpeaker
-from hub.config import Config
+from hub.config.model import Config
 from hub.core import Hub
 from hub.errors import InvalidCommand
-from hub.routines import RoutineController
+from hub.routines.controller import RoutineController
 
 from .test_guests import as_guest, make_guest
 from .web_fixtures import Api, api, app, client, token  # noqa: F401

@@ -36,15 +36,15 @@ from pyhap.loader import get_loader
 
 from hardware import SilentSpeaker
 from hardware.pins import SimFactory
-from hub.clock import FakeClock
-from hub.config import load_config
+from hub.config.model import load_config
 from hub.core import Hub
+from hub.engine.clock import FakeClock
 from hub.errors import HubError
 from hub.homekit.accessories import DiffuserSwitch, SceneSwitch
 from hub.mqtt.device import build_entities
 from hub.mqtt.entity import BadPayload, Choices
 from hub.mqtt.scene import scene_entities
-from hub.routines import RoutineController
+from hub.routines.controller import RoutineController
 from web import create_app
 
 from .support import BUILTIN_SCENES, write_config

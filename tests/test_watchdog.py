@@ -13,9 +13,8 @@ import pytest
 
 from hardware import SilentSpeaker
 from hardware.pins import SimFactory
-from hub.config import Config
-from hub.service import Service
-from hub.watchdog import (
+from hub.config.model import Config
+from hub.engine.watchdog import (
     STALL_FILE,
     TEST_HOOKS_ENV,
     Watchdog,
@@ -25,6 +24,7 @@ from hub.watchdog import (
     watchdog_component,
     watchdog_ping_interval,
 )
+from hub.service import Service
 
 from .service_api import api, create_token
 from .support import ServeProcess, sim_pins, wait_for, write_config

@@ -9,7 +9,7 @@ import pytest
 from flask import Flask
 
 from hub.core import Hub
-from hub.event_types import CueReached, ScenesChanged
+from hub.engine.event_types import CueReached, ScenesChanged
 
 from .conftest import PinRecorder
 from .web_fixtures import Api, api, app, client, token  # noqa: F401
@@ -375,7 +375,7 @@ def test_openapi_is_generated_from_the_models(api: Api) -> None:
     ]:
         assert method in spec["paths"][path], (path, method)
     schemas = spec["components"]["schemas"]
-    from hub.commands import SessionStart
+    from hub.command_models import SessionStart
 
     made = SessionStart.model_json_schema(ref_template="#/components/schemas/{model}")
     assert schemas["SessionStart"]["properties"] == made["properties"]

@@ -10,9 +10,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from hub.config import load_config
+from hub.config.model import load_config
 from hub.core import Hub
-from hub.store import Store
+from hub.store.database import Store
 
 from .support import run_cli, write_config
 from .web_fixtures import PASSWORD, app, client, logged_in, token  # noqa: F401

@@ -23,7 +23,7 @@ from schemathesis.checks import (
 )
 
 from hub.core import Hub
-from hub.routines import RoutineController
+from hub.routines.controller import RoutineController
 from web import create_app
 from web.credentials import hash_token
 from web.openapi import build_spec

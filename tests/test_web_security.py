@@ -141,8 +141,8 @@ def test_cookie_writes_from_another_origin_are_refused(logged_in: tuple[FlaskCli
 
 
 def test_set_password_cli_ends_every_login_and_can_revoke_tokens(tmp_path: Path) -> None:
-    from hub.config import load_config
-    from hub.store import Store
+    from hub.config.model import load_config
+    from hub.store.database import Store
     from web.auth import Credentials
 
     path = write_config(tmp_path)
@@ -239,7 +239,7 @@ def test_allowed_hosts_from_the_config(make_config: Any, make_hub: Any) -> None:
 
 
 def test_bad_allowed_hosts_are_config_errors(make_config: Any) -> None:
-    from hub.config import ConfigError
+    from hub.config.model import ConfigError
 
     with pytest.raises(ConfigError) as exc:
         make_config({"web": {"allowed_hosts": ["hub.local:8080"]}})
@@ -573,7 +573,7 @@ def small_server(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[int]:
     from waitress import wasyncore
 
     import web.server
-    from hub.config import WebConfig
+    from hub.config.model import WebConfig
 
     from .support import free_port
 
@@ -739,7 +739,7 @@ def test_out_of_file_descriptors_pauses_accepting(
     app: Flask, caplog: pytest.LogCaptureFixture
 ) -> None:
     import web.server
-    from hub.config import WebConfig
+    from hub.config.model import WebConfig
 
     from .support import free_port
 

@@ -6,10 +6,10 @@ from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request
 
-from hub.commands import SessionExtend, SessionStart, parse
+from hub.command_models import SessionExtend, SessionStart, parse
 from hub.errors import InvalidCommand
-from hub.guests import source_for_guest
-from hub.scenes import Scene
+from hub.guests.commands import source_for_guest
+from hub.scenes.scene import Scene
 
 from . import web_state
 from .channel import BACKLOG_KEY

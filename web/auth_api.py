@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, session
 
-from hub.commands import parse
+from hub.command_models import parse
 from hub.errors import Conflict
 
 from .auth import Auth, csrf_token

@@ -1,6 +1,6 @@
 """Settings → Download backup / Restore: ``GET /api/v1/backup``, ``POST /api/v1/restore``.
 
-Thin views over the hub's :class:`hub.backup.BackupCommands` (owner only: a guest link
+Thin views over the hub's :class:`hub.backup.commands.BackupCommands` (owner only: a guest link
 never reaches them). The restore body is the backup file itself, as JSON, optionally sent
 with ``Content-Encoding: gzip`` (the Settings page compresses it): the web server's body
 limit (64 KiB) applies to what is sent, so a compressed backup may be about ten times
@@ -15,8 +15,8 @@ import zlib
 from flask import Blueprint, Response, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field
 
-from hub.backup import BackupError
-from hub.commands import parse
+from hub.backup.commands import BackupError
+from hub.command_models import parse
 
 from . import web_state
 from .errors import ApiError, json_body

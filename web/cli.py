@@ -12,8 +12,8 @@ from hub.errors import HubError
 
 
 def _credentials(args: argparse.Namespace) -> Any:
-    from hub.config import load_config
-    from hub.store import Store
+    from hub.config.model import load_config
+    from hub.store.database import Store
 
     from .credentials import Credentials
 
@@ -23,7 +23,7 @@ def _credentials(args: argparse.Namespace) -> Any:
 
 def _run(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
     def wrapper(args: argparse.Namespace) -> int:
-        from hub.config_errors import ConfigError  # pydantic: only when a command runs
+        from hub.config.errors import ConfigError  # pydantic: only when a command runs
 
         try:
             return func(args)

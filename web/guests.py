@@ -14,7 +14,7 @@ from typing import Any
 
 from flask import g, request, session
 
-from hub.guests import GUEST_PREFIX
+from hub.guests.commands import GUEST_PREFIX
 
 from .errors import ApiError
 

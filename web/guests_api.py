@@ -18,7 +18,7 @@ from typing import Any
 from flask import Blueprint, Response, g, jsonify, redirect, render_template, request, url_for
 from pydantic import BaseModel
 
-from hub.guests import GuestCreate
+from hub.guests.commands import GuestCreate
 
 from . import web_state
 from .auth import csrf_token, public

@@ -10,7 +10,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field
 
-from hub.journal import JournalIn
+from hub.people.journal import JournalIn
 
 from . import web_state
 from .errors import json_body

@@ -9,14 +9,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, create_model
 
-from hub.commands import (
+from hub.command_models import (
     Command,
     DiffuserCommand,
     HeatPadCommand,
     LightCommand,
     SpeakerCommand,
 )
-from hub.scenes import Scene
+from hub.scenes.scene import Scene
 
 
 class Empty(Command):

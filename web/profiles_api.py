@@ -10,7 +10,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify
 from pydantic import BaseModel
 
-from hub.profiles import ProfileIn, ProfileOut
+from hub.people.profiles import ProfileIn, ProfileOut
 
 from . import web_state
 from .errors import json_body

@@ -1,6 +1,6 @@
 """Routines in the REST API (``/api/v1/routines``); the Routines page is static/routines.js.
 
-The views are thin calls to ``hub.routines`` (:class:`hub.routines.RoutineController`),
+The views are thin calls to ``hub.routines`` (:class:`hub.routines.controller.RoutineController`),
 which validates; without it (``routines.enabled: false``) they answer 503.
 """
 
@@ -10,8 +10,8 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify
 
-from hub.commands import parse
-from hub.routine_models import RoutineIn, RoutineList, RoutineOut, RoutinePatch, SkipNext
+from hub.command_models import parse
+from hub.routines.models import RoutineIn, RoutineList, RoutineOut, RoutinePatch, SkipNext
 
 from . import web_state
 from .errors import ApiError, json_body, json_object

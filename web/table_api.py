@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify
 
-from hub.commands import TableSet, parse
+from hub.command_models import TableSet, parse
 
 from . import web_state
 from .errors import json_body

@@ -21,10 +21,10 @@ from pyhap.accessory import Accessory
 from pyhap.const import CATEGORY_LIGHTBULB, CATEGORY_SWITCH
 
 from .. import __version__
-from ..commands import DiffuserCommand, LightCommand
+from ..command_models import DiffuserCommand, LightCommand
 from ..errors import HubError
 from ..facts import DiffuserMode, Phase
-from ..scenes import spoken_name
+from ..scenes.scene import spoken_name
 
 if TYPE_CHECKING:
     from pyhap.accessory_driver import AccessoryDriver

@@ -25,8 +25,8 @@ from pyhap.accessory import Bridge
 from pyhap.accessory_driver import AccessoryDriver
 
 from .. import __version__
+from ..engine.event_types import ScenesChanged
 from ..errors import HubError
-from ..event_types import ScenesChanged
 from ..facts import DeviceKind
 from .accessories import (
     MANUFACTURER,
@@ -44,9 +44,9 @@ from .setup_code import SetupCode, load_or_create, save
 from .srp import HubDriver
 
 if TYPE_CHECKING:
-    from ..config import Config
+    from ..config.model import Config
     from ..core import Hub
-    from ..events import Event
+    from ..engine.events import Event
 
 log = logging.getLogger(__name__)
 

@@ -31,7 +31,7 @@ from .entity import BadPayload
 from .light import parse_light_command
 
 if TYPE_CHECKING:
-    from ..config import Config
+    from ..config.model import Config
 
 __all__ = ["BadPayload", "MqttBridge", "mqtt_component", "parse_light_command", "read_password"]
 

@@ -25,7 +25,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from ..event_types import (
+from ..engine.event_types import (
     ButtonPressed,
     FadeProgress,
     PeopleChanged,
@@ -43,9 +43,9 @@ from .scene import SceneEntity, scene_entities
 from .trigger import SESSION_ACTIONS, action_topic
 
 if TYPE_CHECKING:
-    from ..config import Config
+    from ..config.model import Config
     from ..core import Hub
-    from ..events import Event
+    from ..engine.events import Event
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..commands import SessionExtend, SpeakerCommand
+from ..command_models import SessionExtend, SpeakerCommand
 from .entity import Action, BadPayload, Choices, Entity, Node, device_change
 
 if TYPE_CHECKING:

@@ -21,7 +21,7 @@ from .table import LimitsSensor, TableSelect
 from .trigger import device_triggers
 
 if TYPE_CHECKING:
-    from ..config import Config
+    from ..config.model import Config
     from ..core import Hub
 
 ORIGIN = {"name": "massage-hub", "sw_version": __version__}

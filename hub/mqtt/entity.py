@@ -18,7 +18,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 if TYPE_CHECKING:
-    from ..commands import Command
+    from ..command_models import Command
     from ..core import Hub
 
 #: a parsed command, ready to run: it calls the hub (and may raise HubError)

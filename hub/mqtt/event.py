@@ -9,7 +9,7 @@ from ..facts import Phase
 from .entity import Entity, Node
 
 if TYPE_CHECKING:
-    from ..event_types import SessionChanged
+    from ..engine.event_types import SessionChanged
 
 #: the hub's session event ``action``s Home Assistant hears: the phases a session enters,
 #: and what someone did to it

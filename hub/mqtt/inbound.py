@@ -15,7 +15,7 @@ from ..errors import HubError
 from .entity import BadPayload, Entity
 
 if TYPE_CHECKING:
-    from ..config import MqttConfig
+    from ..config.model import MqttConfig
 
 log = logging.getLogger("hub.mqtt.bridge")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from ..commands import LightCommand
+from ..command_models import LightCommand
 from ..facts import MAX_FADE_SECONDS
 from .entity import OFF, ON, Action, BadPayload, Entity, Node, device_change
 

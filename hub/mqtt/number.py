@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..commands import SpeakerCommand
+from ..command_models import SpeakerCommand
 from .entity import CONFIG, Action, Choices, Entity, Node, device_change, parse_number
 
 if TYPE_CHECKING:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from ..scenes import spoken_name
+from ..scenes.scene import spoken_name
 from .entity import ON, Action, BadPayload, Entity, Node
 
 if TYPE_CHECKING:

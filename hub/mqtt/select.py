@@ -6,7 +6,7 @@ import json
 import logging
 from typing import TYPE_CHECKING, Any
 
-from ..commands import DiffuserCommand, HeatPadCommand, SpeakerCommand
+from ..command_models import DiffuserCommand, HeatPadCommand, SpeakerCommand
 from ..facts import DiffuserMode, HeatLevel
 from .entity import (
     CONFIG,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..commands import DiffuserCommand
+from ..command_models import DiffuserCommand
 from ..facts import DiffuserMode
 from .entity import OFF, ON, Action, Entity, device_change, parse_choice
 

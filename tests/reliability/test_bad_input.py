@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
-from hub.config import ConfigError, load_config
+from hub.config.model import ConfigError, load_config
 
 from ..broker import Mosquitto, Observer, have_mosquitto
 from ..live import Api, LiveHub

@@ -1,0 +1,1 @@
+"""Backup and restore, and the checks every stored row passes."""

@@ -1,0 +1,1 @@
+"""The config file: its model, its errors in words, and where it lives."""

@@ -1,0 +1,1 @@
+"""The control loop, its clock, the event bus and the watchdog."""

@@ -1,0 +1,1 @@
+"""Visiting therapists: time-limited guest links and what they may do."""

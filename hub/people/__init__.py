@@ -1,0 +1,1 @@
+"""People: profiles, who is on the table, their limits and the journal."""

@@ -1,0 +1,1 @@
+"""Routines: scheduled scenes, sessions and wind-downs, planned in local time."""

@@ -1,0 +1,1 @@
+"""Sessions: pre-warm, active, fade-out, ended; pause, extend and their cues."""

@@ -1,0 +1,1 @@
+"""The store on disk (SQLite) and the records that follow a deed."""
