@@ -27,7 +27,7 @@ is_pi() { grep -qs "Raspberry Pi" /proc/device-tree/model; }
 # --- system packages --------------------------------------------------------------------
 APT_RUN=(python3 python3-venv python3-pip libvlc5 libvlc-bin vlc-plugin-base)
 APT_TEST=(mosquitto chromium nodejs fonts-liberation fonts-dejavu-core systemd systemd-container debootstrap ffmpeg wrk pulseaudio pulseaudio-utils)
-# the pi_rig tier (tests/pi_rig.py): a Debian kernel with a simulated GPIO chip under qemu
+# the pi_rig tier (tests/rigs/pi_rig.py): a Debian kernel with a simulated GPIO chip under qemu
 # TCG, its out-of-tree modules built with gcc-12, an arm64 chroot under qemu-user
 APT_TEST+=(qemu-system-x86 qemu-user-static busybox-static cpio kmod xz-utils gcc-12 make libc6-dev libelf1)
 if is_pi; then APT_RUN+=(python3-lgpio); fi
@@ -91,9 +91,9 @@ case "$MODE" in
     # the Home Assistant tier's own venv (HA 2025.4.4 on Python 3.13), built once and cached
     # outside the repository; here, so no test's timeout has to cover the first download
     say "making Home Assistant's test venv (cached after the first time)"
-    .venv/bin/python -m tests.ha_venv || say "could not make it; the Home Assistant tests will say why"
+    .venv/bin/python -m tests.rigs.ha_venv || say "could not make it; the Home Assistant tests will say why"
     say "making the pi_rig guest: kernel, GPIO modules, bookworm userland (cached after the first time)"
-    .venv/bin/python -m tests.pi_rig || say "could not make it; the pi_rig tests will say why"
+    .venv/bin/python -m tests.rigs.pi_rig || say "could not make it; the pi_rig tests will say why"
     say "running the tests"
     exec .venv/bin/python -m pytest
     ;;

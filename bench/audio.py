@@ -33,7 +33,7 @@ def per_call(fn, n: int) -> float:
 
 def main() -> None:
     """Print the figures."""
-    from tests.audio_rig import PulseServer, have_pulse, make_tone
+    from tests.rigs.audio_rig import PulseServer, have_pulse, make_tone
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-audio-"))
     t = time.perf_counter()

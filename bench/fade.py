@@ -29,7 +29,7 @@ from hardware.pins import SimFactory  # noqa: E402
 from hub.config.model import load_config  # noqa: E402
 from hub.core import Hub  # noqa: E402
 from hub.engine.clock import FakeClock, RealClock  # noqa: E402
-from tests.support import write_config  # noqa: E402
+from tests.rigs.support import write_config  # noqa: E402
 
 CHANNELS = {
     "main": ("GPIO18", 0.0, 1.0),

@@ -26,8 +26,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.live import LiveHub, cpu_seconds, rss_mb  # noqa: E402
-from tests.support import free_port, wait_for  # noqa: E402
+from tests.rigs.live import LiveHub, cpu_seconds, rss_mb  # noqa: E402
+from tests.rigs.support import free_port, wait_for  # noqa: E402
 
 RSS_TARGET_MB = 10.0
 SETTLE_SECONDS = 3.0
@@ -67,7 +67,7 @@ def run_off(idle: float) -> dict[str, float]:
 
 def run_on(idle: float) -> dict[str, Any]:
     """Measure the service with Apple Home on and a paired, subscribed controller."""
-    from tests.homekit_controller import controller, pair
+    from tests.rigs.homekit_controller import controller, pair
 
     overrides = {
         "homekit": {

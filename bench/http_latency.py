@@ -33,7 +33,7 @@ from hardware.pins import SimFactory  # noqa: E402
 from hub.cli import SWITCH_INTERVAL  # noqa: E402
 from hub.config.model import load_config  # noqa: E402
 from hub.service import build_service  # noqa: E402
-from tests.support import wait_for, write_config  # noqa: E402
+from tests.rigs.support import wait_for, write_config  # noqa: E402
 from web.auth import Credentials  # noqa: E402
 
 PIN = "GPIO18"  # the shipped config's "main" light

@@ -1,6 +1,6 @@
 """30 parallel wrong logins against ``massage-hub serve``: answers, time, and memory.
 
-Starts the service as a child (tests/live.py: simulated pins, a free loopback port),
+Starts the service as a child (tests/rigs/live.py: simulated pins, a free loopback port),
 sets a password with ``massage-hub set-password``, warms Flask up, resets the process's
 peak RSS (``/proc/<pid>/clear_refs``), then sends N wrong logins at once (each on its
 own connection, released together by a barrier). Prints how many got 401 and 429 (split
@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.support import ServeProcess, write_config  # noqa: E402
+from tests.rigs.support import ServeProcess, write_config  # noqa: E402
 
 PASSWORD = "correct horse battery"
 

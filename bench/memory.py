@@ -21,7 +21,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.live import Api, LiveHub, rss_mb  # noqa: E402
+from tests.rigs.live import Api, LiveHub, rss_mb  # noqa: E402
 
 CALLS: list[tuple[str, str, Any]] = [
     ("GET", "/state", None),

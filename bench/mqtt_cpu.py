@@ -30,8 +30,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 from peer_mqttio import RoundTrips, Target  # noqa: E402
 from peers import echo_client  # noqa: E402
 
-from tests.broker import Mosquitto  # noqa: E402
-from tests.support import wait_for, write_config  # noqa: E402
+from tests.rigs.broker import Mosquitto  # noqa: E402
+from tests.rigs.support import wait_for, write_config  # noqa: E402
 
 NODE = "bench"
 TICKS = os.sysconf("SC_CLK_TCK")

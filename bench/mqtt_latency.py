@@ -28,8 +28,8 @@ from hub.config.model import load_config  # noqa: E402
 from hub.core import Hub  # noqa: E402
 from hub.engine.clock import RealClock  # noqa: E402
 from hub.mqtt import mqtt_component  # noqa: E402
-from tests.broker import Mosquitto, Observer  # noqa: E402
-from tests.support import wait_for, write_config  # noqa: E402
+from tests.rigs.broker import Mosquitto, Observer  # noqa: E402
+from tests.rigs.support import wait_for, write_config  # noqa: E402
 
 
 def pct(values: list[float], p: float) -> float:

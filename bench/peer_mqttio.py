@@ -1,6 +1,6 @@
 """The hub's MQTT diffuser switch against mqtt-io 2.7 with one mock output, side by side.
 
-Starts its own Mosquitto on a free loopback port (tests/broker.py; set_tcp_nodelay as
+Starts its own Mosquitto on a free loopback port (tests/rigs/broker.py; set_tcp_nodelay as
 shipped, i.e. false, unless ``--broker-nodelay``), then two servers on it (and the paho
 echo below), each a child process:
 
@@ -54,9 +54,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.broker import Mosquitto, Observer  # noqa: E402
-from tests.live import LiveHub, cpu_seconds, rss_mb  # noqa: E402
-from tests.support import wait_for  # noqa: E402
+from tests.rigs.broker import Mosquitto, Observer  # noqa: E402
+from tests.rigs.live import LiveHub, cpu_seconds, rss_mb  # noqa: E402
+from tests.rigs.support import wait_for  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "bench"))
 from peers import DEFAULT_VENV, NODE, MqttIo, PahoEcho, ensure_venv, pct, stack_rss_mb  # noqa: E402

@@ -1,7 +1,7 @@
 """The Pi Zero 2 W figures: the service at 1/8 of one core, every client outside it.
 
 A capacity model, not a slow core: the service runs in a cgroup allowed 12.5 ms of CPU per
-100 ms (tests/cpu_quota.py; cgroup v2 ``cpu.max`` or v1 ``cpu.cfs_quota_us``), which is
+100 ms (tests/rigs/cpu_quota.py; cgroup v2 ``cpu.max`` or v1 ``cpu.cfs_quota_us``), which is
 about what a Zero 2 W's one Cortex-A53 core does against this machine's (sysbench, one
 thread: ~9x). The process gets bursts of full speed and then waits out the period, so
 tails reflect the scheduler as much as the work; caches, memory bandwidth and I/O stay
@@ -50,9 +50,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 import startup  # noqa: E402
 from peers import pct  # noqa: E402
 
-from tests.broker import Mosquitto  # noqa: E402
-from tests.cpu_quota import PERIOD_US, CpuQuota  # noqa: E402
-from tests.live import Api, LiveHub  # noqa: E402
+from tests.rigs.broker import Mosquitto  # noqa: E402
+from tests.rigs.cpu_quota import PERIOD_US, CpuQuota  # noqa: E402
+from tests.rigs.live import Api, LiveHub  # noqa: E402
 
 SHARE = 0.125
 TARGETS = {  # figure -> (target text, test) at 1/8 core

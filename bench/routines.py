@@ -50,7 +50,7 @@ def main() -> None:
     from hub.engine.events import Event
     from hub.routines.controller import RoutineController
     from hub.routines.models import RoutineIn, next_fire
-    from tests.support import write_config
+    from tests.rigs.support import write_config
 
     import_cost()
     folder = Path(tempfile.mkdtemp())

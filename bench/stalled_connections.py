@@ -1,6 +1,6 @@
 """Latency of /healthz and All-off (token) from one client while another stalls connections.
 
-Starts ``massage-hub serve`` as a child (tests/live.py: simulated pins, a free loopback
+Starts ``massage-hub serve`` as a child (tests/rigs/live.py: simulated pins, a free loopback
 port, the default ``web.header_timeout_seconds: 10`` and ``web.connections_per_client:
 32``), times ``GET /healthz`` and ``POST /api/v1/all-off`` from 127.0.0.1 (a new connection
 for each request), then opens N connections from 127.0.0.2 that each send half a request's
@@ -37,7 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.live import LiveHub, cpu_seconds  # noqa: E402
+from tests.rigs.live import LiveHub, cpu_seconds  # noqa: E402
 
 HALF = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "
 PIPELINED = b"GET /static/app.js HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" * 160

@@ -9,7 +9,7 @@ included) and utime+stime (/proc/<pid>/stat) over the window.
     .venv/bin/python bench/startup.py [--quick] [--window SECONDS] [--runs N] [--cpu-quota F]
 
 ``--cpu-quota 0.125`` runs the service in a cgroup (v2 ``cpu.max`` or v1 ``cpu``; see
-tests/cpu_quota.py) allowed 12.5 ms of CPU per 100 ms, a capacity model of a Raspberry Pi
+tests/rigs/cpu_quota.py) allowed 12.5 ms of CPU per 100 ms, a capacity model of a Raspberry Pi
 Zero 2 W's one slow core, not a slow core (needs root).
 
 The project's bytecode is compiled first, as systemd/install.sh does on a Pi (the service
@@ -31,9 +31,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.broker import Mosquitto, have_mosquitto  # noqa: E402
-from tests.cpu_quota import CpuQuota  # noqa: E402
-from tests.live import LiveHub, cpu_seconds, rss_mb  # noqa: E402
+from tests.rigs.broker import Mosquitto, have_mosquitto  # noqa: E402
+from tests.rigs.cpu_quota import CpuQuota  # noqa: E402
+from tests.rigs.live import LiveHub, cpu_seconds, rss_mb  # noqa: E402
 
 
 def compile_project() -> None:

@@ -23,7 +23,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.live import Api, LiveHub, cpu_seconds  # noqa: E402
+from tests.rigs.live import Api, LiveHub, cpu_seconds  # noqa: E402
 
 CLIENTS = 10
 

@@ -26,7 +26,7 @@ from hardware.pins import SimFactory  # noqa: E402
 from hub.config.model import load_config  # noqa: E402
 from hub.engine.watchdog import stall_next_step, watchdog_component  # noqa: E402
 from hub.service import Service  # noqa: E402
-from tests.support import write_config  # noqa: E402
+from tests.rigs.support import write_config  # noqa: E402
 
 PAD = "GPIO24"
 

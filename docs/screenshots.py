@@ -24,7 +24,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.support import (  # noqa: E402 - the project's own test helpers, after the path
+from tests.rigs.support import (  # noqa: E402 - the project's own test helpers, after the path
     CHROMIUM,
     CHROMIUM_ARGS,
     ServeProcess,

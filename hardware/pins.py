@@ -26,7 +26,7 @@ from gpiozero.pins.mock import MockFactory, MockPWMPin, PinState
 log = logging.getLogger(__name__)
 
 #: The 40-pin header, as gpiozero knows it (a Pi 3B's): its BOARD -> GPIO map is the same on
-#: every 40-pin Pi (Zero, Zero 2 W, 3, 4, 400, 5, CM4; tests/test_library_contracts.py checks it),
+#: every 40-pin Pi (Zero, Zero 2 W, 3, 4, 400, 5, CM4; tests/system/test_library_contracts.py checks it),
 #: and pins are checked in the config without a board at hand, on a laptop too.
 HEADER = pi_info("a02082")
 

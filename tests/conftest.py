@@ -15,8 +15,7 @@ from hardware.pins import SimFactory
 from hub.config.model import Config, load_config
 from hub.core import Hub
 from hub.engine.clock import FakeClock
-
-from .support import write_config
+from tests.rigs.support import write_config
 
 settings.register_profile(
     "ci", max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow]

@@ -10,7 +10,7 @@ proofs differ and pairing fails with "Authentication error" until the user tries
 :class:`FullWidthServer` keeps HAP-python's checks and arithmetic and only fixes the
 widths: it draws its secret again when B would be short (B is random, so nothing is
 lost), hashes S at full width, and hands out K as :class:`FullWidthKey`, which HAP-python's
-``long_to_bytes`` turns into all 64 bytes. ``tests/test_homekit_srp.py`` pairs it with
+``long_to_bytes`` turns into all 64 bytes. ``tests/homekit/test_homekit_srp.py`` pairs it with
 aiohomekit's SRP client on a case of each kind (where HAP-python's own server fails).
 """
 

@@ -2,7 +2,7 @@
 
 The web API imports the models from here for its OpenAPI description.
 
-Time rules (tested in tests/test_routines_dst.py):
+Time rules (tested in tests/core/routines/test_routines_dst.py):
 
 - Times are wall-clock times in the hub's time zone. A routine at 21:30 fires at 21:30
   local time on both sides of a daylight-saving change, once a day.

@@ -19,11 +19,10 @@ import pytest
 import yaml
 
 from hub.config.model import ConfigError, load_config
-
-from ..broker import Mosquitto, Observer, have_mosquitto
-from ..live import Api, LiveHub
-from ..support import ROOT, SHIPPED, deep_merge, wait_for, write_config
-from .conftest import figure
+from tests.reliability.conftest import figure
+from tests.rigs.broker import Mosquitto, Observer, have_mosquitto
+from tests.rigs.live import Api, LiveHub
+from tests.rigs.support import ROOT, SHIPPED, deep_merge, wait_for, write_config
 
 pytestmark = pytest.mark.reliability
 
@@ -154,7 +153,7 @@ class Records(logging.Handler):
 @pytest.mark.broker
 @pytest.mark.skipif(not have_mosquitto(), reason="mosquitto is not installed")
 def test_bad_mqtt_commands_change_nothing(tmp_path: Path) -> None:
-    from ..test_mqtt import Rig
+    from tests.mqtt.test_mqtt import Rig
 
     cases = load("mqtt.yaml")
     broker = Mosquitto(tmp_path / "broker").start()

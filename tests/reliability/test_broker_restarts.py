@@ -3,7 +3,7 @@
 Each round kills the broker (SIGKILL and clean stops in turn), drives the hub while the
 broker is away, starts an empty broker on the same port, and checks that the hub
 reconnects, re-announces (discovery and availability) and obeys the next MQTT command.
-Builds on tests/broker.py and the Rig of tests/test_mqtt.py.
+Builds on tests/rigs/broker.py and the Rig of tests/mqtt/test_mqtt.py.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from ..broker import Mosquitto, Observer, have_mosquitto
-from ..support import wait_for
-from ..test_mqtt import N_CONFIGS, Rig, configs
-from .conftest import figure, scale
+from tests.mqtt.test_mqtt import N_CONFIGS, Rig, configs
+from tests.reliability.conftest import figure, scale
+from tests.rigs.broker import Mosquitto, Observer, have_mosquitto
+from tests.rigs.support import wait_for
 
 pytestmark = [
     pytest.mark.reliability,

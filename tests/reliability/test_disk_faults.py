@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from ..live import LiveHub
-from ..support import wait_for
-from .conftest import figure
+from tests.reliability.conftest import figure
+from tests.rigs.live import LiveHub
+from tests.rigs.support import wait_for
 
 HOLD_LOCK = """
 import sqlite3, sys

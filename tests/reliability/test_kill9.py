@@ -21,8 +21,8 @@ from typing import Any
 
 import pytest
 
-from ..live import Api, LiveHub
-from .conftest import figure, scale
+from tests.reliability.conftest import figure, scale
+from tests.rigs.live import Api, LiveHub
 
 pytestmark = pytest.mark.reliability
 

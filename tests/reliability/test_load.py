@@ -4,7 +4,7 @@ Five paced workers (10 requests/s each, own keep-alive connection) drive a live 
 one walks through sessions (start, pause, resume, extend, stop, stop), scenes and all-off;
 the others set lights with fades, the diffuser and the volume and read state, scenes,
 history and routines. The service runs in a cgroup allowed 1/8 of one core (a capacity
-model of a Raspberry Pi Zero 2 W, ``tests/cpu_quota.py``; at full speed where no cgroup
+model of a Raspberry Pi Zero 2 W, ``tests/rigs/cpu_quota.py``; at full speed where no cgroup
 can be made, and the test says why), its clients outside it, so it falls behind the way a
 Pi does. Checks: every request answered 2xx; on every SSE client the event numbers never
 go backwards and every client ends on the same last event, whose devices are the true
@@ -25,10 +25,10 @@ from typing import Any
 
 import pytest
 
-from ..cpu_quota import quota_or_reason
-from ..live import Api, LiveHub, rss_mb
-from ..support import ROOT, wait_for
-from .conftest import figure, scale
+from tests.reliability.conftest import figure, scale
+from tests.rigs.cpu_quota import quota_or_reason
+from tests.rigs.live import Api, LiveHub, rss_mb
+from tests.rigs.support import ROOT, wait_for
 
 pytestmark = pytest.mark.reliability
 

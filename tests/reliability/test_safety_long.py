@@ -1,6 +1,6 @@
 """Heat-pad safety invariants over many random command sequences (>= 10 000 on a full run).
 
-Reuses the Hypothesis state machine of tests/test_safety_properties.py; this runner only
+Reuses the Hypothesis state machine of tests/properties/test_safety_properties.py; this runner only
 sets the number of examples and counts them for the figure.
 """
 
@@ -12,9 +12,8 @@ import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import run_state_machine_as_test
 
-from tests import test_safety_properties as machines
-
-from .conftest import figure, scale
+from tests.properties import test_safety_properties as machines
+from tests.reliability.conftest import figure, scale
 
 pytestmark = pytest.mark.reliability
 

@@ -1,7 +1,7 @@
 """Schemathesis against the live API of ``massage-hub serve``: zero 5xx.
 
 Generates requests from the service's own OpenAPI (the spec the web tests use, from
-tests/test_web_schema.py) for every operation but the endless event stream, and sends them
+tests/web/test_web_schema.py) for every operation but the endless event stream, and sends them
 to a real service on a loopback port with a token made by the CLI. At least 10 000
 requests on a full run (RELIABILITY=full), a few hundred otherwise.
 """
@@ -18,9 +18,9 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from .. import test_web_schema as web_schema
-from ..live import LiveHub
-from .conftest import FULL, figure
+from tests.reliability.conftest import FULL, figure
+from tests.rigs.live import LiveHub
+from tests.web import test_web_schema as web_schema
 
 pytestmark = pytest.mark.reliability
 

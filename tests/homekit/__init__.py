@@ -1,0 +1,1 @@
+"""Apple Home: a real HomeKit controller (aiohomekit)."""

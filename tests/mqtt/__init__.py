@@ -1,0 +1,1 @@
+"""Home Assistant over MQTT: a real Mosquitto, a real Home Assistant."""

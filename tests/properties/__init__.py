@@ -1,0 +1,1 @@
+"""The safety invariants as Hypothesis state machines."""

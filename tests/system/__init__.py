@@ -1,0 +1,1 @@
+"""The whole: the command line, systemd, crashes, the layers, the docs."""
