@@ -54,6 +54,15 @@ class PinRecorder:
         return [(t, v) for t, p, v in self.changes if p == pin]
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Name the marker of the core's slower tests (the quick set leaves them out)."""
+    config.addinivalue_line(
+        "markers",
+        "slow: a core test that takes seconds (a real service, long fades, many examples); "
+        "the quick set is pytest tests/core -m 'not slow'",
+    )
+
+
 @pytest.fixture
 def make_config(tmp_path: Path) -> Callable[..., Config]:
     """Return a function that writes and loads a test config with overrides."""

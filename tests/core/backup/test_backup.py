@@ -174,6 +174,7 @@ def bad_docs(good: dict[str, Any]) -> list[tuple[Any, str]]:
     ]
 
 
+@pytest.mark.slow
 def test_bad_files_are_refused_and_change_nothing(rooms: tuple[Room, Room], tmp_path: Path) -> None:
     old, _ = rooms
     fill(old)

@@ -179,6 +179,7 @@ def peak_mb(mode: str, body: Path) -> tuple[int, int, float, str]:
     return int(packed), int(unpacked), float(grew), out.stderr
 
 
+@pytest.mark.slow
 def test_a_small_body_that_unpacks_big_costs_little_memory(tmp_path: Path) -> None:
     body = tmp_path / "bomb.json.gz"
     body.write_bytes(gzip.compress(b"[" + b"[]," * (5 * 2**20) + b"[]]"))

@@ -268,6 +268,7 @@ def test_every_fault_site_is_reached_and_survived(
     run_script(config_path, tmp_path, where, arm_at=0, count=10**6, stop_early=False)
 
 
+@pytest.mark.slow
 @settings(
     max_examples=120,
     deadline=None,

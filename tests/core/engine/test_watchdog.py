@@ -204,6 +204,7 @@ def test_ready_after_start_then_pings_and_stopping(
     assert "STOPPING=1" in notify_socket.lines()
 
 
+@pytest.mark.slow
 def test_stalled_loop_switches_heat_off_within_the_limit(
     running: Callable[..., tuple[Service, SimFactory, PinTimes]], notify_socket: NotifySocket
 ) -> None:
@@ -282,6 +283,7 @@ def _lock_free(hub: Any) -> bool:
 # --- the real service (`massage-hub serve` in a child process) ------------------------------------
 
 
+@pytest.mark.slow
 def test_serve_tells_systemd_ready_pings_stalls_and_stopping(
     tmp_path: Path, notify_socket: NotifySocket
 ) -> None:
@@ -314,6 +316,7 @@ def test_serve_tells_systemd_ready_pings_stalls_and_stopping(
     assert "TEST HOOKS ARE ON" in proc.log()
 
 
+@pytest.mark.slow
 def test_serve_without_test_hooks_ignores_the_stall_file(
     tmp_path: Path, notify_socket: NotifySocket
 ) -> None:
@@ -333,6 +336,7 @@ def test_serve_without_test_hooks_ignores_the_stall_file(
         proc.stop()
 
 
+@pytest.mark.slow
 def test_serve_stalled_loop_switches_heat_off_and_healthz_says_so(tmp_path: Path) -> None:
     """The real service: heat on through the API, the loop hangs, the pad's pin goes off."""
     config_path = write_config(tmp_path / "cfg", {"hardware": {"watchdog_seconds": 1}})

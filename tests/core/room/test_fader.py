@@ -21,6 +21,7 @@ def fade_updates(
     return [(t, light.level_for(v)) for t, v in pins.history(pin) if start <= t <= end]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("seconds", "start", "target"),
     [(1, 0.0, 1.0), (10, 1.0, 0.05), (60, 0.2, 0.9), (30 * 60, 1.0, 0.0), (60 * 60, 0.0, 1.0)],

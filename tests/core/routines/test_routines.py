@@ -562,6 +562,7 @@ def test_sunset_routine_follows_the_sun(tmp_path: Path) -> None:
 # --- the real scheduler ------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_real_scheduler_fires_a_routine_on_time(tmp_path: Path) -> None:
     """The control loop's thread (real clock) runs a routine at its planned second."""
     config = load_config(write_config(tmp_path / "real", {"timezone": "Europe/London"}))

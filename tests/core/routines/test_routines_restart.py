@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from tests.rigs.support import ROOT, ServeProcess, wait_for, write_config
 
 ZONE = ZoneInfo("America/New_York")
@@ -40,6 +42,7 @@ def once_at(name: str, at: datetime) -> dict[str, Any]:
     }
 
 
+@pytest.mark.slow
 def test_routines_survive_a_restart_and_catch_up_once(tmp_path: Path) -> None:
     config = write_config(tmp_path / "svc", {"timezone": ZONE.key})
     token = subprocess.run(

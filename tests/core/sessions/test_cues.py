@@ -207,6 +207,7 @@ def config_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_config(folder, {"session": {"prewarm_minutes": 0, "max_pause_minutes": 240}})
 
 
+@pytest.mark.slow
 @given(
     minutes=st.integers(min_value=12, max_value=90),
     plan=st.lists(

@@ -266,6 +266,7 @@ def test_one_session_at_a_time_and_bad_starts_change_nothing(hub: Hub) -> None:
     assert len(hub.sessions.history()) == 1
 
 
+@pytest.mark.slow
 def test_a_scene_without_heat_skips_the_prewarm(hub: Hub, pins: PinRecorder) -> None:
     hub.sessions.start("wind-down", 30)
     assert hub.state()["session"]["phase"] == "active"

@@ -8,6 +8,8 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.core.backup.test_backup import fill
 from tests.core.routines.test_routines import START, Room, routine
 from tests.rigs.service_api import api, create_token
@@ -91,6 +93,7 @@ def test_bad_rows_are_set_aside_and_shown(tmp_path: Path) -> None:
         room.stop()
 
 
+@pytest.mark.slow
 def test_serve_starts_on_bad_data(tmp_path: Path, browser: Any) -> None:
     room = Room(tmp_path / "room")
     room.start(START)
