@@ -36,7 +36,7 @@ __all__ = [
 
 #: the longest single fade of a light or the volume, in seconds
 MAX_FADE_SECONDS = 3600.0
-#: the longest a heat pad may be on in one stretch, in minutes (DESIGN.md, safety rule 1)
+#: the longest a heat pad may be on in one stretch, in minutes (README.md, Safety 1)
 MAX_HEAT_MINUTES = 120
 
 

@@ -10,7 +10,7 @@ The first password needs the one-time setup code that the service logs at start 
 ``massage-hub setup-code`` prints, so nobody else on the network can choose it. Cookie
 logins are kept on the server (:mod:`web.credentials`): logging out ends one, a new
 password ends them all. Every password check is counted before it runs and runs on one of
-at most ``web.password_checks_at_once`` threads (:mod:`web.limits`; each argon2 check
+at most ``web.password_checks_at_once`` threads (:mod:`web.rate_limits`; each argon2 check
 takes 19 MiB), waiting briefly for one, the fewest recent wrong passwords first; attempts
 are limited per address and per IPv6 /64. The auth API's views are in :mod:`web.auth_api`.
 """
@@ -30,7 +30,7 @@ from hub.errors import HubError
 from .credentials import MAX_SESSIONS, Credentials, hash_token
 from .errors import ApiError
 from .guests import bearer_guest_token, check_guest_request, identify_guest
-from .limits import PREFIX_FACTOR, FailureHistory, PasswordChecks, RateLimiter, client_keys
+from .rate_limits import PREFIX_FACTOR, FailureHistory, PasswordChecks, RateLimiter, client_keys
 
 __all__ = [
     "COOKIE_NAME",

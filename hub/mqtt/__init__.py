@@ -13,8 +13,8 @@ Topics (``base`` is ``<base_topic>/<node_id>``):
 Discovery and every state are sent again on each (re)connect and whenever
 ``<discovery_prefix>/status`` says ``online``.
 
-Layout: :mod:`.bridge` is the paho client and the publisher thread, :mod:`.inbound` what
-paho's thread receives (connection news, commands), :mod:`.discovery` the device config
+Layout: :mod:`.bridge` is the paho client: the publisher thread, and what paho's thread
+receives (connection news, commands, each answered there), :mod:`.discovery` the device config
 and the move from one config per entity; each platform module (:mod:`.light`,
 :mod:`.switch`, :mod:`.select`, :mod:`.number`, :mod:`.button`, :mod:`.sensor`,
 :mod:`.diagnostics`, :mod:`.event`, :mod:`.scene`, :mod:`.trigger`) holds entity classes

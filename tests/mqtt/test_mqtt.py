@@ -544,7 +544,7 @@ def test_broker_restart_reconnects_reannounces_and_obeys(
         f"{rig.base}/light_accent/state",
         '{"brightness": 128, "color_mode": "brightness", "state": "ON"}',
     )
-    # Nagle is off on the new socket too (see DESIGN.md)
+    # Nagle is off on the new socket too (see STATE_QOS in hub/mqtt/bridge.py)
     sock = rig.bridge.client.socket()
     assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
     # the subscription survived the reconnect

@@ -1,6 +1,6 @@
 """A person's limits as a property: a Hypothesis state machine over a fake-clock couples hub.
 
-DESIGN.md, safety rule 5: a session started for profiles never goes past any of their
+README.md, Safety 6: a session started for profiles never goes past any of their
 limits, whatever scene, routine or client asks. Random sequences of profile changes,
 session starts (a list of people, or people by pad), manual device commands, scenes,
 pauses, extends, stops and clock jumps run against a hub with two pads. Every write to a

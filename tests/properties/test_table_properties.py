@@ -1,6 +1,6 @@
 """Who is on the table, as a property: every entry point, every output, the strictest limit.
 
-DESIGN.md, safety rule 5: a person's limits hold whatever scene, routine, link or client
+README.md, Safety 6: a person's limits hold whatever scene, routine, link or client
 asks. A Hypothesis state machine drives one two-pad hub with a wall button from every
 entry point the hub has, each through its own adapter:
 

@@ -830,7 +830,7 @@ def test_the_owner_gets_in_while_rotating_addresses_send_wrong_passwords(tmp_pat
 
 def test_password_checks_wait_briefly_and_the_fewest_wrong_passwords_go_first() -> None:
     from web.errors import ApiError
-    from web.limits import PasswordChecks
+    from web.rate_limits import PasswordChecks
 
     checks = PasswordChecks(1, wait=5.0, queue=1)
     hold = threading.Event()
@@ -876,7 +876,7 @@ def test_password_checks_wait_briefly_and_the_fewest_wrong_passwords_go_first() 
 
 
 def test_rate_limit_keys_an_ipv6_client_on_its_64() -> None:
-    from web.limits import client_keys
+    from web.rate_limits import client_keys
 
     assert client_keys("2001:db8:1:2::5") == ("2001:db8:1:2::5", "2001:db8:1:2::/64")
     assert client_keys("2001:db8:1:2:aaaa::1")[1] == "2001:db8:1:2::/64"
