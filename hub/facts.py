@@ -30,7 +30,7 @@ __all__ = [
     "Level",
     "Owner",
     "Phase",
-    "SessionAction",
+    "SessionMoment",
     "Volume",
 ]
 
@@ -66,7 +66,7 @@ class DeviceKind(StrEnum):
     SPEAKER = "speaker"
 
 
-class SessionAction(StrEnum):
+class SessionMoment(StrEnum):
     """What happened to a session (the ``action`` of a session event)."""
 
     STARTED = "started"

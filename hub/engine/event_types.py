@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
-from ..facts import ButtonAction, EventType, SessionAction
+from ..facts import ButtonAction, EventType, SessionMoment
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -60,7 +60,7 @@ class SessionChanged(Payload):
     optional: ClassVar[frozenset[str]] = frozenset(
         {"phase", "minutes", "reason", "scene", "scene_name"}
     )
-    action: SessionAction
+    action: SessionMoment
     phase: str | None = None
     minutes: float | None = None  # extended: the session's minutes now
     reason: str | None = None  # ended: why

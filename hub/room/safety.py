@@ -26,10 +26,9 @@ from typing import Any, Protocol
 from hardware import HeatPad
 
 from ..errors import InvalidCommand, SafetyLocked
+from ..facts import Owner
 
 log = logging.getLogger(__name__)
-
-OWNERS = ("session", "routine", "manual")
 
 
 class Ledger(Protocol):
@@ -235,7 +234,7 @@ class HeatGuard:
         A manual request longer than the stretch limit is refused; sessions and routines
         are cut to it instead (by :meth:`set`).
         """
-        if owner not in OWNERS:
+        if owner not in tuple(Owner):
             raise InvalidCommand(f"unknown heat owner {owner!r}")
         if heat == "off":
             return

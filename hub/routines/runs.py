@@ -17,8 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..engine.event_types import AllOff, RoutinesChanged, SessionChanged
 from ..errors import Conflict, InvalidCommand, NotFound
-from ..facts import MAX_FADE_SECONDS, DeviceKind, HeatLevel, Owner
-from ..facts import SessionAction as CoreSessionAction
+from ..facts import MAX_FADE_SECONDS, DeviceKind, HeatLevel, Owner, SessionMoment
 from .models import Action, SceneAction, SessionAction, WindDownAction
 
 if TYPE_CHECKING:
@@ -107,7 +106,7 @@ class RoutineRuns(Mapping[str, ActiveRun]):
             return
         payload = event.payload
         session_started = (
-            isinstance(payload, SessionChanged) and payload.action == CoreSessionAction.STARTED
+            isinstance(payload, SessionChanged) and payload.action == SessionMoment.STARTED
         )
         if isinstance(payload, AllOff) or session_started:
             for rid in list(self._runs):

@@ -15,7 +15,7 @@ from ..command_models import SessionExtend, SessionStart
 from ..config.model import Config
 from ..engine.event_types import Emit, SessionChanged
 from ..errors import Conflict, InvalidCommand, NotFound
-from ..facts import MAX_FADE_SECONDS, HeatLevel, Owner, Phase, SessionAction
+from ..facts import MAX_FADE_SECONDS, HeatLevel, Owner, Phase, SessionMoment
 from ..people.limits import merge
 from ..room.devices import DeviceController
 from ..scenes.library import SceneLibrary
@@ -126,7 +126,7 @@ class SessionController:
         else:
             self._activate(now)
         self.interrupted = []  # a new session answers the "interrupted" notice
-        self._action(SessionAction.STARTED, phase=s.phase)
+        self._action(SessionMoment.STARTED, phase=s.phase)
         return s.to_dict(now, self._zone)
 
     def require(self, *phases: Phase) -> Session:
@@ -144,7 +144,7 @@ class SessionController:
             raise Conflict("the session is already paused")
         s.paused_at = now
         self._devices.pause_music()
-        self._action(SessionAction.PAUSED, phase=s.phase)
+        self._action(SessionMoment.PAUSED, phase=s.phase)
         return s.to_dict(now, self._zone)
 
     def resume(self, now: float) -> dict[str, Any]:
@@ -154,7 +154,7 @@ class SessionController:
             raise Conflict("the session is not paused")
         self._resume_at(now)
         self._renew_heat(now)
-        self._action(SessionAction.RESUMED, phase=s.phase)
+        self._action(SessionMoment.RESUMED, phase=s.phase)
         return s.to_dict(now, self._zone)
 
     def extend(self, cmd: SessionExtend, now: float) -> dict[str, Any]:
@@ -175,7 +175,7 @@ class SessionController:
             s.phase_end += cmd.minutes * 60
         if not s.paused:
             self._renew_heat(now)
-        self._action(SessionAction.EXTENDED, phase=s.phase, minutes=total)
+        self._action(SessionMoment.EXTENDED, phase=s.phase, minutes=total)
         return s.to_dict(now, self._zone)
 
     def stop(self, now: float) -> None:
@@ -191,7 +191,7 @@ class SessionController:
             self.end(s.end_reason or "stopped", now)
         else:
             self._fade_out(now, "stopped")
-            self._action(SessionAction.FADE_OUT, phase=s.phase)
+            self._action(SessionMoment.FADE_OUT, phase=s.phase)
 
     def people_changed(self, profile: dict[str, Any], now: float) -> None:
         """A profile changed: if they are in the session, its limits follow at once."""
@@ -219,7 +219,7 @@ class SessionController:
         if not self.interrupted:
             raise NotFound("no interrupted session to dismiss")
         self.interrupted = []
-        self._action(SessionAction.INTERRUPTED_DISMISSED)
+        self._action(SessionMoment.INTERRUPTED_DISMISSED)
 
     def history(self, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
         """Return past sessions, newest first."""
@@ -230,7 +230,7 @@ class SessionController:
 
     def _action(
         self,
-        action: SessionAction,
+        action: SessionMoment,
         *,
         phase: str | None = None,
         minutes: float | None = None,
@@ -413,7 +413,7 @@ class SessionController:
             "ended_at": self._wall_iso(),
             "people": [p.to_dict() for p in s.people.people] if s.people else [],
         }
-        self._action(SessionAction.ENDED, phase=Phase.ENDED, reason=reason, scene=s.scene)
+        self._action(SessionMoment.ENDED, phase=Phase.ENDED, reason=reason, scene=s.scene)
 
     def step(self, now: float) -> float | None:
         """Move the session through the phases due at ``now``; return the next phase end."""
@@ -426,7 +426,7 @@ class SessionController:
                 log.info("session paused too long: stopping")
                 self._resume_at(now)
                 self._fade_out(now, "pause_timeout")
-                self._action(SessionAction.FADE_OUT, phase=Phase.FADE_OUT)
+                self._action(SessionMoment.FADE_OUT, phase=Phase.FADE_OUT)
                 return now
             return limit
         for _ in range(len(Phase)):  # at most one pass per phase: never spins
@@ -435,10 +435,10 @@ class SessionController:
                 break
             if s.phase == Phase.PREPARE:
                 self._activate(now)
-                self._action(SessionAction.ACTIVE, phase=Phase.ACTIVE)
+                self._action(SessionMoment.ACTIVE, phase=Phase.ACTIVE)
             elif s.phase == Phase.ACTIVE:
                 self._fade_out(now, "completed")
-                self._action(SessionAction.FADE_OUT, phase=Phase.FADE_OUT)
+                self._action(SessionMoment.FADE_OUT, phase=Phase.FADE_OUT)
             else:
                 self.end(s.end_reason or "completed", now, chime=True)
         return self.current.phase_end if self.current is not None else None

@@ -31,7 +31,7 @@ from hub.engine.event_types import (
     SessionChanged,
     TableChanged,
 )
-from hub.facts import ButtonAction, EventType, HeatLevel, Phase, SessionAction
+from hub.facts import ButtonAction, EventType, HeatLevel, Phase, SessionMoment
 
 PERSON = {"profile": "ana", "pad": "pad", "name": "Ana"}
 
@@ -48,13 +48,13 @@ CASES: list[tuple[Payload, dict[str, Any]]] = [
     ),
     (
         SessionChanged(
-            action=SessionAction.STARTED, phase=Phase.PREPARE, scene="swedish", scene_name="Swe"
+            action=SessionMoment.STARTED, phase=Phase.PREPARE, scene="swedish", scene_name="Swe"
         ),
         {"action": "started", "phase": "prepare", "scene": "swedish", "scene_name": "Swe"},
     ),
     (
         SessionChanged(
-            action=SessionAction.EXTENDED,
+            action=SessionMoment.EXTENDED,
             phase=Phase.ACTIVE,
             minutes=70,
             scene="swedish",
@@ -70,7 +70,7 @@ CASES: list[tuple[Payload, dict[str, Any]]] = [
     ),
     (
         SessionChanged(
-            action=SessionAction.ENDED,
+            action=SessionMoment.ENDED,
             phase=Phase.ENDED,
             reason="stopped",
             scene="swedish",
@@ -85,7 +85,7 @@ CASES: list[tuple[Payload, dict[str, Any]]] = [
         },
     ),
     (
-        SessionChanged(action=SessionAction.INTERRUPTED_DISMISSED),
+        SessionChanged(action=SessionMoment.INTERRUPTED_DISMISSED),
         {"action": "interrupted_dismissed"},
     ),
     (SceneApplied(scene="swedish"), {"scene": "swedish"}),
@@ -179,7 +179,7 @@ def test_a_listener_gets_the_payload_itself_and_its_wire_data(hub: Hub) -> None:
     hub.subscribe(seen.append)
     hub.sessions.start(scene="swedish")
     started = [e for e in seen if isinstance(e.payload, SessionChanged)]
-    assert started and started[0].payload.action == SessionAction.STARTED
+    assert started and started[0].payload.action == SessionMoment.STARTED
     assert started[0].type == EventType.SESSION
     assert started[0].data == started[0].payload.to_data()
     assert started[0].data["scene"] == "swedish" and "reason" not in started[0].data
