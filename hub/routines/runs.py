@@ -209,29 +209,32 @@ class RoutineRuns(Mapping[str, ActiveRun]):
         ]
         music = bool(scene.playlist and scene.volume > 0 and hub.devices.speaker_id is not None)
 
-        def end() -> None:
-            if (
-                hub.sessions.current is not None
-            ):  # ran into a session (if_session: run): leave it be
-                return
-            for lid in lights:
-                hub.devices.set(lid, {"level": 0.0, "fade_seconds": fade}, owner="routine")
-            if diffuser:
-                hub.devices.set("diffuser", {"mode": "off"}, owner="routine")
-            if pads:
-                hub.devices.release_heat(
-                    Owner.ROUTINE
-                )  # what it still holds; not what a person took
-            if music:
-                hub.devices.set(
-                    hub.devices.speaker_id, {"volume": 0.0, "fade_seconds": fade}, owner="routine"
-                )
-
-        run.add(ends, "end", end)
+        run.add(ends, "end", self._ender(lights, diffuser, music, fade, heat=bool(pads)))
         if music:
             run.add(ends + timedelta(seconds=fade), "music off", self._music_off)
         self._runs[rid] = run
         return f"scene {scene.name} for {action.minutes:g} min"
+
+    def _ender(
+        self, lights: list[str], diffuser: bool, music: bool, fade: float, *, heat: bool = False
+    ) -> Callable[[], None]:
+        """Return what ends a run: its lights and music fade out, its mist and heat go."""
+        hub = self.hub
+
+        def end() -> None:
+            if hub.sessions.current is not None:
+                return  # it ran into a session (if_session: run): leave it be
+            for lid in lights:
+                hub.devices.set(lid, {"level": 0.0, "fade_seconds": fade}, owner="routine")
+            if diffuser:
+                hub.devices.set("diffuser", {"mode": "off"}, owner="routine")
+            if heat:
+                hub.devices.release_heat(Owner.ROUTINE)  # what it still holds, not a person's
+            if music and hub.devices.speaker_id is not None:
+                volume = {"volume": 0.0, "fade_seconds": fade}
+                hub.devices.set(hub.devices.speaker_id, volume, owner="routine")
+
+        return end
 
     def _music_off(self) -> None:
         hub = self.hub
@@ -287,24 +290,7 @@ class RoutineRuns(Mapping[str, ActiveRun]):
             run.add(now + timedelta(seconds=t or 2.0), "glide", glide)
             t += seg
 
-        def end() -> None:
-            if (
-                hub.sessions.current is not None
-            ):  # ran into a session (if_session: run): leave it be
-                return
-            for lid in lights:
-                hub.devices.set(
-                    lid, {"level": 0.0, "fade_seconds": END_FADE_SECONDS}, owner="routine"
-                )
-            if diffuser:
-                hub.devices.set("diffuser", {"mode": "off"}, owner="routine")
-            if music:
-                assert speaker is not None
-                hub.devices.set(
-                    speaker, {"volume": 0.0, "fade_seconds": END_FADE_SECONDS}, owner="routine"
-                )
-
-        run.add(ends, "end", end)
+        run.add(ends, "end", self._ender(lights, diffuser, music, END_FADE_SECONDS))
         if music:
             run.add(ends + timedelta(seconds=END_FADE_SECONDS), "music off", self._music_off)
         self._runs[rid] = run
