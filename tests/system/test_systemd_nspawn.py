@@ -242,7 +242,7 @@ def test_install_reaches_ready_through_notify_and_answers_healthz(hub: Hub) -> N
 
 
 def test_kill9_mid_session_leaves_every_pin_off_and_restarts(hub: Hub) -> None:
-    hub.sessions.start()
+    hub.start_session()
     before = hub.show()
     pid = hub.kill("KILL")
     # between the crash and the restart only ExecStopPost can have written the pins
@@ -263,7 +263,7 @@ def test_a_stopped_process_is_aborted_by_the_watchdog_all_off_and_restarted(hub:
     hub.systemctl("daemon-reload")
     hub.restart()
     try:
-        hub.sessions.start()
+        hub.start_session()
         before = hub.show()
         started = time.monotonic()
         pid = hub.kill("STOP")
@@ -301,7 +301,7 @@ def test_a_config_error_exits_78_and_does_not_loop(hub: Hub) -> None:
 
 
 def test_a_crash_after_a_config_typo_still_leaves_heat_off(hub: Hub) -> None:
-    hub.sessions.start()
+    hub.start_session()
     hub.typo_config()  # the running service still has the good config
     try:
         before = hub.show()
@@ -398,7 +398,7 @@ def systemd_version(box: Container) -> str:
 
 def test_uninstall_stops_and_removes_the_unit_with_every_pin_off(hub: Hub) -> None:
     hub.restart()
-    hub.sessions.start()
+    hub.start_session()
     result = hub.box.sh(f"cd {SRC_IN_CONTAINER} && ./setup.sh --uninstall", timeout=120)
     assert "removed the service" in result.stdout
     hub.assert_all_off()
