@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from enum import StrEnum
 from typing import Any
 
@@ -55,6 +56,10 @@ class HeatPad:
         self._since = 0.0
         self._now = 0.0
         self._last_off: float | None = None  # when the relay last opened
+        self._closed_at: float | None = None  # when the relay last closed, while it is closed
+        self._relay_total = 0.0  # seconds the relay was closed before ``_closed_at``
+        #: called as ``listener(now, closed)`` at each real switch of the relay (a thermal model)
+        self.relay_listeners: list[Callable[[float, bool], None]] = []
         self._out = DigitalOutputDevice(
             pin, active_high=active_high, initial_value=False, pin_factory=pin_factory
         )
@@ -68,6 +73,22 @@ class HeatPad:
     def relay_on(self) -> bool:
         """True while the relay is closed (the pad is drawing power)."""
         return bool(self._out.value)
+
+    def relay_seconds(self, now: float) -> float:
+        """Return how long the relay has been closed in all, up to ``now`` (for its energy)."""
+        total = self._relay_total
+        if self._closed_at is not None:
+            total += max(0.0, now - self._closed_at)
+        return total
+
+    def _switched(self, now: float, closed: bool) -> None:
+        if closed:
+            self._closed_at = now
+        elif self._closed_at is not None:
+            self._relay_total += max(0.0, now - self._closed_at)
+            self._closed_at = None
+        for listener in self.relay_listeners:
+            listener(now, closed)
 
     def on_seconds(self) -> float:
         """Return how long the relay is closed in each cycle at the current level."""
@@ -99,13 +120,18 @@ class HeatPad:
             ready = self._last_off + self.min_switch_seconds
             if now < ready - 1e-6:
                 return ready
-        self._out.on()
+        if not self._out.value:
+            self._out.on()
+            self._switched(now, True)
         return None
 
     def _open_relay(self, now: float) -> None:
         if self._out.value:
             self._last_off = now
-        self._out.off()
+            self._out.off()
+            self._switched(now, False)
+        else:
+            self._out.off()
 
     def update(self, now: float) -> float | None:
         """Drive the relay for time ``now``; return when the next switch is due."""

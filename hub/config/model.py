@@ -40,6 +40,8 @@ class LightConfig(Strict):
     min_duty: float = Field(0.004, ge=0.0, le=0.2)
     frequency: int = Field(800, ge=50, le=20000)
     active_high: bool = True
+    #: the light's power at full brightness, for a session's energy and cost (null: not counted)
+    watts: float | None = Field(None, gt=0, le=1000)
 
 
 class DiffuserConfig(Strict):
@@ -52,8 +54,20 @@ class DiffuserConfig(Strict):
     active_high: bool = True
 
 
+#: a 1-wire temperature sensor's id as the kernel names it (family-serial), or the only one
+SENSOR_ID = r"^(auto|[0-9a-f]{2}-[0-9a-f]{12})$"
+
+
+class HeatTargets(Strict):
+    """The temperature each heat level holds, in °C, when the pad has a sensor."""
+
+    low: float = Field(34.0, ge=25, le=50)
+    medium: float = Field(38.0, ge=25, le=50)
+    high: float = Field(42.0, ge=25, le=50)
+
+
 class HeatPadConfig(Strict):
-    """One heat pad relay and its safety limits."""
+    """One heat pad relay, its safety limits, and its optional temperature sensor."""
 
     pin: Pin
     name: str | None = None
@@ -63,6 +77,23 @@ class HeatPadConfig(Strict):
     cycle_seconds: float = Field(60.0, ge=10, le=600)
     min_switch_seconds: float = Field(10.0, ge=0, le=300)
     active_high: bool = True
+    #: a DS18B20 on the pad (its 1-wire id, or "auto" for the only one); null: time alone
+    sensor: str | None = None
+    #: above this the pad is switched off and locked (with a sensor)
+    max_celsius: float = Field(45.0, ge=30, le=50)
+    targets: HeatTargets = HeatTargets()
+    #: the pad's power while its relay is closed, for a session's energy and cost
+    watts: float | None = Field(None, gt=0, le=3000)
+
+    @field_validator("sensor")
+    @classmethod
+    def _sensor(cls, v: str | None) -> str | None:
+        if v is not None and not re.match(SENSOR_ID, v):
+            raise ValueError(
+                f"{v!r} is not a sensor id: use auto (the only sensor on the bus) or the id "
+                "the hub lists, like 28-0316a279a4ff"
+            )
+        return v
 
 
 class ButtonConfig(Strict):
@@ -78,6 +109,8 @@ class HardwareConfig(Strict):
     backend: Literal["auto", "gpio", "mock"] = "auto"
     control_hz: float = Field(60.0, ge=50, le=200)
     watchdog_seconds: float = Field(5.0, ge=1, le=120)
+    #: where the kernel lists 1-wire sensors (dtoverlay=w1-gpio); a test points it elsewhere
+    w1_devices: Path = Path("/sys/bus/w1/devices")
 
 
 class SpeakerConfig(Strict):
@@ -108,6 +141,13 @@ class RoutinesConfig(Strict):
     misfire_grace_minutes: float = Field(10, ge=0, le=24 * 60)
 
 
+class EnergyConfig(Strict):
+    """What a kWh costs, for each session's cost (the lights' and pads' watts give the kWh)."""
+
+    price_per_kwh: float | None = Field(None, ge=0, le=100)
+    currency: str = Field("€", min_length=1, max_length=4)
+
+
 class LocationConfig(Strict):
     """Where the room is, for sunset times (no internet needed)."""
 
@@ -134,6 +174,7 @@ class Config(Strict):
     mqtt: MqttConfig = MqttConfig()
     homekit: HomeKitConfig = HomeKitConfig()
     routines: RoutinesConfig = RoutinesConfig()
+    energy: EnergyConfig = EnergyConfig()
 
     #: where the file was loaded from (not a key)
     source: Path | None = Field(default=None, exclude=True)
@@ -271,6 +312,16 @@ def _cross_checks(config: Config, file: str, located: Located) -> list[ConfigIss
                     f"must not be longer than max_on_minutes ({pad.max_on_minutes:g})",
                 )
             )
+        targets = pad.targets
+        for level in ("low", "medium", "high"):
+            if getattr(targets, level) > pad.max_celsius:
+                path = ("heat_pads", key, "targets", level)
+                message = f"must not be above max_celsius ({pad.max_celsius:g} °C)"
+                out.append(ConfigIssue(file, line_of(located.lines, path), ".".join(path), message))
+        if not targets.low <= targets.medium <= targets.high:
+            path = ("heat_pads", key, "targets")
+            message = "low, medium and high must go up (low ≤ medium ≤ high)"
+            out.append(ConfigIssue(file, line_of(located.lines, path), ".".join(path), message))
     clash = set(config.lights) & set(config.heat_pads)
     clash |= {"diffuser", "speaker"} & (set(config.lights) | set(config.heat_pads))
     for key in sorted(clash):
