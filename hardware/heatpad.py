@@ -58,6 +58,9 @@ class HeatPad:
         self._last_off: float | None = None  # when the relay last opened
         self._closed_at: float | None = None  # when the relay last closed, while it is closed
         self._relay_total = 0.0  # seconds the relay was closed before ``_closed_at``
+        #: True holds the relay open whatever the level (a thermostat at its target); the level
+        #: and its cycle go on, and the relay follows them again when it is False
+        self.hold_off = False
         #: called as ``listener(now, closed)`` at each real switch of the relay (a thermal model)
         self.relay_listeners: list[Callable[[float, bool], None]] = []
         self._out = DigitalOutputDevice(
@@ -136,7 +139,7 @@ class HeatPad:
     def update(self, now: float) -> float | None:
         """Drive the relay for time ``now``; return when the next switch is due."""
         self._now = now
-        if self._heat == "off":
+        if self._heat == "off" or self.hold_off:
             self._open_relay(now)
             return None
         on = self.on_seconds()

@@ -22,6 +22,7 @@ class Room:
         heat_pads: dict[str, HeatPad],
         speaker: Speaker | None = None,
         button: WallButton | None = None,
+        thermometers: dict[str, Any] | None = None,
         diffuser_id: str = "diffuser",
         speaker_id: str = "speaker",
     ) -> None:
@@ -32,6 +33,8 @@ class Room:
         self.speaker = speaker
         self.speaker_id = speaker_id
         self.button = button
+        #: the pads' temperature sensors, by pad id (only pads that have one)
+        self.thermometers: dict[str, Any] = dict(thermometers or {})
 
     def devices(self) -> dict[str, Any]:
         """Return every output device by id, lights first."""
@@ -68,3 +71,5 @@ class Room:
             self.speaker.close()
         if self.button is not None:
             self.button.close()
+        for thermometer in self.thermometers.values():
+            thermometer.close()

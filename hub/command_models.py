@@ -5,7 +5,7 @@ The web API builds its OpenAPI description from these same models.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
 
@@ -47,11 +47,13 @@ class DiffuserCommand(Command):
 
 
 class HeatPadCommand(Command):
-    """Set a heat pad's ``heat`` level for ``minutes`` (default: its manual timeout)."""
+    """Set a heat pad's ``heat`` level for ``minutes`` (default: its manual timeout), or
+    ``clear_fault`` after a person checked a pad its sensor found at fault."""
 
     heat: HeatLevelField | None = None
     on: StrictBool | None = None
     minutes: float | None = Field(None, gt=0, le=MAX_HEAT_MINUTES)
+    clear_fault: Literal[True] | None = None
 
 
 class SpeakerCommand(Command):

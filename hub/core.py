@@ -106,6 +106,7 @@ class Hub:
             on_hold=self._button_hold,
             backend=self.backend,
             warnings=self.warnings,
+            clock=self.clock.monotonic,
         )
         # what follows a deed (a pad's off-time, a session's end) never holds up the next one
         self.recorder = Recorder()
@@ -311,8 +312,21 @@ class Hub:
         pads = self.room.heat_pads
         relays = {pid: pad.relay_on for pid, pad in pads.items()}
         tripped, deadline = self.guard.check(now)
-        for pid in tripped:
-            self.emit(SafetyTripped(device=pid, reason="max_on"))
+        for pid, reason in tripped:
+            fault = self.guard.states[pid].fault if reason != "max_on" else None
+            if fault is None:
+                self.emit(SafetyTripped(device=pid, reason=reason))
+            else:
+                self.emit(
+                    SafetyTripped(
+                        device=pid,
+                        reason=reason,
+                        message=fault["message"],
+                        celsius=fault["celsius"],
+                    )
+                )
+        for pid, celsius in self.guard.temperature_news(now).items():
+            self.emit(DeviceChanged(device=pid, changes={"temperature": celsius}))
         for pid, was in relays.items():  # the duty cycle, as it happens
             if pads[pid].relay_on != was:
                 self.emit(DeviceChanged(device=pid, changes={"relay": pads[pid].relay_on}))

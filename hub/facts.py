@@ -19,6 +19,7 @@ __all__ = [
     "AreaField",
     "Areas",
     "MAX_FADE_SECONDS",
+    "HEAT_TARGET_MARGIN",
     "MAX_HEAT_MINUTES",
     "DeviceKind",
     "DiffuserMode",
@@ -38,6 +39,8 @@ __all__ = [
 MAX_FADE_SECONDS = 3600.0
 #: the longest a heat pad may be on in one stretch, in minutes (README.md, Safety 1)
 MAX_HEAT_MINUTES = 120
+#: °C: a heat level's target stays at least this far under its pad's ceiling (max_celsius)
+HEAT_TARGET_MARGIN = 1.0
 
 
 class Phase(StrEnum):

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationError, field_validator
 
-from ..facts import MAX_HEAT_MINUTES
+from ..facts import HEAT_TARGET_MARGIN, MAX_HEAT_MINUTES
 from .adapters import HomeKitConfig, MqttConfig, Strict, WebConfig
 from .errors import ConfigError as ConfigError
 from .errors import ConfigIssue as ConfigIssue
@@ -227,6 +227,16 @@ class Config(Strict):
             ids.append("speaker")
         return ids
 
+    def device_name(self, did: str) -> str:
+        """A device's display name (from the config, else from its id)."""
+        if did in self.lights:
+            return self.lights[did].name or did.replace("_", " ").capitalize()
+        if did in self.heat_pads:
+            return self.heat_pads[did].name or did.replace("_", " ").capitalize()
+        if did == "diffuser" and self.diffuser is not None:
+            return self.diffuser.name or "Diffuser"
+        return did.capitalize()
+
     def pins(self) -> dict[str, Pin]:
         """Return every configured output pin by its key path."""
         out: dict[str, Pin] = {}
@@ -314,9 +324,12 @@ def _cross_checks(config: Config, file: str, located: Located) -> list[ConfigIss
             )
         targets = pad.targets
         for level in ("low", "medium", "high"):
-            if getattr(targets, level) > pad.max_celsius:
+            if getattr(targets, level) > pad.max_celsius - HEAT_TARGET_MARGIN:
                 path = ("heat_pads", key, "targets", level)
-                message = f"must not be above max_celsius ({pad.max_celsius:g} °C)"
+                message = (
+                    f"must be at least {HEAT_TARGET_MARGIN:g} °C under max_celsius "
+                    f"({pad.max_celsius:g} °C)"
+                )
                 out.append(ConfigIssue(file, line_of(located.lines, path), ".".join(path), message))
         if not targets.low <= targets.medium <= targets.high:
             path = ("heat_pads", key, "targets")

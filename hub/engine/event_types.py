@@ -91,9 +91,13 @@ class SafetyTripped(Payload):
     """A safety rule switched a pad off or refused it heat (or all heat, without a device)."""
 
     type: ClassVar[EventType] = EventType.SAFETY
-    optional: ClassVar[frozenset[str]] = frozenset({"device"})
+    optional: ClassVar[frozenset[str]] = frozenset({"device", "message", "celsius"})
     device: str | None = None
-    reason: str  # max_on, cooling_down, watchdog, control_loop_error, ...
+    reason: str  # max_on, cooling_down, watchdog, control_loop_error, a sensor's fault, ...
+    #: what a person should know and do, in words (a pad's fault)
+    message: str | None = None
+    #: the pad's temperature then (a pad's fault)
+    celsius: float | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,7 @@ from hardware.speaker import find_playlists
 from ..config.model import Config, LightConfig
 from ..engine.clock import Clock
 from .safety import HeatGuard, Ledger, PadLimits
+from .thermostat import Thermostat
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +147,78 @@ def _build_light(
     )
 
 
+@dataclass(frozen=True)
+class _NoReading:
+    """What a sensor the hub could not set up says at every look: why, never a temperature."""
+
+    error: str
+    at: float
+    celsius: None = None
+
+
+class MissingSensor:
+    """A configured sensor that is not there: its pad stays off, and the page says why."""
+
+    def __init__(self, sensor_id: str, why: str, clock: Callable[[], float]) -> None:
+        self.sensor_id = sensor_id
+        self._why = why
+        self._clock = clock
+
+    def latest(self) -> _NoReading:
+        """Return the set-up problem as a failed reading, now."""
+        return _NoReading(self._why, self._clock())
+
+    def close(self) -> None:
+        """Nothing to stop."""
+
+
+#: with a sensor, every level runs the relay fully until the level's temperature
+SENSOR_DUTY = {"low": 1.0, "medium": 1.0, "high": 1.0}
+
+
+def build_thermometers(
+    config: Config,
+    pads: dict[str, HeatPad],
+    clock: Callable[[], float],
+    warnings: list[str],
+    *,
+    backend: str,
+) -> dict[str, Any]:
+    """Make a sensor for each pad that has one: simulated (a thermal model) off a Pi."""
+    out: dict[str, Any] = {}
+    sensed = {pid: pc for pid, pc in config.heat_pads.items() if pc.sensor is not None}
+    if not sensed:
+        return out
+    # w1thermsensor loads only when a pad has a sensor
+    from hardware.thermometer import (
+        SimThermometer,
+        ThermalModel,
+        ThermometerError,
+        W1Thermometer,
+    )
+
+    for pid, pc in sensed.items():
+        assert pc.sensor is not None
+        if backend == "mock":
+            model = ThermalModel(start=clock())
+            pads[pid].relay_listeners.append(model.relay)
+            out[pid] = SimThermometer(model, clock)
+            continue
+        try:
+            thermometer = W1Thermometer(
+                pc.sensor, root=config.path(config.hardware.w1_devices), clock=clock
+            )
+        except ThermometerError as exc:
+            message = f"heat pad {pid!r} stays off: its temperature sensor is missing ({exc})"
+            log.warning("%s", message)
+            warnings.append(message)
+            out[pid] = MissingSensor(pc.sensor, str(exc), clock)
+            continue
+        thermometer.start()
+        out[pid] = thermometer
+    return out
+
+
 def build_room(
     config: Config,
     pin_factory: Any,
@@ -154,6 +229,7 @@ def build_room(
     backend: str | None = None,
     warnings: list[str] | None = None,
     pwm_root: Path = SYSFS_PWM,
+    clock: Callable[[], float] = time.monotonic,
 ) -> Room:
     """Make every part on ``pin_factory``; ``speaker="auto"`` builds one from the config.
 
@@ -180,11 +256,13 @@ def build_room(
             pc.pin,
             cycle_seconds=pc.cycle_seconds,
             min_switch_seconds=pc.min_switch_seconds,
+            duty=SENSOR_DUTY if pc.sensor is not None else None,
             active_high=pc.active_high,
             pin_factory=f,
         )
         for pid, pc in c.heat_pads.items()
     }
+    thermometers = build_thermometers(c, pads, clock, warnings, backend=backend)
     button = None
     if c.button is not None:
         button = WallButton(
@@ -196,7 +274,14 @@ def build_room(
         )
     if speaker == "auto":
         speaker = build_speaker(c)
-    return Room(lights=lights, diffuser=diffuser, heat_pads=pads, speaker=speaker, button=button)
+    return Room(
+        lights=lights,
+        diffuser=diffuser,
+        heat_pads=pads,
+        speaker=speaker,
+        button=button,
+        thermometers=thermometers,
+    )
 
 
 def build_guard(config: Config, room: Room, ledger: Ledger, clock: Clock) -> HeatGuard:
@@ -213,6 +298,17 @@ def build_guard(config: Config, room: Room, ledger: Ledger, clock: Clock) -> Hea
         },
         ledger=ledger,
         stamp=lambda: (clock.boot_id(), clock.monotonic(), clock.now().timestamp()),
+        thermostats={
+            pid: Thermostat(
+                config.device_name(pid),
+                room.thermometers[pid],
+                max_celsius=c.max_celsius,
+                targets=c.targets.model_dump(),
+                started=clock.monotonic(),
+            )
+            for pid, c in config.heat_pads.items()
+            if pid in room.thermometers
+        },
     )
 
 

@@ -90,14 +90,7 @@ class DeviceController:
 
     def name(self, did: str) -> str:
         """A device's display name (from the config, else from its id)."""
-        c = self.config
-        if did in c.lights:
-            return c.lights[did].name or did.replace("_", " ").capitalize()
-        if did in c.heat_pads:
-            return c.heat_pads[did].name or did.replace("_", " ").capitalize()
-        if did == "diffuser" and c.diffuser is not None:
-            return c.diffuser.name or "Diffuser"
-        return did.capitalize()
+        return self.config.device_name(did)
 
     def info(self) -> list[DeviceInfo]:
         """Every output device, in the room's order."""
@@ -203,6 +196,12 @@ class DeviceController:
     def _set_pad(
         self, pid: str, cmd: HeatPadCommand, now: float, owner: str, seconds: float | None
     ) -> None:
+        if cmd.clear_fault:
+            if cmd.heat is not None or cmd.on is not None or cmd.minutes is not None:
+                raise InvalidCommand("send clear_fault on its own, then the heat you want")
+            if not self.guard.clear_fault(pid, now):
+                raise InvalidCommand(f"{self.name(pid)} has no fault to clear")
+            return
         if cmd.heat is not None and cmd.on is not None:
             raise InvalidCommand("send either heat or on, not both")
         if cmd.heat is None and cmd.on is None:

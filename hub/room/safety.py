@@ -10,6 +10,10 @@ Rules (README.md, "Safety"):
 Both are enforced by :meth:`HeatGuard.check`, which the hub's control loop runs at every
 step and schedules itself for the next expiry.
 
+3. A pad with a temperature sensor holds each level's temperature, and a fault it shows
+   (over its ceiling, a stuck relay, no rise, a failed sensor: hub/room/thermostat.py)
+   switches it off and locks it until a person clears the fault (:meth:`HeatGuard.clear_fault`).
+
 Rule 1 holds across restarts and crashes: every on/off transition is written to a ledger
 (SQLite) *before* the relay closes, and :meth:`HeatGuard.restore` reads it at start. A pad
 the ledger still shows on was never switched off by the hub (a crash, a power cut): it is
@@ -27,6 +31,7 @@ from hardware import HeatPad
 
 from ..errors import InvalidCommand, SafetyLocked
 from ..facts import Owner
+from .thermostat import POLL_SECONDS, Fault, FaultReport, Thermostat
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +71,12 @@ class PadState:
     until: float | None = None
     locked_until: float | None = None
     last_trip: str | None = None
+    #: a fault its sensor showed (FaultReport.to_dict()): off and locked until cleared
+    fault: dict[str, Any] | None = None
+
+
+#: a later fault replaces an earlier one only if it is worse (it says more to do)
+FAULT_RANK = {Fault.SENSOR: 0, Fault.NO_RISE: 1, Fault.OVER_CEILING: 2, Fault.STUCK_RELAY: 3}
 
 
 class HeatGuard:
@@ -78,9 +89,12 @@ class HeatGuard:
         *,
         ledger: Ledger | None = None,
         stamp: Stamp | None = None,
+        thermostats: dict[str, Thermostat] | None = None,
     ) -> None:
         self._pads = pads
         self.limits = limits
+        #: the pads with a temperature sensor
+        self.thermostats = dict(thermostats or {})
         self.states = {pid: PadState() for pid in pads}
         self._ledger = ledger
         self._stamp = stamp
@@ -92,6 +106,7 @@ class HeatGuard:
         #: None writes it at once
         self.record_later: Callable[[str, Callable[[], None]], None] | None = None
         self._generation = dict.fromkeys(pads, 0)  # each pad's newest record
+        self._told: dict[str, tuple[float, float]] = {}  # the temperature last told, and when
 
     # --- the ledger ---------------------------------------------------------------------------
 
@@ -108,6 +123,7 @@ class HeatGuard:
             "used": used,
             "off_ago": None if on or state.off_at is None else now - state.off_at,
             "lock_left": None if lock is None else lock - now,
+            "fault": state.fault,
         }
 
     def _save(self, pad_id: str, now: float, *, on: bool, used: float) -> None:
@@ -173,6 +189,16 @@ class HeatGuard:
     ) -> list[str]:
         state = self.states[pid]
         limits = self.limits[pid]
+        notes: list[str] = []
+        fault = rec.get("fault")
+        if fault is not None:  # a fault outlives a restart: a person must clear it
+            state.fault = {
+                "kind": str(Fault(fault["kind"])),
+                "message": str(fault["message"]),
+                "celsius": None if fault.get("celsius") is None else float(fault["celsius"]),
+            }
+            state.last_trip = state.fault["kind"]
+            notes.append(f"{pid} still has a fault: {state.fault['message']}")
         elapsed: float | None = None
         if rec.get("boot") == boot and mono - float(rec["mono"]) >= 0:
             elapsed = mono - float(rec["mono"])
@@ -187,8 +213,9 @@ class HeatGuard:
                 state.locked_until = now + limits.cooldown
                 state.last_trip = "restart"
             return [
+                *notes,
                 f"{pid} was on when the service stopped without switching it off: counted as "
-                f"on until now ({state.used / 60:.1f} of {limits.max_on / 60:g} min used)"
+                f"on until now ({state.used / 60:.1f} of {limits.max_on / 60:g} min used)",
             ]
         rest = elapsed or 0.0  # unknown: no rest at all
         if rec.get("off_ago") is not None:
@@ -197,8 +224,11 @@ class HeatGuard:
         lock_left = rec.get("lock_left")
         if lock_left is not None and float(lock_left) - rest > 0:
             state.locked_until = now + float(lock_left) - rest
-            return [f"{pid} is still cooling down for {(float(lock_left) - rest) / 60:.1f} min"]
-        return []
+            return [
+                *notes,
+                f"{pid} is still cooling down for {(float(lock_left) - rest) / 60:.1f} min",
+            ]
+        return notes
 
     @property
     def pad_ids(self) -> list[str]:
@@ -245,6 +275,9 @@ class HeatGuard:
             raise InvalidCommand(
                 f"{pad_id} may be on for at most {limits.max_on / 60:g} minutes at a time"
             )
+        fault = self.states[pad_id].fault
+        if fault is not None:
+            raise SafetyLocked(f"{fault['message']} (It stays off until the fault is cleared.)")
         if self.locked(pad_id, now):
             left = (self.lock_end(pad_id, now) or now) - now
             raise SafetyLocked(
@@ -266,7 +299,7 @@ class HeatGuard:
         try:
             self.validate(pad_id, heat, now, owner=owner, seconds=seconds)
         except SafetyLocked:
-            self.refusal[pad_id] = "cooling_down"
+            self.refusal[pad_id] = "fault" if self.states[pad_id].fault else "cooling_down"
             return False
         state = self.states[pad_id]
         limits = self.limits[pad_id]
@@ -286,6 +319,9 @@ class HeatGuard:
         state.owner = owner
         state.heat = heat
         try:
+            thermostat = self.thermostats.get(pad_id)
+            if thermostat is not None:  # the relay waits for a good reading below the target
+                self._pads[pad_id].hold_off = not thermostat.allows(heat, now)
             self._pads[pad_id].set_heat(heat, now)
         except Exception:
             log.exception("%s: its output failed; switched off", pad_id)
@@ -354,15 +390,27 @@ class HeatGuard:
         assert state.on_since is not None
         return state.on_since + self.limits[pad_id].max_on - state.used
 
-    def check(self, now: float) -> tuple[list[str], float | None]:
-        """Enforce expiries and stretch limits at ``now``.
+    def check(self, now: float) -> tuple[list[tuple[str, str]], float | None]:
+        """Enforce expiries, stretch limits and the sensors' faults at ``now``.
 
-        Returns the pads forced off by the stretch limit and the next time to check.
+        Returns the pads it forced off, each with why (``max_on`` or a :class:`Fault`), and
+        the next time to check.
         """
-        tripped: list[str] = []
+        tripped: list[tuple[str, str]] = []
         deadline: float | None = None
         for pid, state in self.states.items():
             pad = self._pads[pid]
+            thermostat = self.thermostats.get(pid)
+            if thermostat is not None:
+                deadline = (
+                    now + POLL_SECONDS if deadline is None else min(deadline, now + POLL_SECONDS)
+                )
+                report = thermostat.watch(
+                    now, relay_closed=pad.relay_on, relay_seconds=pad.relay_seconds(now)
+                )
+                if report is not None and self._trip(pid, report, now):
+                    tripped.append((pid, str(report.kind)))
+                    continue
             if state.heat == "off":
                 if pad.relay_on:  # belt and braces: an "off" pad's relay is open
                     pad.off()
@@ -374,12 +422,14 @@ class HeatGuard:
                     "%s was on for %g min: forced off, cooling down", pid, limits.max_on / 60
                 )
                 self.off(pid, now, lock=True)
-                tripped.append(pid)
+                tripped.append((pid, "max_on"))
                 continue
             if now >= state.until:
                 log.info("%s reached its time limit (%s): off", pid, state.owner)
                 self.off(pid, now)
                 continue
+            if thermostat is not None:
+                pad.hold_off = not thermostat.allows(state.heat, now)
             nxt = pad.update(now)
             for t in (nxt, state.until, self.stretch_end(pid)):
                 if t is not None and (deadline is None or t < deadline):
@@ -391,6 +441,53 @@ class HeatGuard:
                 elif deadline is None or state.locked_until < deadline:
                     deadline = state.locked_until
         return tripped, deadline
+
+    def _trip(self, pad_id: str, report: FaultReport, now: float) -> bool:
+        """Switch the pad off for a fault and lock it; False if it already has one as bad."""
+        state = self.states[pad_id]
+        if (
+            state.fault is not None
+            and FAULT_RANK[Fault(state.fault["kind"])] >= FAULT_RANK[report.kind]
+        ):
+            return False
+        log.warning("%s: %s", pad_id, report.message)
+        was_on = state.on_since is not None
+        state.fault = report.to_dict()
+        state.last_trip = str(report.kind)
+        self.off(pad_id, now)
+        if not was_on:
+            self._save_quietly(pad_id, now)  # the fault outlives a restart
+        return True
+
+    def clear_fault(self, pad_id: str, now: float) -> bool:
+        """Let a person allow heat again after checking the pad; False if it had no fault.
+
+        Raises SafetyLocked, saying why, while what caused it still holds.
+        """
+        state = self.states[pad_id]
+        if state.fault is None:
+            return False
+        thermostat = self.thermostats.get(pad_id)
+        why = thermostat.clear(now) if thermostat is not None else None
+        if why is not None:
+            raise SafetyLocked(f"{why}; the fault stays until then")
+        log.info("%s: fault cleared by a person (%s)", pad_id, state.fault["kind"])
+        state.fault = None
+        self._save_quietly(pad_id, now)
+        return True
+
+    def temperature_news(self, now: float) -> dict[str, float]:
+        """Return the pads whose temperature moved enough to tell (0.2 °C, at most every 5 s)."""
+        news: dict[str, float] = {}
+        for pid, thermostat in self.thermostats.items():
+            shown = thermostat.shown()
+            if shown is None:
+                continue
+            told = self._told.get(pid)
+            if told is None or (abs(shown - told[0]) >= 0.2 and not 0 <= now - told[1] < 5.0):
+                self._told[pid] = (shown, now)
+                news[pid] = round(shown, 1)
+        return news
 
     def pad_state(self, pad_id: str, now: float) -> dict[str, Any]:
         """Return a pad's state for the API (heat, on, owner, remaining and lock times)."""
@@ -411,5 +508,14 @@ class HeatGuard:
             on_seconds=round(
                 state.used + (0.0 if state.on_since is None else now - state.on_since), 1
             ),
+            fault=state.fault,
         )
+        thermostat = self.thermostats.get(pad_id)
+        if thermostat is not None:
+            shown = thermostat.shown()
+            out.update(
+                temperature=None if shown is None else round(shown, 1),
+                target_celsius=thermostat.target(state.heat),
+                max_celsius=thermostat.max_celsius,
+            )
         return out
