@@ -200,7 +200,7 @@ def build_thermometers(
     for pid, pc in sensed.items():
         assert pc.sensor is not None
         if backend == "mock":
-            model = ThermalModel(start=clock())
+            model = ThermalModel()
             pads[pid].relay_listeners.append(model.relay)
             out[pid] = SimThermometer(model, clock)
             continue

@@ -64,7 +64,7 @@ class PadMachine(RuleBasedStateMachine):
             5, duty=SENSOR_DUTY, min_switch_seconds=10, cycle_seconds=60, pin_factory=factory
         )
         self.pin = factory.pin(5)
-        self.model = ThermalModel(room=ROOM, rise=RISE, tau=TAU, start=0.0)
+        self.model = ThermalModel(room=ROOM, rise=RISE, tau=TAU)
         self.pad.relay_listeners.append(self.model.relay)
         self.sensor = SimThermometer(self.model, lambda: self.t)
         self.thermostat = Thermostat(
@@ -164,6 +164,7 @@ class PadMachine(RuleBasedStateMachine):
         self.sensor.fault = None
         self.honest_since = self.t
         self.frozen_from = None
+        self.step()
 
     @rule(stuck=st.sampled_from(["closed", "open"]))
     def stick_relay(self, stuck: str) -> None:
@@ -171,12 +172,14 @@ class PadMachine(RuleBasedStateMachine):
         self.model.stuck = stuck
         self.stuck_closed_since = self.t if stuck == "closed" else None
         self.stuck_open_from = self.pad.relay_seconds(self.t) if stuck == "open" else None
+        self.step()
 
     @rule()
     def mend_relay(self) -> None:
         self.model.relay(self.t, bool(self.pin.state))
         self.model.stuck = None
         self.stuck_closed_since = self.stuck_open_from = None
+        self.step()
 
     @rule()
     def clear_fault(self) -> None:
@@ -231,7 +234,7 @@ class PadMachine(RuleBasedStateMachine):
 
 
 PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "dev")
-EXAMPLES = {"ci": 150, "reliability": 2000}.get(PROFILE, 60)
+EXAMPLES = {"ci": 400, "reliability": 5000}.get(PROFILE, 200)
 
 
 @pytest.mark.slow
