@@ -72,7 +72,8 @@ def judge(celsius: float, at: float) -> Reading:
 def _library() -> ModuleType:
     """Import w1thermsensor without letting it modprobe (it would, at import, unless told)."""
     # the library runs `modprobe w1-gpio` at import and waits a second for the bus when it is
-    # not there; the overlay loads the modules on a Pi, and the service may not modprobe
+    # not there; on a Pi the overlay loads the modules, and the unit forbids modprobe anyway
+    # (ProtectKernelModules=yes)
     os.environ.setdefault("W1THERMSENSOR_NO_KERNEL_MODULE", "1")
     try:
         import w1thermsensor
