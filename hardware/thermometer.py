@@ -72,7 +72,8 @@ def judge(celsius: float, at: float) -> Reading:
 def _library() -> ModuleType:
     """Import w1thermsensor without letting it modprobe (it would, at import, unless told)."""
     # the library runs `modprobe w1-gpio` at import and waits a second for the bus when it is
-    # not there; the overlay loads the modules on a Pi, and the service may not modprobe
+    # not there; on a Pi the overlay loads the modules, and the unit forbids modprobe anyway
+    # (ProtectKernelModules=yes)
     os.environ.setdefault("W1THERMSENSOR_NO_KERNEL_MODULE", "1")
     try:
         import w1thermsensor
@@ -99,16 +100,14 @@ def find_sensors(root: Path = W1_DEVICES) -> list[str]:
     root = Path(root)
     if not root.is_dir():
         raise _no_bus(root)
-    lib = _library()
+    # the families the library reads (DS18B20 is 28); the bus master's own entry
+    # (w1_bus_master1) and other 1-wire parts (switches, EEPROMs) are not sensors
+    families = {f"{kind.value:02x}" for kind in _library().Sensor}
     try:
-        found = _sensor_class(lib, root).get_available_sensors()
-    except (lib.W1ThermSensorError, OSError):
-        # a sensor unplugged between the listing and the check of its file: list again
-        try:
-            found = _sensor_class(lib, root).get_available_sensors()
-        except (lib.W1ThermSensorError, OSError) as exc:
-            raise ThermometerError(f"the 1-wire bus at {root} could not be listed: {exc}") from exc
-    return sorted(f"{s.slave_prefix}{s.id}" for s in found)
+        names = [entry.name for entry in root.iterdir()]
+    except OSError as exc:
+        raise ThermometerError(f"the 1-wire bus at {root} could not be listed: {exc}") from exc
+    return sorted(n for n in names if SENSOR_ID.fullmatch(n) and n[:2] in families)
 
 
 class W1Thermometer:

@@ -2,7 +2,8 @@
 
 ``setup.sh --install`` runs ``python -m hub.pi_setup --config FILE`` on a Pi. It:
 
-- writes the ``pwm-2chan`` (or ``pwm``) overlay for the lights on GPIO12/13/18/19 and
+- writes the ``pwm-2chan`` (or ``pwm``) overlay for the lights on GPIO12/13/18/19, the
+  ``w1-gpio`` overlay when a heat pad has a temperature sensor, and
   ``dtparam=strict_gpiod`` into a marked block of ``/boot/firmware/config.txt`` (a backup
   first; running it again changes nothing) and says that a reboot is needed;
 - writes a udev rule that gives the ``gpio`` group the pwmchip's ``export``/``unexport`` and
@@ -33,6 +34,8 @@ UDEV_RULE = Path("/etc/udev/rules.d/60-massage-hub-pwm.rules")
 UNIT_DROPIN = Path("/etc/systemd/system/massage-hub.service.d/pwm.conf")
 BEGIN = "# --- massage-hub: begin (setup.sh --install writes this block; edit hub.yaml instead)"
 END = "# --- massage-hub: end"
+#: where dtoverlay=w1-gpio puts the 1-wire bus by default (header pin 7)
+W1_GPIO = 4
 #: the PWM block's sysfs node on a Pi 1-4 and Zero (bcm2835-pwm at 0x7e20c000)
 PWM_SYSFS_CHIP = "/sys/class/pwm/pwmchip0"
 #: GPIO18/13 is where a Zero's PWM (analogue) audio goes (dtoverlay=audremap), and GPIO18 is
@@ -113,12 +116,37 @@ def audio_clashes(config: Config, plan: PwmPlan) -> list[str]:
     return out
 
 
-def block(plan: PwmPlan) -> list[str]:
+def wants_one_wire(config: Config) -> bool:
+    """Return True when a heat pad has a temperature sensor (the 1-wire bus must be on)."""
+    return any(pad.sensor is not None for pad in config.heat_pads.values())
+
+
+def one_wire_clashes(config: Config) -> list[str]:
+    """Return why a configured pin cannot share GPIO4 with the pads' 1-wire sensors."""
+    if not wants_one_wire(config):
+        return []
+    pins = {f"lights.{lid}": light.pin for lid, light in config.lights.items()}
+    pins.update({f"heat_pads.{pid}": pad.pin for pid, pad in config.heat_pads.items()})
+    if config.diffuser is not None:
+        pins["diffuser"] = config.diffuser.pin
+    if config.button is not None:
+        pins["button"] = config.button.pin
+    return [
+        f"{where}.pin is GPIO{W1_GPIO}, the pads' 1-wire sensor pin (dtoverlay=w1-gpio): "
+        "move it to another pin"
+        for where, pin in pins.items()
+        if normalize_pin(pin) == f"GPIO{W1_GPIO}"
+    ]
+
+
+def block(plan: PwmPlan, one_wire: bool = False) -> list[str]:
     """Return the lines of the config.txt block for ``plan`` (inside ``[all]``)."""
     lines = [BEGIN, "[all]"]
     overlay = plan.overlay()
     if overlay:
         lines.append(f"{overlay}   # lights on the kernel's hardware PWM")
+    if one_wire:
+        lines.append(f"dtoverlay=w1-gpio   # heat pads' DS18B20 sensors on GPIO{W1_GPIO}")
     # a released GPIO goes back to an input (its pull) instead of staying driven: if the
     # service dies, a heat pad's relay drops at once, before ExecStopPost's all-off runs
     lines.append("dtparam=strict_gpiod")
@@ -126,24 +154,24 @@ def block(plan: PwmPlan) -> list[str]:
     return lines
 
 
-def edit_config_txt(text: str, plan: PwmPlan) -> str:
+def edit_config_txt(text: str, plan: PwmPlan, one_wire: bool = False) -> str:
     """Return config.txt's text with the massage-hub block replaced or appended."""
     lines = text.splitlines()
     if BEGIN in lines and END in lines[lines.index(BEGIN) :]:
         start = lines.index(BEGIN)
         end = start + lines[start:].index(END)
-        lines[start : end + 1] = block(plan)
+        lines[start : end + 1] = block(plan, one_wire)
     else:
         while lines and not lines[-1].strip():
             lines.pop()
-        lines += ([""] if lines else []) + block(plan)
+        lines += ([""] if lines else []) + block(plan, one_wire)
     return "\n".join(lines) + "\n"
 
 
-def write_config_txt(path: Path, plan: PwmPlan) -> bool:
+def write_config_txt(path: Path, plan: PwmPlan, one_wire: bool = False) -> bool:
     """Write the block into ``path`` (backup first); return True if it changed."""
     old = path.read_text() if path.exists() else ""
-    new = edit_config_txt(old, plan)
+    new = edit_config_txt(old, plan, one_wire)
     if new == old:
         return False
     if path.exists():
@@ -195,14 +223,20 @@ def main(argv: list[str] | None = None) -> int:
     plan = plan_pwm(config)
     for lid, why in plan.software.items():
         print(f"warning: light {lid!r}: {why}")
+    one_wire = wants_one_wire(config)
+    for why in one_wire_clashes(config):
+        print(f"warning: {why}")
     if not args.boot_config.parent.is_dir():
         print(f"{args.boot_config.parent} is missing: is this a Raspberry Pi? nothing changed")
         return 1
-    if write_config_txt(args.boot_config, plan):
-        print(f"changed {args.boot_config} ({plan.overlay() or 'no PWM overlay'}, strict_gpiod)")
-        print("REBOOT NEEDED: the PWM overlay and strict_gpiod apply after 'sudo reboot'")
+    if write_config_txt(args.boot_config, plan, one_wire):
+        w1 = ", w1-gpio" if one_wire else ""
+        print(
+            f"changed {args.boot_config} ({plan.overlay() or 'no PWM overlay'}{w1}, strict_gpiod)"
+        )
+        print("REBOOT NEEDED: the overlays and strict_gpiod apply after 'sudo reboot'")
     else:
-        print(f"{args.boot_config} already has what the lights need")
+        print(f"{args.boot_config} already has what the lights and sensors need")
     for path, text in ((args.udev_rule, udev_rule()), (args.unit_dropin, unit_dropin(plan))):
         path.parent.mkdir(parents=True, exist_ok=True)
         if not path.exists() or path.read_text() != text:

@@ -12,9 +12,11 @@ from hub.pi_setup import (
     audio_clashes,
     edit_config_txt,
     main,
+    one_wire_clashes,
     plan_pwm,
     udev_rule,
     unit_dropin,
+    wants_one_wire,
     write_config_txt,
 )
 from tests.rigs.support import run_cli, write_config
@@ -86,6 +88,35 @@ def test_edit_config_txt_on_an_empty_file(make_config: Callable[..., Config]) ->
     assert "dtparam=strict_gpiod" in lines
 
 
+def test_a_pad_with_a_sensor_turns_the_one_wire_bus_on(
+    tmp_path: Path, make_config: Callable[..., Config]
+) -> None:
+    plain = make_config()
+    assert not wants_one_wire(plain)
+    assert "w1-gpio" not in edit_config_txt(STOCK, plan_pwm(plain), wants_one_wire(plain))
+    sensed = make_config({"heat_pads": {"pad": {"sensor": "auto"}}})
+    assert wants_one_wire(sensed) and one_wire_clashes(sensed) == []
+    path = tmp_path / "config.txt"
+    path.write_text(STOCK)
+    assert write_config_txt(path, plan_pwm(sensed), one_wire=True) is True
+    lines = path.read_text().splitlines()
+    block = lines[lines.index(BEGIN) : lines.index(END) + 1]
+    assert sum(line.startswith("dtoverlay=w1-gpio") for line in block) == 1
+    assert write_config_txt(path, plan_pwm(sensed), one_wire=True) is False  # idempotent
+    # the sensor gone from the config: the overlay goes with it, the rest stays
+    assert write_config_txt(path, plan_pwm(plain), one_wire=False) is True
+    text = path.read_text()
+    assert "w1-gpio" not in text and "dtoverlay=pwm-2chan" in text and text.count(BEGIN) == 1
+    # GPIO4 is the bus: a device there is a clash, said by name
+    clash = make_config({"heat_pads": {"pad": {"sensor": "auto"}}, "diffuser": {"pin": 4}})
+    assert one_wire_clashes(clash) == [
+        "diffuser.pin is GPIO4, the pads' 1-wire sensor pin (dtoverlay=w1-gpio): "
+        "move it to another pin"
+    ]
+    no_sensor = make_config({"diffuser": {"pin": 4}})
+    assert one_wire_clashes(no_sensor) == []
+
+
 def test_udev_rule_and_unit_dropin(make_config: Callable[..., Config]) -> None:
     rule = udev_rule()
     assert 'SUBSYSTEM=="pwm*"' in rule and "chgrp -R gpio /sys%p" in rule
@@ -115,6 +146,19 @@ def test_main_writes_all_three_and_says_reboot(
     assert main(argv) == 0
     out = capsys.readouterr().out  # type: ignore[attr-defined]
     assert "REBOOT" not in out and "already has" in out and "wrote" not in out
+    assert "w1-gpio" not in boot.read_text()  # the shipped pad has no sensor
+
+
+def test_main_turns_on_the_one_wire_bus_for_a_pad_sensor(tmp_path: Path, capsys: object) -> None:
+    cfg = write_config(tmp_path / "c", {"heat_pads": {"pad": {"sensor": "28-0316a279a4ff"}}})
+    boot = tmp_path / "config.txt"
+    boot.write_text(STOCK)
+    argv = ["--config", str(cfg), "--boot-config", str(boot)]
+    argv += ["--udev-rule", str(tmp_path / "60.rules"), "--unit-dropin", str(tmp_path / "pwm.conf")]
+    assert main(argv) == 0
+    out = capsys.readouterr().out  # type: ignore[attr-defined]
+    assert "w1-gpio" in out and "REBOOT NEEDED" in out
+    assert "\ndtoverlay=w1-gpio " in boot.read_text()
 
 
 def test_main_on_a_machine_without_boot_firmware_changes_nothing(tmp_path: Path) -> None:

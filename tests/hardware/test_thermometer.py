@@ -110,6 +110,7 @@ def test_find_sensors_lists_temperature_sensors_only(bus: FakeW1Bus) -> None:
     bus.set(PAD, 21.0)
     bus.set(OTHER, 22.0)
     (bus.root / "3a-0000001f2e4d").mkdir()  # a DS2413 switch on the same bus
+    (bus.root / "28-notasensor").mkdir()  # not a kernel id
     assert find_sensors(bus.root) == sorted([PAD, OTHER])
 
 
@@ -202,3 +203,20 @@ def test_importing_hardware_leaves_the_library_alone_and_it_never_modprobes(
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["1", "23.125"]
+
+
+def test_the_thread_waits_between_reads_and_close_does_not_wait_it_out(bus: FakeW1Bus) -> None:
+    bus.set(PAD, 21.0)
+    reads: list[float] = []
+
+    def clock() -> float:  # called once per read
+        reads.append(0.0)
+        return float(len(reads))
+
+    thermo = W1Thermometer(PAD, root=bus.root, interval=3600.0, clock=clock)
+    thermo.start()
+    wait_for(lambda: thermo.latest())
+    bus.set(PAD, 22.0)  # give a busy loop something new to read
+    thermo.close()  # an hour's wait is cut short: the thread is gone now
+    assert not any(t.name == f"thermometer {PAD}" for t in threading.enumerate())
+    assert len(reads) == 1 and thermo.latest() == Reading(21.0, 1.0, None)
