@@ -109,6 +109,8 @@ class HardwareConfig(Strict):
     backend: Literal["auto", "gpio", "mock"] = "auto"
     control_hz: float = Field(60.0, ge=50, le=200)
     watchdog_seconds: float = Field(5.0, ge=1, le=120)
+    #: the pads' sensors: DS18B20s on 1-wire (w1), or a simulated pad; auto: w1 on real pins
+    sensors: Literal["auto", "w1", "simulated"] = "auto"
     #: where the kernel lists 1-wire sensors (dtoverlay=w1-gpio); a test points it elsewhere
     w1_devices: Path = Path("/sys/bus/w1/devices")
 

@@ -197,9 +197,12 @@ def build_thermometers(
         W1Thermometer,
     )
 
+    kind = config.hardware.sensors
+    if kind == "auto":
+        kind = "simulated" if backend == "mock" else "w1"
     for pid, pc in sensed.items():
         assert pc.sensor is not None
-        if backend == "mock":
+        if kind == "simulated":
             model = ThermalModel()
             pads[pid].relay_listeners.append(model.relay)
             out[pid] = SimThermometer(model, clock)

@@ -91,7 +91,7 @@ def test_an_unknown_nested_key_with_a_near_miss(tmp_path: Path) -> None:
 def test_an_unknown_key_without_a_near_miss_lists_the_valid_ones(tmp_path: Path) -> None:
     text = GOOD.replace("backend: mock", "backend: mock\n  colour: red")
     assert problems(tmp_path, text) == [
-        "4: hardware.colour: unknown key (valid keys: backend, control_hz, watchdog_seconds, w1_devices)"
+        "4: hardware.colour: unknown key (valid keys: backend, control_hz, watchdog_seconds, sensors, w1_devices)"
     ]
 
 
