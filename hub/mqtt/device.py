@@ -14,6 +14,7 @@ from .entity import Choices, Entity
 from .event import SessionEvent
 from .light import Light
 from .number import SessionMinutes, VolumeNumber
+from .pad import pad_sensors
 from .select import DiffuserModeSelect, HeatSelect, PlaylistSelect, SceneSelect
 from .sensor import MinutesRemaining, SessionPhase
 from .switch import DiffuserSwitch
@@ -37,6 +38,8 @@ def build_entities(hub: Hub, config: Config, choices: Choices) -> dict[str, Enti
             made += [DiffuserSwitch(hub, info.id, info.name), DiffuserModeSelect(hub, info.id)]
         elif info.kind == DeviceKind.HEAT_PAD:
             made += [HeatSelect(hub, info.id, info.name), *pad_diagnostics(info.id, info.name)]
+            if config.heat_pads[info.id].sensor is not None:
+                made += pad_sensors(info.id, info.name)
             made.append(TableSelect(hub, info.id, info.name))
         elif info.kind == DeviceKind.SPEAKER:
             made += [

@@ -22,6 +22,7 @@ from hub.core import Hub
 from hub.engine.clock import Clock, FakeClock, RealClock
 from hub.mqtt import BadPayload, MqttBridge, mqtt_component, parse_light_command
 from tests.rigs.broker import Mosquitto, Observer, have_mosquitto, make_certificates
+from tests.rigs.fake_w1 import FakeW1Bus
 from tests.rigs.support import ServeProcess, free_port, wait_for, write_config
 
 FAST = {"reconnect_min_seconds": 0.1, "reconnect_max_seconds": 0.5, "fade_update_seconds": 0.5}
@@ -827,3 +828,57 @@ def test_a_retained_command_is_never_obeyed_not_even_after_a_reconnect(
 
     obs.publish(topic, "low")  # the same command, not retained, is obeyed
     obs.wait_last(f"{rig.base}/heat_pad/state", "low")
+
+
+@pytest.mark.broker
+def test_a_pad_sensor_shows_its_temperature_and_a_problem_in_words(
+    broker: Mosquitto,
+    rigs: Callable[..., Rig],
+    observers: Callable[..., Observer],
+    tmp_path: Path,
+) -> None:
+    # the real w1thermsensor library reads the kernel's w1_slave format from a folder
+    bus = FakeW1Bus(tmp_path / "w1")
+    bus.set("28-0316a279a4ff", 30.0)
+    sensed = {
+        "hardware": {"sensors": "w1", "w1_devices": str(tmp_path / "w1")},
+        "heat_pads": {"pad": {"sensor": "auto"}},
+    }
+    rig = rigs(broker.port, extra=sensed)
+    obs = observers(broker.port, ["massagehub/#", "homeassistant/#"])
+    online(obs, rig.base)
+    found = configs(obs)
+    node = "massage_room"
+    temperature = found[f"homeassistant/sensor/{node}/heat_pad_temperature/config"]
+    assert temperature["device_class"] == "temperature"
+    assert temperature["unit_of_measurement"] == "°C"
+    assert temperature["state_class"] == "measurement"
+    problem = found[f"homeassistant/binary_sensor/{node}/heat_pad_problem/config"]
+    assert problem["device_class"] == "problem"
+    assert "command_topic" not in problem  # a fault is cleared at the pad, never remotely
+    obs.wait_last(f"{rig.base}/heat_pad_temperature/state", "30.0", timeout=10)
+    obs.wait_last(f"{rig.base}/heat_pad_problem/state", "OFF")
+    obs.publish(f"{rig.base}/heat_pad/set", "high")
+    obs.wait_last(f"{rig.base}/heat_pad/state", "high")
+    bus.set("28-0316a279a4ff", 46.5)  # past its 45 °C ceiling
+    obs.wait_last(f"{rig.base}/heat_pad_problem/state", "ON", timeout=10)
+    attrs = json.loads(obs.last(f"{rig.base}/heat_pad_problem/attributes"))
+    assert attrs["kind"] == "over_ceiling" and attrs["celsius"] == 46.5
+    assert "above its limit of 45 °C" in attrs["message"]
+    obs.wait_last(f"{rig.base}/heat_pad/state", "off")
+    assert rig.pin("pad") == 0
+
+
+def test_a_pad_without_a_sensor_has_no_temperature_or_problem_entity(
+    make_config: Callable[..., Any],
+) -> None:
+    from hub.mqtt.device import build_entities
+    from hub.mqtt.entity import Choices
+
+    hub = Hub(make_config(), clock=FakeClock(), pin_factory=SimFactory())
+    try:
+        ids = set(build_entities(hub, hub.config, Choices("swedish", 60)))
+    finally:
+        hub.close()
+    assert "heat_pad_on_time" in ids
+    assert not {"heat_pad_temperature", "heat_pad_problem"} & ids
