@@ -86,13 +86,15 @@ def cmd_check_config(args: argparse.Namespace) -> int:
             "your own scenes",
             file=sys.stderr,
         )
-    from .pi_setup import audio_clashes, plan_pwm
+    from .pi_setup import audio_clashes, one_wire_clashes, plan_pwm
 
     plan = plan_pwm(config)
     for lid, why in plan.software.items():
         print(f"{args.config}: lights.{lid}.pin: {why}", file=sys.stderr)
     for why in audio_clashes(config, plan):
         print(f"{args.config}: speaker: {why}", file=sys.stderr)
+    for why in one_wire_clashes(config):
+        print(f"{args.config}: {why}", file=sys.stderr)
     print(
         f"{args.config}: OK: {len(config.lights)} light(s), "
         f"{'a diffuser' if config.diffuser else 'no diffuser'}, "

@@ -192,3 +192,15 @@ def test_check_config_explains_software_dimming_and_audio(tmp_path: Path) -> Non
     assert "lights.main.pin: GPIO22 has no hardware PWM" in done.stderr
     assert "speaker: speaker.device 'hw:CARD=Headphones'" in done.stderr
     assert "'accent' on GPIO13" in done.stderr
+
+
+def test_check_config_says_when_a_pin_sits_on_the_sensors_1_wire_pin(tmp_path: Path) -> None:
+    cfg = write_config(
+        tmp_path / "c",
+        {"button": {"pin": 4}, "heat_pads": {"pad": {"sensor": "auto"}}},
+    )
+    done = run_cli(cfg, "check-config")
+    assert done.returncode == 0, done.stderr
+    assert "button.pin is GPIO4, the pads' 1-wire sensor pin" in done.stderr
+    no_sensor = write_config(tmp_path / "d", {"button": {"pin": 4}})
+    assert "1-wire" not in run_cli(no_sensor, "check-config").stderr
