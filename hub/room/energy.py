@@ -32,6 +32,12 @@ SAVE_EVERY = 60.0  # seconds: how often a growing total is written (an SD card w
 JOULES_PER_KWH = 3.6e6
 
 
+def counts_energy(config: Config) -> bool:
+    """True if any light or pad has its watts in the config (else the room has no energy)."""
+    lights = any(lc.watts is not None for lc in config.lights.values())
+    return lights or any(pc.watts is not None for pc in config.heat_pads.values())
+
+
 class EnergyMeter:
     """Count the room's energy in kWh: in all, and for each session."""
 
@@ -119,6 +125,8 @@ class EnergyMeter:
         session = None if self._session_mark is None else max(0.0, total - self._session_mark)
         return {
             "total_kwh": round(total, 6),
+            # what a restart (or a crash) would start again from: at most a minute behind
+            "saved_kwh": round(self._saved, 6),
             "watts": round(self.watts(now), 1),
             "session_kwh": None if session is None else round(session, 6),
             "session_cost": None if session is None else _money(self.cost(session)),
