@@ -58,7 +58,9 @@ class Room:
 
     def crash(self, hub: Hub) -> None:
         """The process dies: whatever the recorder has not written yet is lost."""
-        hub.recorder.stop()  # nothing more reaches the disk
+        # what the meter handed to the recorder is written (on a healthy disk within moments);
+        # what it has not handed over yet (at most the last minute) is lost
+        hub.recorder.stop()
         hub.store.close()
         self.hubs.remove(hub)
 
