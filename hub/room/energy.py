@@ -18,15 +18,12 @@ last minute's energy (never more than every device's watts for :data:`SAVE_EVERY
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import Any
 
 from hardware import Room
 
 from ..config.model import Config
-
-log = logging.getLogger(__name__)
 
 SAVE_EVERY = 60.0  # seconds: how often a growing total is written (an SD card wears)
 JOULES_PER_KWH = 3.6e6
@@ -100,7 +97,7 @@ class EnergyMeter:
 
     # --- readings -------------------------------------------------------------------------------
 
-    def watts(self, now: float) -> float:
+    def watts(self) -> float:
         """The room's power now, in W, from the counted devices."""
         pads = sum(w for pad, w in self._pads.values() if pad.relay_on)
         return pads + sum(w for _, w in self._light_since.values())
@@ -127,7 +124,7 @@ class EnergyMeter:
             "total_kwh": round(total, 6),
             # what a restart (or a crash) would start again from: at most a minute behind
             "saved_kwh": round(self._saved, 6),
-            "watts": round(self.watts(now), 1),
+            "watts": round(self.watts(), 1),
             "session_kwh": None if session is None else round(session, 6),
             "session_cost": None if session is None else _money(self.cost(session)),
             "price_per_kwh": self.price,
@@ -178,7 +175,7 @@ class EnergyMeter:
             # nothing to save yet: the minute starts now, so a crash loses at most one
             self._last_save = now
             due = now + SAVE_EVERY
-        return due if unsaved or self.watts(now) > 0 else None
+        return due if unsaved or self.watts() > 0 else None
 
 
 def _money(value: float | None) -> float | None:
