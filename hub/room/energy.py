@@ -138,13 +138,11 @@ class EnergyMeter:
         self._session_mark = self.total_kwh(now)
 
     def session_ended(self, now: float) -> dict[str, Any] | None:
-        """Return the session's ``kwh``, ``cost`` and ``currency`` (None when not counted), and
-        hand the total to the store."""
+        """Return the session's ``kwh``, ``cost`` and ``currency`` (None when not counted)."""
         mark, self._session_mark = self._session_mark, None
         if not self.counted or mark is None:
             return None
         kwh = max(0.0, self.total_kwh(now) - mark)
-        self.save(now)
         return {
             "kwh": round(kwh, 6),
             "cost": _money(self.cost(kwh)),

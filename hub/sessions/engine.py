@@ -409,6 +409,8 @@ class SessionController:
             f"session {s.id}: its end",
             lambda: self._store.session_ended(s.id, actual, ended_at, reason, energy),
         )
+        if self._energy is not None:
+            self._energy.save(now)  # after the session's own record, which it must not delay
         self.last = {
             "id": s.id,
             "scene": s.scene.id,

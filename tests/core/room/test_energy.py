@@ -19,7 +19,7 @@ from hub.config.model import load_config
 from hub.core import Hub
 from hub.engine.clock import FakeClock
 from hub.room.energy import SAVE_EVERY
-from tests.rigs.support import write_config
+from tests.rigs.support import wait_for, write_config
 
 PAD_W = 60.0
 MAIN_W = 24.0
@@ -130,6 +130,8 @@ def run_session(hub: Hub, minutes: float) -> dict[str, Any]:
     hub.advance(minutes * 60 + 60 + 1)  # the session, its 60 s fade-out, and a second
     state = hub.state()
     assert state["session"] is None
+    # records follow the deed (hub/store/recorder.py): the history row is on disk once none wait
+    wait_for(lambda: hub.recorder.waiting == 0)
     return state["last_session"]
 
 
@@ -243,3 +245,31 @@ def test_an_old_record_never_takes_the_stored_total_back(make_room: Any) -> None
     hub.store.save_energy_total(2.0)
     hub.store.save_energy_total(1.5)
     assert hub.store.energy_total() == 2.0
+
+
+def test_a_backup_keeps_each_sessions_energy_but_not_the_meter(make_room: Any) -> None:
+    """A session's energy is history (in a backup); the lifetime total is this hub's meter."""
+    room = make_room(counted())
+    hub = room.start()
+    first = run_session(hub, 10)
+    backup = hub.backup.make()
+    assert [r["kwh"] for r in backup["tables"]["session_energy"]] == [first["energy_kwh"]]
+    assert "energy_meter" not in backup["tables"]
+    run_session(hub, 10)
+    total = hub.state()["energy"]["total_kwh"]
+    hub.backup.restore(backup)
+    rows = hub.sessions.history()
+    assert [r["id"] for r in rows] == [first["id"]]
+    assert rows[0]["energy_kwh"] == pytest.approx(first["energy_kwh"])
+    assert hub.state()["energy"]["total_kwh"] == pytest.approx(total)  # the meter runs on
+
+
+def test_an_older_backup_without_energy_restores(make_room: Any) -> None:
+    room = make_room(counted())
+    hub = room.start()
+    run_session(hub, 5)
+    backup = hub.backup.make()
+    backup["schema"] = 5  # made before energy was counted: no session_energy table
+    del backup["tables"]["session_energy"]
+    hub.backup.restore(backup)
+    assert hub.sessions.history()[0]["energy_kwh"] is None
