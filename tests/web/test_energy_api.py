@@ -11,6 +11,7 @@ import pytest
 
 from hub.config.model import Config
 from hub.core import Hub
+from tests.rigs.support import wait_for
 from tests.rigs.web_fixtures import Api, api, app, client, token  # noqa: F401
 from web import create_app
 from web.models import HistoryPage, HubState
@@ -35,6 +36,8 @@ def run_session(api: Api, hub: Hub, minutes: int) -> None:
     assert r.status_code == 201, r.get_json()
     hub.advance(minutes * 60 + 61)
     assert api.get("/state").get_json()["session"] is None
+    # records follow the deed (hub/store/recorder.py): the history row is on disk once none wait
+    wait_for(lambda: hub.recorder.waiting == 0)
 
 
 def test_history_and_the_end_summary_carry_the_sessions_energy_and_cost(api: Api, hub: Hub) -> None:
