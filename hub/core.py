@@ -53,6 +53,7 @@ from .room.building import build_guard, build_mirror, build_room
 from .room.commands import DeviceCommands
 from .room.devices import DeviceController, DeviceInfo
 from .room.direct import write_record
+from .room.energy import EnergyMeter
 from .scenes.commands import SceneCommands
 from .scenes.library import SceneLibrary
 from .scenes.scene import load_builtin_scenes
@@ -114,6 +115,15 @@ class Hub:
         self.guard.record_later = self.recorder.record
         tick = tick if tick is not None else 1.0 / config.hardware.control_hz
         devices = DeviceController(config, self.room, self.guard, self.emit, tick)
+        #: the room's energy (hub/room/energy.py); its total outlives restarts in the store
+        self.energy = EnergyMeter(
+            config,
+            self.room,
+            clock=self.clock.monotonic,
+            base_kwh=self._stored_energy(),
+            save=self._save_energy,
+        )
+        devices.energy = self.energy
         scenes = SceneLibrary(
             load_builtin_scenes(config.path(config.scenes_file)),
             self.store,
@@ -133,6 +143,7 @@ class Hub:
             zone=self.zone,
             emit=self.emit,
             record=self.recorder.record,
+            energy=self.energy,
         )
         cues = CueController(
             sessions,
@@ -200,6 +211,7 @@ class Hub:
                 Part("diffuser", devices.diffuser_step, self._diffuser_off),
                 Part("session", lambda now: sessions.step(now), sessions.make_safe),
                 Part("cues", cues.step, cues.make_safe),
+                Part("energy", self.energy.step, lambda now: None),
                 safety,  # a phase change may have just switched heat on: schedule its limits
                 Part("fade ticks", fader.deadline, lambda now: fader.clear()),
             ],
@@ -214,7 +226,10 @@ class Hub:
         self.backup = BackupCommands(self.context, lambda: self.routines)
         if hasattr(self.room.speaker, "on_change"):
             self.room.speaker.on_change = self.devices.speaker_changed  # from its thread
-        self.state_providers: dict[str, Callable[[], Any]] = {"cues": cues.state}
+        self.state_providers: dict[str, Callable[[], Any]] = {
+            "cues": cues.state,
+            "energy": self.energy.state,
+        }
         # name -> check for GET /healthz: a bool result decides readiness, others are shown
         self.health_checks: dict[str, Callable[[], Any]] = {}
         self._started = False
@@ -271,6 +286,7 @@ class Hub:
             if self.context.sessions.current is not None:
                 self.context.sessions.end("shutdown", now)
             self.context.devices.all_off(now)
+            self.energy.save(now)  # before the recorder's last few seconds
         self.events.stop_dispatcher()  # the last events go out while the parts still answer
         with self.lock:
             self.room.close()
@@ -307,6 +323,20 @@ class Hub:
     def advance(self, seconds: float) -> None:
         """Move a fake clock forward by ``seconds``, running everything due on the way."""
         self.loop.driver.advance(seconds)
+
+    def _stored_energy(self) -> float:
+        """The lifetime kWh saved by the last run (0 if it cannot be read: never stops a start)."""
+        try:
+            return self.store.energy_total()
+        except Exception:
+            log.exception("could not read the room's energy total; counting from 0")
+            return 0.0
+
+    def _save_energy(self, kwh: float) -> None:
+        # on the recorder's thread: the SD card is never written under the hub lock for this
+        self.recorder.record(
+            "the room's energy total", lambda: self.store.save_energy_total(kwh), later=True
+        )
 
     def _safety_step(self, now: float) -> float | None:
         pads = self.room.heat_pads

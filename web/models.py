@@ -198,12 +198,40 @@ class Problem(BaseModel):
     message: str
 
 
+class EnergyState(BaseModel):
+    """The room's energy meter (null in the state when no light or pad has its watts)."""
+
+    total_kwh: float = Field(description="lifetime energy of the counted devices, never falls")
+    saved_kwh: float = Field(description="the total as last saved (at most a minute behind)")
+    watts: float = Field(description="the counted devices' power now")
+    session_kwh: float | None = Field(description="the running session's energy so far")
+    session_cost: float | None = Field(description="its cost at `price_per_kwh` (null: no price)")
+    price_per_kwh: float | None
+    currency: str
+
+
+class LastSession(Open):
+    """The session that ended last: its end summary."""
+
+    id: int
+    scene: str
+    scene_name: str
+    planned_minutes: float
+    actual_minutes: float
+    end_reason: str
+    ended_at: str
+    energy_kwh: float | None = Field(None, description="null when no light or pad has its watts")
+    energy_cost: float | None = Field(None, description="null without `energy.price_per_kwh`")
+    energy_currency: str | None = None
+
+
 class HubState(Open):
     """Everything at once."""
 
     devices: dict[str, DeviceState]
     session: SessionInfo | None
-    last_session: dict[str, Any] | None
+    last_session: LastSession | None
+    energy: EnergyState | None = None
     next_routine: dict[str, Any] | None
     backend: str
     warnings: list[str]
@@ -227,6 +255,9 @@ class HistoryEntry(Open):
     actual_minutes: float | None
     ended_at: str | None
     end_reason: str | None
+    energy_kwh: float | None = Field(None, description="null when no light or pad has its watts")
+    energy_cost: float | None = Field(None, description="null without `energy.price_per_kwh`")
+    energy_currency: str | None = None
 
 
 class HistoryPage(BaseModel):

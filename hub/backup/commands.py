@@ -64,6 +64,7 @@ TABLES: list[TableSpec] = [
     TableSpec("scenes"),
     TableSpec("routines"),
     TableSpec("sessions"),
+    TableSpec("session_energy", since=6),
     TableSpec("profiles", since=3),
     TableSpec("session_people", since=3),
     TableSpec("journal", since=3),

@@ -204,6 +204,13 @@ def _session(row: dict[str, Any]) -> None:
     text(row, "end_reason", 80, null=True)
 
 
+def _session_energy(row: dict[str, Any]) -> None:
+    integer(row, "session_id", 1, 2**62)
+    number(row, "kwh", 0, 1e6)
+    number(row, "cost", 0, 1e8, null=True)
+    text(row, "currency", 4, null=True, least=1)
+
+
 def _session_person(row: dict[str, Any]) -> None:
     integer(row, "session_id", 1, 2**62)
     text(row, "profile_id", 40, least=1)
@@ -303,6 +310,7 @@ CHECKS: dict[str, Callable[[dict[str, Any]], None]] = {
     "profiles": _profile,
     "sessions": _session,
     "session_people": _session_person,
+    "session_energy": _session_energy,
     "journal": _journal,
     "routine_runs": _routine_run,
     "settings": _setting,
@@ -318,6 +326,7 @@ NOUNS: dict[str, tuple[str, str]] = {
     "profiles": ("profile", "profiles"),
     "sessions": ("session in the history", "sessions in the history"),
     "session_people": ("person of a session", "people of sessions"),
+    "session_energy": ("session's energy", "sessions' energy"),
     "journal": ("journal entry", "journal entries"),
     "routine_runs": ("routine run in the log", "routine runs in the log"),
     "settings": ("setting", "settings"),

@@ -24,7 +24,11 @@ log = logging.getLogger(__name__)
 
 # rows that go with a bad row (their foreign key would delete them unseen): (table, column)
 DEPENDENTS = {
-    "sessions": (("session_people", "session_id"), ("journal", "session_id")),
+    "sessions": (
+        ("session_people", "session_id"),
+        ("journal", "session_id"),
+        ("session_energy", "session_id"),
+    ),
     "profiles": (("journal", "profile_id"),),
 }
 KEYS = {"sessions": "id", "profiles": "id"}  # the column the dependents refer to

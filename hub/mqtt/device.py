@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 from ..facts import DeviceKind
+from ..room.energy import counts_energy
 from .button import music_buttons, session_buttons
 from .diagnostics import Backends, NowPlaying, SessionEndsAt, StartedAt, pad_diagnostics
 from .entity import Choices, Entity
@@ -16,7 +17,7 @@ from .light import Light
 from .number import SessionMinutes, VolumeNumber
 from .pad import pad_sensors
 from .select import DiffuserModeSelect, HeatSelect, PlaylistSelect, SceneSelect
-from .sensor import MinutesRemaining, SessionPhase
+from .sensor import EnergyTotal, MinutesRemaining, SessionPhase
 from .switch import DiffuserSwitch
 from .table import LimitsSensor, TableSelect
 from .trigger import device_triggers
@@ -52,6 +53,8 @@ def build_entities(hub: Hub, config: Config, choices: Choices) -> dict[str, Enti
     made += session_buttons(hub, choices)
     made += [SessionPhase(), MinutesRemaining(), SessionEndsAt(), SessionEvent()]
     made += [Backends(), StartedAt(datetime.now(UTC)), LimitsSensor()]
+    if counts_energy(config):  # no watts anywhere: no energy sensor, rather than a "0 kWh"
+        made.append(EnergyTotal())
     made += device_triggers(config.button is not None)
     return {entity.object_id: entity for entity in made}
 

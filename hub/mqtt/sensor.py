@@ -1,4 +1,4 @@
-"""The sensor platform: the session's phase and the minutes it has left."""
+"""The sensor platform: the session's phase, the minutes it has left, the room's energy."""
 
 from __future__ import annotations
 
@@ -101,3 +101,47 @@ class MinutesRemaining(Entity):
         if session.get("phase") == Phase.PREPARE:  # the count starts when the pre-warm ends
             return float(session.get("phase_remaining_seconds") or 0) or 60.0
         return float(session.get("remaining_seconds") or 0) % 60 or 60.0
+
+
+#: while something draws power, the total goes out this often (Home Assistant's Energy
+#: dashboard sums by the hour; a state a second would only fill its database)
+ENERGY_EVERY = 60.0
+
+
+class EnergyTotal(Entity):
+    """The room's lifetime energy in kWh, for Home Assistant's Energy dashboard.
+
+    Only when some light or pad has its watts in the config. ``total_increasing``: the figure
+    sent is the one last saved (at most a minute behind), which a restart or a crash starts
+    again from, so it never falls and Home Assistant sums it as a meter.
+    """
+
+    component = "sensor"
+    ticks = True
+
+    def __init__(self) -> None:
+        super().__init__("energy", "Energy", "mdi:lightning-bolt")
+
+    def config(self, node: Node) -> dict[str, Any]:
+        """Return an energy sensor in kWh that only grows."""
+        return {
+            **super().config(node),
+            "device_class": "energy",
+            "state_class": "total_increasing",
+            "unit_of_measurement": "kWh",
+            "suggested_display_precision": 3,
+        }
+
+    def state(self, state: dict[str, Any]) -> str:
+        """Return the saved total in kWh, to the watt-hour (unknown until the hub says)."""
+        energy = state.get("energy")
+        if not energy:
+            return UNKNOWN
+        # the figure saved, not the live one: after a crash the hub starts again from the
+        # saved figure, and Home Assistant must never see the meter go back
+        return f"{math.floor(float(energy['saved_kwh']) * 1000) / 1000:.3f}"
+
+    def next_change(self, state: dict[str, Any]) -> float | None:
+        """Return :data:`ENERGY_EVERY` while something draws power, else None."""
+        energy = state.get("energy")
+        return ENERGY_EVERY if energy and energy.get("watts") else None

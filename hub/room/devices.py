@@ -27,6 +27,7 @@ from ..errors import InvalidCommand, NotFound, Unavailable, attempt
 from ..facts import DeviceKind, DiffuserMode, HeatLevel
 from ..people.limits import LimitKeeper, heat_rank
 from ..scenes.scene import Scene
+from .energy import EnergyMeter
 from .fader import Fader
 from .safety import HeatGuard
 
@@ -59,6 +60,8 @@ class DeviceController:
         self._listen_volume = 30.0  # where music ramps to when started without a volume
         #: the session's people's limits (set by the hub); volume and aroma are held here
         self.limits: LimitKeeper | None = None
+        #: the room's energy meter (set by the hub): told of every light's write
+        self.energy: EnergyMeter | None = None
 
     # --- the parts, for the fader -------------------------------------------------------------
 
@@ -69,6 +72,8 @@ class DeviceController:
         part = self.room.devices()[device]
         if attr == "level":
             part.level = value
+            if self.energy is not None:  # every write, so its integral is exact
+                self.energy.light_written(device)
         elif attr == "volume":
             if self.limits is not None:  # every volume the fader writes, whatever set it going
                 value = self.limits.volume(device, value, quiet=True)
@@ -284,6 +289,8 @@ class DeviceController:
         self.fader.clear()
         self.guard.all_off(now)
         attempt("switching the room off", self.room.all_off)
+        if self.energy is not None:
+            self.energy.lights_written()
 
     # --- what scenes and sessions do ------------------------------------------------------
 

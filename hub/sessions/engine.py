@@ -18,6 +18,7 @@ from ..errors import Conflict, InvalidCommand, NotFound
 from ..facts import MAX_FADE_SECONDS, HeatLevel, Owner, Phase, SessionMoment
 from ..people.limits import merge
 from ..room.devices import DeviceController
+from ..room.energy import EnergyMeter
 from ..scenes.library import SceneLibrary
 from ..scenes.scene import Scene
 from ..store.database import Store
@@ -46,6 +47,7 @@ class SessionController:
         zone: Any,
         emit: Emit,
         record: Callable[[str, Callable[[], None]], None] | None = None,
+        energy: EnergyMeter | None = None,
     ) -> None:
         self.config = config
         self._store = store
@@ -58,6 +60,7 @@ class SessionController:
         self._wall_iso = wall_iso
         self._zone = zone
         self._emit = emit
+        self._energy = energy
         self.current: Session | None = None
         self.last: dict[str, Any] | None = None
         self.interrupted: list[dict[str, Any]] = []
@@ -109,6 +112,8 @@ class SessionController:
             pm = sc.prewarm_minutes
             prewarm = (c.prewarm_minutes if pm is None else pm) * 60
         session_id = self._store.session_started(sc.id, sc.name, total, self._wall_iso(), source)
+        if self._energy is not None:
+            self._energy.session_started(now)
         self.current = s = Session(
             id=session_id,
             scene=sc,
@@ -398,10 +403,14 @@ class SessionController:
             self._devices.chime(loudest)
         actual = s.active_seconds / 60
         ended_at = self._wall_iso()
+        # everything is off by now: the count is whole, the pre-warm and fade-out included
+        energy = self._energy.session_ended(now) if self._energy is not None else None
         self._record(
             f"session {s.id}: its end",
-            lambda: self._store.session_ended(s.id, actual, ended_at, reason),
+            lambda: self._store.session_ended(s.id, actual, ended_at, reason, energy),
         )
+        if self._energy is not None:
+            self._energy.save(now)  # after the session's own record, which it must not delay
         self.last = {
             "id": s.id,
             "scene": s.scene.id,
@@ -412,6 +421,10 @@ class SessionController:
             "in_warm_up": in_warm_up,
             "ended_at": self._wall_iso(),
             "people": [p.to_dict() for p in s.people.people] if s.people else [],
+            # null when no device has watts (nothing is shown then)
+            "energy_kwh": energy["kwh"] if energy else None,
+            "energy_cost": energy["cost"] if energy else None,
+            "energy_currency": energy["currency"] if energy else None,
         }
         self._action(SessionMoment.ENDED, phase=Phase.ENDED, reason=reason, scene=s.scene)
 

@@ -146,6 +146,21 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX guest_actions_by_guest ON guest_actions(guest_id, id);
     """,
+    # 6: energy: each session's kWh (and its cost at the price then), and the room's lifetime
+    # total (one row, saved about once a minute; this hub's meter, never in a backup)
+    """
+    CREATE TABLE session_energy (
+        session_id INTEGER PRIMARY KEY REFERENCES sessions(id) ON DELETE CASCADE,
+        kwh REAL NOT NULL,
+        cost REAL,
+        currency TEXT
+    );
+    CREATE TABLE energy_meter (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        total_kwh REAL NOT NULL,
+        updated_at REAL NOT NULL
+    );
+    """,
 ]
 
 
@@ -362,13 +377,28 @@ class Store(AccessRecords, GuestRecords):
         with self.transaction() as db:
             db.execute("UPDATE sessions SET planned_minutes=? WHERE id=?", (planned, session_id))
 
-    def session_ended(self, session_id: int, actual: float, ended_at: str, reason: str) -> None:
-        """Record how a session ended."""
+    def session_ended(
+        self,
+        session_id: int,
+        actual: float,
+        ended_at: str,
+        reason: str,
+        energy: dict[str, Any] | None = None,
+    ) -> None:
+        """Record how a session ended, with its energy (``kwh``, ``cost``, ``currency``) if
+        the room counts it."""
         with self.transaction() as db:
             db.execute(
                 "UPDATE sessions SET actual_minutes=?, ended_at=?, end_reason=? WHERE id=?",
                 (round(actual, 2), ended_at, reason, session_id),
             )
+            if energy is not None:
+                db.execute(
+                    "INSERT INTO session_energy(session_id, kwh, cost, currency) "
+                    "VALUES (?, ?, ?, ?) ON CONFLICT(session_id) DO UPDATE SET "
+                    "kwh=excluded.kwh, cost=excluded.cost, currency=excluded.currency",
+                    (session_id, energy["kwh"], energy.get("cost"), energy.get("currency")),
+                )
 
     def mark_interrupted(self, ended_at: str) -> list[dict[str, Any]]:
         """Mark sessions that never ended (the service died) as interrupted; return them."""
@@ -381,11 +411,40 @@ class Store(AccessRecords, GuestRecords):
         return [dict(r) for r in rows]
 
     def history(self, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
-        """Return past sessions, newest first."""
+        """Return past sessions, newest first, each with its energy (null where not counted)."""
         rows = self.query(
-            "SELECT * FROM sessions ORDER BY id DESC LIMIT ? OFFSET ?", (limit, offset)
+            "SELECT s.*, e.kwh AS energy_kwh, e.cost AS energy_cost, "
+            "e.currency AS energy_currency FROM sessions s "
+            "LEFT JOIN session_energy e ON e.session_id = s.id "
+            "ORDER BY s.id DESC LIMIT ? OFFSET ?",
+            (limit, offset),
         )
         return [dict(r) for r in rows]
+
+    # --- the room's energy meter -----------------------------------------------------------
+
+    def energy_total(self) -> float:
+        """Return the room's lifetime energy in kWh as last saved (0 if never, or unreadable)."""
+        rows = self.query("SELECT total_kwh FROM energy_meter WHERE id=1")
+        if not rows:
+            return 0.0
+        value = rows[0]["total_kwh"]
+        ok = isinstance(value, int | float) and value == value and 0 <= value < 1e9
+        if not ok:
+            log.warning("the stored energy total %r is not a number of kWh; counting from 0", value)
+            return 0.0
+        return float(value)
+
+    def save_energy_total(self, kwh: float) -> None:
+        """Store the room's lifetime energy in kWh (never lower than what is stored)."""
+        with self.transaction() as db:
+            # max(): a late write of an older figure never takes the meter backwards
+            db.execute(
+                "INSERT INTO energy_meter(id, total_kwh, updated_at) VALUES (1, ?, ?) "
+                "ON CONFLICT(id) DO UPDATE SET "
+                "total_kwh=max(total_kwh, excluded.total_kwh), updated_at=excluded.updated_at",
+                (float(kwh), time.time()),
+            )
 
     # --- routine runs -----------------------------------------------------------------------
 

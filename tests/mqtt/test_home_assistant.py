@@ -246,3 +246,47 @@ def test_on_the_table_select_holds_that_persons_limits_for_voice(room: Room) -> 
     ha.call("select", "select_option", entity_id=select, option="Nobody")
     wait_state(ha, "sensor.massage_room_limits", lambda s: s["state"] == "none")
     api.close()
+
+
+#: the recorder (its file in the test's folder, committing each second) and energy: what
+#: the Energy dashboard needs
+ENERGY_HA = """\
+recorder:
+  commit_interval: 1
+energy:
+"""
+
+
+def test_home_assistant_takes_the_energy_sensor_for_its_energy_dashboard(tmp_path: Path) -> None:
+    entity_id = f"sensor.{NODE}_energy"
+    with open_room(tmp_path, ENERGY_HA) as room:
+        room.serve(lights={"main": {"watts": 24}}, heat_pads={"pad": {"watts": 60}})
+        ha = room.ha
+        state = wait_state(ha, entity_id, lambda s: s["state"] not in ("unknown", "unavailable"))
+        attrs = state["attributes"]
+        assert attrs["device_class"] == "energy"
+        assert attrs["state_class"] == "total_increasing"
+        assert attrs["unit_of_measurement"] == "kWh"
+        assert float(state["state"]) >= 0
+        # what the Energy dashboard offers to pick: sensors Home Assistant keeps a sum of
+        listed = ha.ws({"type": "recorder/list_statistic_ids", "statistic_type": "sum"})[0]
+        ours = [s for s in listed if s["statistic_id"] == entity_id]
+        assert ours and ours[0]["has_sum"] is True
+        assert ours[0]["statistics_unit_of_measurement"] == "kWh"
+        # picked as an individual device, Home Assistant's own checks find nothing wrong
+        # with it (its statistics only come at the first 5-minute compile)
+        ha.ws(
+            {
+                "type": "energy/save_prefs",
+                "energy_sources": [],
+                "device_consumption": [{"stat_consumption": entity_id}],
+            }
+        )
+        checked = ha.ws({"type": "energy/validate"})[0]
+        issues = [i["type"] for i in checked["device_consumption"][0]]
+        assert set(issues) <= {"statistics_not_defined"}, checked
+
+
+def test_without_watts_home_assistant_sees_no_energy_sensor(room: Room) -> None:
+    room.serve()
+    assert f"sensor.{NODE}_energy" not in {s["entity_id"] for s in room.mine()}

@@ -882,3 +882,44 @@ def test_a_pad_without_a_sensor_has_no_temperature_or_problem_entity(
         hub.close()
     assert "heat_pad_on_time" in ids
     assert not {"heat_pad_temperature", "heat_pad_problem"} & ids
+
+
+ENERGY_WATTS = {"lights": {"main": {"watts": 24.0}}, "heat_pads": {"pad": {"watts": 60.0}}}
+
+
+@pytest.mark.broker
+def test_the_energy_sensor_is_for_home_assistants_energy_dashboard(
+    broker: Mosquitto, rigs: Callable[..., Rig], observers: Callable[..., Observer]
+) -> None:
+    clock = FakeClock()
+    rig = rigs(broker.port, clock=clock, extra=ENERGY_WATTS)
+    obs = observers(broker.port, ["homeassistant/#", "massagehub/#"])
+    online(obs, rig.base)
+    found = wait_for(lambda: (c := configs(obs)) and len(c) >= N_CONFIGS + 1 and c)
+    cfg = found["homeassistant/sensor/massage_room/energy/config"]
+    assert cfg["device_class"] == "energy"
+    assert cfg["state_class"] == "total_increasing"
+    assert cfg["unit_of_measurement"] == "kWh"
+    assert cfg["state_topic"] == f"{rig.base}/energy/state"
+    topic = f"{rig.base}/energy/state"
+    obs.wait_last(topic, "0.000")
+    rig.hub.devices.set("main", {"level": 1.0})  # 24 W at full duty
+    rig.hub.advance(3600)  # an hour: 0.024 kWh, saved once a minute on the way
+    rig.hub.recorder.stop()  # the saves are on disk
+    rig.bridge._wake.set()
+    obs.wait_last(topic, "0.024")
+    sent = [float(p) for p in obs.on(topic)]
+    assert sent == sorted(sent)  # a meter Home Assistant sums never goes back
+
+
+@pytest.mark.broker
+def test_no_watts_no_energy_sensor(
+    broker: Mosquitto, rigs: Callable[..., Rig], observers: Callable[..., Observer]
+) -> None:
+    rig = rigs(broker.port)
+    obs = observers(broker.port, ["homeassistant/#", "massagehub/#"])
+    online(obs, rig.base)
+    found = wait_for(lambda: (c := configs(obs)) and len(c) >= N_CONFIGS and c)
+    assert "homeassistant/sensor/massage_room/session_phase/config" in found
+    assert not [t for t in found if "/energy/" in t]
+    assert not obs.on(f"{rig.base}/energy/state")

@@ -70,11 +70,16 @@ asyncio.run(main())
 class HomeAssistant:
     """A real Home Assistant process on 127.0.0.1, spoken to over its REST API."""
 
-    def __init__(self, folder: Path, broker_port: int, http_port: int) -> None:
+    def __init__(
+        self, folder: Path, broker_port: int, http_port: int, extra_config: str = ""
+    ) -> None:
         self.folder = Path(folder)
         self.broker_port = broker_port
         self.port = http_port
         self.token = seed(self.folder, http_port, broker_port)
+        if extra_config:  # integrations one test needs (the recorder and energy for Energy)
+            with (self.folder / "configuration.yaml").open("a") as f:
+                f.write(extra_config)
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = self.folder / "hass.out"
 

@@ -22,12 +22,12 @@ FAST = {"reconnect_min_seconds": 0.1, "reconnect_max_seconds": 0.5, "fade_update
 class Room:
     """Mosquitto, Home Assistant and a served hub, wired together."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, ha_config: str = "") -> None:
         if not have_mosquitto():
             pytest.fail("mosquitto is not installed (setup.sh --test installs it)")
         self.folder = folder
         self.broker = Mosquitto(folder / "broker").start()
-        self.ha = HomeAssistant(folder / "ha", self.broker.port, free_port()).start()
+        self.ha = HomeAssistant(folder / "ha", self.broker.port, free_port(), ha_config).start()
         self.hub: ServeProcess | None = None
         self.observers: list[Observer] = []
 
@@ -67,9 +67,10 @@ class Room:
 
 
 @contextmanager
-def open_room(folder: Path) -> Iterator[Room]:
-    """Yield a :class:`Room` in ``folder``; print Home Assistant's log if the test fails."""
-    room = Room(folder)
+def open_room(folder: Path, ha_config: str = "") -> Iterator[Room]:
+    """Yield a :class:`Room` in ``folder`` (``ha_config`` added to Home Assistant's
+    configuration.yaml); print Home Assistant's log if the test fails."""
+    room = Room(folder, ha_config)
     try:
         yield room
     except BaseException:

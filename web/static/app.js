@@ -20,6 +20,7 @@
  *   MH.fmt.time(iso) / date(iso) / when(iso) / hour(iso) / relative(iso, nowIso)
  *                                         in the hub's time zone, the phone's 12/24 h
  *                                         (hour: 0-23; relative: "tonight at 9:30 PM")
+ *   MH.fmt.energy(kwh, cost, currency)    "0.12 kWh · €0.04" ("" when kwh is null)
  *   MH.reason(code)                       a session's end reason in words
  *   MH.online()                           false while the hub does not answer
  *   MH.extend(where, x)                   add to another page: "settings" (x: fn(el), or
@@ -322,6 +323,16 @@ var MH = (function () {
     return "on " + fmt.date(iso) + at;
   }
   fmt.relative = relative;
+  // a session's energy in plain words; nothing at all when no device has its watts
+  function energy(kwh, cost, currency) {
+    if (kwh === null || kwh === undefined) return "";
+    var out = (kwh >= 0.1 ? kwh.toFixed(2) : kwh >= 0.001 ? kwh.toFixed(3) : kwh > 0 ? "under 0.001" : "0") + " kWh";
+    if (cost === null || cost === undefined) return out;
+    var c = currency || "";
+    function money(v) { return c.length === 1 ? c + v : v + " " + c; }  // "€0.04", "0.04 SEK"
+    return out + " · " + (cost > 0 && cost < 0.01 ? "under " + money("0.01") : money(cost.toFixed(2)));
+  }
+  fmt.energy = energy;
   // seconds left of a countdown the state carried, counted on since it arrived
   // while the hub does not answer, counting down would claim what nobody knows: time stops
   function since() { return ((lostAt || Date.now()) - stateAt) / 1000; }

@@ -1,4 +1,4 @@
-/* History page: past sessions, with dates in the hub's time zone and endings in words. */
+/* History page: past sessions, with dates in the hub's time zone, endings and energy in words. */
 (function () {
   "use strict";
   var h = MH.h;
@@ -23,11 +23,13 @@
           // a stop in the warm-up (or at once) gave no massage time: "none of 30", not "0 of 30"
           var none = r.actual_minutes === 0 && !!r.end_reason;
           var who = h("td", null, MH.people ? MH.people.who(r) : "");
+          var energy = MH.fmt.energy(r.energy_kwh, r.energy_cost, r.energy_currency);
           var tr = h("tr", null,
             h("td", {text: MH.fmt.when(r.started_at)}),
             h("td", {text: r.scene_name + (r.by ? " · by " + r.by : "")}),
-            h("td", {text: none ? "none of " + Math.round(r.planned_minutes)
+            h("td", null, h("span", {text: none ? "none of " + Math.round(r.planned_minutes)
               : (r.actual_minutes !== null ? Math.round(r.actual_minutes) : "…") + " of " + Math.round(r.planned_minutes)}),
+              energy ? h("div", {class: "muted small", "data-testid": "energy", text: energy}) : null),
             h("td", {"data-testid": "end", text: MH.reason(r.end_reason)}),
             who);
           self.body.appendChild(tr);

@@ -68,6 +68,7 @@
       }}, h("span", {text: "Start my usual"}), self.usualWords);
       self.endedText = h("p", {"data-testid": "ended-summary"});
       self.endedDid = h("p", {class: "muted small"});
+      self.endedEnergy = h("p", {class: "muted small", "data-testid": "ended-energy", hidden: true});
       self.ended = h("div", {class: "card ended", hidden: true, "data-testid": "session-ended", role: "region", "aria-label": "Session ended"},
         h("div", {class: "row"}, h("h2", {class: "grow", text: "Session ended"}),
           h("button", {class: "btn small", type: "button", id: "end-ok", text: "OK", onclick: function () {
@@ -75,7 +76,7 @@
             self.ended.hidden = true;
             self.journal.classList.add("parked");  // its questions wait in History
           }})),
-        self.endedText, self.endedDid);
+        self.endedText, self.endedDid, self.endedEnergy);
       self.who = MH.people ? MH.people.picker() : null;  // profiles.js: "Who is on the table?"
       self.journal = MH.journal ? MH.journal.card() : null;  // ask.js: "and now?" once it has ended
       // ask.js: "how stressed are you now?" for each person picked, sent with Start
@@ -156,6 +157,9 @@
       self.endedText.textContent = last.scene_name + " · " + how + who + ".";
       var sc = MH.scenes().filter(function (x) { return x.id === last.scene; })[0];
       self.endedDid.textContent = didWords(sc, last.in_warm_up);
+      var energy = MH.fmt.energy(last.energy_kwh, last.energy_cost, last.energy_currency);
+      self.endedEnergy.textContent = energy ? "Energy: " + energy : "";
+      self.endedEnergy.hidden = !energy;
     },
     paintMinutes: function () {
       var m = this.minutes;
