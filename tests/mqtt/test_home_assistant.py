@@ -290,3 +290,19 @@ def test_home_assistant_takes_the_energy_sensor_for_its_energy_dashboard(tmp_pat
 def test_without_watts_home_assistant_sees_no_energy_sensor(room: Room) -> None:
     room.serve()
     assert f"sensor.{NODE}_energy" not in {s["entity_id"] for s in room.mine()}
+
+
+def test_a_pad_sensor_is_a_temperature_and_a_problem_in_home_assistant(room: Room) -> None:
+    # the simulated pad (off a Pi) at room temperature, in a served hub on the real clock
+    room.serve(heat_pads={"pad": {"sensor": "auto"}})
+    ha = room.ha
+    temperature = wait_state(
+        ha, f"sensor.{NODE}_heat_pad_temperature", lambda s: s["state"] not in ("unknown", "")
+    )
+    assert temperature["attributes"]["device_class"] == "temperature"
+    assert temperature["attributes"]["unit_of_measurement"] == "°C"
+    assert float(temperature["state"]) == pytest.approx(21.0, abs=0.5)
+    problem = wait_state(
+        ha, f"binary_sensor.{NODE}_heat_pad_problem", lambda s: s["state"] == "off"
+    )
+    assert problem["attributes"]["device_class"] == "problem"
