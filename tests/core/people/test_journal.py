@@ -11,6 +11,7 @@ import pytest
 
 from hub.core import Hub
 from hub.errors import InvalidCommand, NotFound
+from tests.rigs.support import wait_for
 from tests.rigs.web_fixtures import Api, api, app, client, token  # noqa: F401
 
 
@@ -318,9 +319,10 @@ def test_before_over_http_and_its_error_in_words(api: Api, hub: Hub) -> None:
     body = {"scene": "swedish", "minutes": 20, "profiles": ["cy"], "before": {"cy": {"stress": 6}}}
     r = api.post("/session", json=body)
     assert r.status_code == 201, r.json
-    assert [(e["session_id"], e["stress"]) for e in api.get("/journal").json["entries"]] == [
-        (r.json["id"], 6)
-    ]
+    # written with the session's own records, by the recorder's thread: wait for it
+    entries = lambda: api.get("/journal").json["entries"]  # noqa: E731
+    wait_for(lambda: entries(), timeout=10)
+    assert [(e["session_id"], e["stress"]) for e in entries()] == [(r.json["id"], 6)]
     api.delete("/session")
     bad = {**body, "before": {"cy": {"stress": 12}}}
     r = api.post("/session", json=bad)
