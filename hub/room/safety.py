@@ -7,12 +7,11 @@ Rules (README.md, "Safety"):
    ``cooldown_minutes``, so no client can keep a pad on by re-sending "on".
 2. Every "on" carries its own expiry (a session's end, a routine's end, or a manual
    timeout); nothing can turn a pad on forever.
-Both are enforced by :meth:`HeatGuard.check`, which the hub's control loop runs at every
-step and schedules itself for the next expiry.
-
 3. A pad with a temperature sensor holds each level's temperature, and a fault it shows
    (over its ceiling, a stuck relay, no rise, a failed sensor: hub/room/thermostat.py)
    switches it off and locks it until a person clears the fault (:meth:`HeatGuard.clear_fault`).
+All three are enforced by :meth:`HeatGuard.check`, which the hub's control loop runs at every
+step and schedules itself for the next expiry (and every few seconds for a sensed pad).
 
 Rule 1 holds across restarts and crashes: every on/off transition is written to a ledger
 (SQLite) *before* the relay closes, and :meth:`HeatGuard.restore` reads it at start. A pad
@@ -192,11 +191,19 @@ class HeatGuard:
         notes: list[str] = []
         fault = rec.get("fault")
         if fault is not None:  # a fault outlives a restart: a person must clear it
-            state.fault = {
-                "kind": str(Fault(fault["kind"])),
-                "message": str(fault["message"]),
-                "celsius": None if fault.get("celsius") is None else float(fault["celsius"]),
-            }
+            try:
+                state.fault = {
+                    "kind": str(Fault(fault["kind"])),
+                    "message": str(fault["message"]),
+                    "celsius": None if fault.get("celsius") is None else float(fault["celsius"]),
+                }
+            except (KeyError, TypeError, ValueError):  # unreadable: still a fault
+                state.fault = {
+                    "kind": str(Fault.SENSOR),
+                    "message": f"{pid} had a fault the hub cannot read back: it is off. "
+                    "Check the pad, then allow heat again.",
+                    "celsius": None,
+                }
             state.last_trip = state.fault["kind"]
             notes.append(f"{pid} still has a fault: {state.fault['message']}")
         elapsed: float | None = None
