@@ -209,3 +209,17 @@ def test_a_missing_sensor_keeps_its_pad_off_and_says_why(
         hub.devices.set("pad", {"heat": "low"})
     assert pad(hub)["fault"]["kind"] == "sensor_failed"
     assert SENSOR in pad(hub)["fault"]["message"]
+
+
+def test_a_fault_record_that_cannot_be_read_back_is_still_a_fault(
+    sensed_hub: Hub, make_hub: Callable[..., Hub]
+) -> None:
+    hub = sensed_hub
+    record = {"on": False, "used": 0.0, "fault": {"kind": "gremlins"}}
+    hub.store.save_heat_ledger("pad", record)
+    hub.close()
+    again = make_hub(hub.config)
+    assert pad(again)["fault"]["kind"] == "sensor_failed"
+    assert "cannot read back" in pad(again)["fault"]["message"]
+    with pytest.raises(SafetyLocked):
+        again.devices.set("pad", {"heat": "low"})
