@@ -17,7 +17,15 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.rigs.fake_w1 import FakeW1Bus
-from tests.rigs.phone import ARTIFACTS, LANDSCAPE, PASSWORD, PORTRAIT, phone, small_targets
+from tests.rigs.phone import (
+    ARTIFACTS,
+    LANDSCAPE,
+    PASSWORD,
+    PORTRAIT,
+    axe_violations,
+    phone,
+    small_targets,
+)
 from tests.rigs.support import ServeProcess, run_cli, write_config
 from tests.web.test_phone_second_pass import call, hit_is, log_in, programmer_words
 
@@ -158,6 +166,7 @@ def test_a_pad_over_its_ceiling_is_a_banner_on_every_page_until_a_person_clears_
         )
         assert luminance(colours[0]) < 0.02, colours  # no glare in a dark room
         assert contrast(colours[1], colours[0]) >= 4.5, colours
+        assert not axe_violations(page), axe_violations(page)  # the banner in Dim, too
         shot(page, "fault-dim", size)
         page.click("#dim-top")
         # still hot: the hub refuses, and the banner says why in its words

@@ -11,7 +11,7 @@
       btn.disabled = true; why.textContent = "";
       MH.api("PUT", "/devices/" + encodeURIComponent(id), {clear_fault: true}, {quiet: true}).then(function () {
         MH.toast(d.name + " may heat again.", true);
-      }, function (e) { why.textContent = e.message; }).finally(function () { btn.disabled = false; });
+      }, function (e) { why.textContent = e.status ? e.message : "The hub does not answer. Try again in a moment."; }).finally(function () { btn.disabled = false; });
     }});
     return h("div", {class: "fault", "data-fault": f.kind, "data-device": id},
       h("strong", {class: "fault-head", text: d.name + " is off and will not heat until it is checked"}),
