@@ -235,3 +235,27 @@ def luminance(css: str) -> float:
 def contrast(fg: str, bg: str) -> float:
     hi, lo = sorted((luminance(fg), luminance(bg)), reverse=True)
     return (hi + 0.05) / (lo + 0.05)
+
+
+def test_a_sensor_that_stops_answering_is_a_banner_in_words(
+    wired: tuple[ServeProcess, FakeW1Bus],
+) -> None:
+    served, bus = wired
+    with phone(PORTRAIT) as page:
+        log_in(page, served)
+        expect(page.get_by_test_id("faults")).to_be_hidden()
+        bus.unplug(SENSOR)  # as the kernel does when a search no longer finds it
+        banner = fault_banner(page)
+        expect(banner).to_contain_text("Table pad: its temperature sensor failed")
+        text = banner.inner_text()
+        assert not programmer_words(text), programmer_words(text)
+        assert "/sys/" not in text and SENSOR not in text, text
+        page.get_by_role("button", name="I've checked it — allow heat again").click()
+        expect(banner.locator(".fault-refused")).to_have_text(
+            "Table pad's temperature sensor still gives no good reading; the fault stays until then."
+        )
+        bus.set(SENSOR, 30.0)
+        page.wait_for_timeout(4500)  # two of the sensor thread's reads
+        page.get_by_role("button", name="I've checked it — allow heat again").click()
+        expect(banner).to_be_hidden()
+        assert not page.errors, page.errors
