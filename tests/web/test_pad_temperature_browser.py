@@ -46,8 +46,12 @@ def serve(folder: Path, overrides: dict[str, Any]) -> ServeProcess:
 
 @pytest.fixture
 def simulated(tmp_path: Path) -> Iterator[ServeProcess]:
-    """The hub with its pad's simulated sensor: the pad really warms while its relay is closed."""
-    proc = serve(tmp_path, {"heat_pads": {"pad": {"sensor": "auto"}}})
+    """Two pads (couples) with simulated sensors: a pad really warms while its relay is closed."""
+    pads = {
+        "pad": {"sensor": "auto"},
+        "pad2": {"pin": 17, "name": "Second pad", "max_on_minutes": 60, "sensor": "auto"},
+    }
+    proc = serve(tmp_path, {"heat_pads": pads})
     yield proc
     proc.stop()
 
@@ -110,7 +114,8 @@ def test_the_room_card_and_the_session_say_how_warm_the_pad_is(
         page.click("[data-scene=hot-stone]")
         page.click("#start")
         temps = page.get_by_test_id("pad-temps")
-        expect(temps).to_have_text(re.compile(r"^Table pad \d+\.\d °C$"))
+        # both pads of a couple, each by its name
+        expect(temps).to_have_text(re.compile(r"^Table pad \d+\.\d °C · Second pad \d+\.\d °C$"))
         assert in_view(page, "#stop", size) and hit_is(page, "#stop")
         shot(page, "session-temperature", size)
         assert not page.errors, page.errors
