@@ -4,11 +4,14 @@ Run from the project's folder (Debian's Chromium and Playwright, as the browser 
 
     PYTHONPATH=$PWD .venv/bin/python docs/screenshots.py
 
+``--pads`` takes only the pad screens (:data:`PAD_SCREENS`), so the others stay as they are.
+
 It starts ``massage-hub serve`` on a throwaway config with two heat pads and simulated pins,
 gives it a household (Anna and Ben, three weeks of sessions and journal ratings, brought in
 as a backup through the API, so the dates look like a lived-in hub), and saves
 ``docs/images/<screen>-<portrait|landscape>.png`` at 390x844 and 844x390 for the screens
-:data:`SCREENS`. The session and the therapist's page are taken in Dim, as they are used in a
+:data:`SCREENS`, then :data:`PAD_SCREENS` from a second service whose pad has a sensor
+(its readings written as the kernel's ``w1_slave`` files). The session and the therapist's page are taken in Dim, as they are used in a
 dark room; the others in the normal look. Nothing is sent anywhere but 127.0.0.1.
 """
 
@@ -36,6 +39,10 @@ OUT = ROOT / "docs" / "images"
 PASSWORD = "quiet evening room"
 SIZES = {"portrait": {"width": 390, "height": 844}, "landscape": {"width": 844, "height": 390}}
 SCREENS = ("now", "session", "room", "journal", "history", "settings", "therapist", "login")
+# a pad with a temperature sensor (a DS18B20 read through the kernel's files, which this
+# script writes): the Room page with its temperature, and its fault banner once it reads hot
+PAD_SCREENS = ("pad-room", "pad-fault")
+SENSOR = "28-0316a279a4ff"
 MAX_BYTES = 120_000  # a larger PNG is worth a note in the report, not a bigger docs folder
 
 # (days ago, hour, scene id, scene name, minutes, Anna before/after, Ben before/after)
@@ -212,12 +219,60 @@ def tour(
     guest.close()
 
 
-def main() -> int:
+def pad_tour(browser: Any, tmp: Path, taken: list[Path]) -> None:
+    """The pad screens of :data:`PAD_SCREENS` at both sizes: warming, then over its ceiling."""
+    from tests.rigs.fake_w1 import FakeW1Bus
+
+    bus = FakeW1Bus(tmp / "w1")
+    bus.set(SENSOR, 36.4)
+    overrides = {
+        "hardware": {"sensors": "w1", "w1_devices": str(tmp / "w1")},
+        "heat_pads": {"pad": {"sensor": "auto"}},
+    }
+    path = write_config(tmp, overrides)
+    out = run_cli(path, "set-password", stdin=PASSWORD + "\n")
+    if out.returncode:
+        raise RuntimeError(out.stderr)
+    hub = ServeProcess(path).start()
+    try:
+        for tag, viewport in SIZES.items():
+            context = browser.new_context(viewport=viewport, device_scale_factor=1, has_touch=True)
+            page = context.new_page()
+            log_in(page, hub.base_url)
+            page.evaluate("MH.setDim(false)")
+            call(page, "PUT", "/devices/pad", {"heat": "high", "minutes": 20})
+            page.click("#tabs a[data-page=room]")
+            card = page.locator("#page-room [data-device=pad]")
+            card.locator(".value").get_by_text("warming to").wait_for()
+            card.evaluate("el => el.scrollIntoView({block: 'center'})")
+            save(page, "pad-room", tag, taken)
+            bus.set(SENSOR, 46.0)
+            page.get_by_test_id("faults").wait_for(timeout=20_000)  # read every 2 s
+            page.evaluate("MH.hideToast(); window.scrollTo(0, 0)")
+            save(page, "pad-fault", tag, taken)
+            bus.set(SENSOR, 36.4)
+            page.wait_for_timeout(4500)  # the sensor reads cool again: the fault may be cleared
+            call(page, "PUT", "/devices/pad", {"clear_fault": True})
+            context.close()
+    finally:
+        hub.stop()
+
+
+def main(argv: list[str]) -> int:
     """Start the service, take every screenshot at both sizes, stop it; print what was made."""
     from playwright.sync_api import sync_playwright
 
     OUT.mkdir(parents=True, exist_ok=True)
     taken: list[Path] = []
+    pads_only = "--pads" in argv
+    if pads_only:
+        with tempfile.TemporaryDirectory(prefix="mh-shots-") as tmp, sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+            try:
+                pad_tour(browser, Path(tmp), taken)
+            finally:
+                browser.close()
+        return report(taken)
     with tempfile.TemporaryDirectory(prefix="mh-shots-") as tmp:
         pads = {"pad2": {"pin": 17, "name": "Second pad", "max_on_minutes": 60}}
         path = write_config(Path(tmp), {"heat_pads": pads, "session": {"prewarm_minutes": 0}})
@@ -239,10 +294,16 @@ def main() -> int:
                     first.close()
                     for tag, viewport in SIZES.items():
                         tour(browser, hub.base_url, doc, tag, viewport, taken)
+                    pad_tour(browser, Path(tmp) / "pads", taken)
                 finally:
                     browser.close()
         finally:
             hub.stop()
+    return report(taken)
+
+
+def report(taken: list[Path]) -> int:
+    """Print each screenshot made and its size; return 0."""
     for shot in taken:
         size = shot.stat().st_size
         note = "  (over the size meant for the docs)" if size > MAX_BYTES else ""
@@ -251,4 +312,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -36,8 +36,8 @@ PAGES: list[dict[str, str]] = [
 FIRST: tuple[str, ...] = ("now",)
 # parts of other pages that Now shows, in the first bundle: "Who is on the table?" and whose
 # limits hold (profiles.js), the journal's questions (ask.js); the People page's editor and
-# the Journal page's charts wait for the second
-FIRST_PARTS: list[str] = ["profiles.js", "ask.js"]
+# the Journal page's charts wait for the second; a pad's fault banner, on every page (faults.js)
+FIRST_PARTS: list[str] = ["profiles.js", "ask.js", "faults.js"]
 # scripts that add to other pages (MH.extend in static/app.js), in the second bundle
 EXTENSIONS: list[str] = ["visits.js", "homekit.js"]
 

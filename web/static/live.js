@@ -5,6 +5,8 @@
   "use strict";
   var h = MH.h, clock = MH.clock;
   function pct(level) { return Math.round(level * 100) + " %"; }
+  // a pad sensor's reading (null: it gives nothing good just now)
+  function celsius(c) { return c === null ? "no reading" : c.toFixed(1) + " °C"; }
   function describe(d) {
     if (d.kind === "light") return d.level > 0 ? pct(d.level) : "Off";
     if (d.kind === "diffuser") {
@@ -12,11 +14,17 @@
       return d.mode === "on" ? "On" : "Off";
     }
     if (d.kind === "heat_pad") {
+      // a pad with a sensor says how warm it is, and holds a temperature rather than a level
+      var sensed = d.temperature !== undefined, t = sensed ? celsius(d.temperature) + " · " : "";
+      if (d.fault) return t + "off until checked";
       var lock = MH.left(d.locked_for_seconds);
-      if (lock) return "Cooling down · " + clock(lock);
-      if (d.heat === "off") return "Off";
-      var off = MH.left(d.off_in_seconds);
-      return d.heat.charAt(0).toUpperCase() + d.heat.slice(1) + (off !== null ? " · off in " + clock(off) : "");
+      if (lock) return t + "cooling down · " + clock(lock);
+      if (d.heat === "off") return sensed ? t + "off" : "Off";
+      var off = MH.left(d.off_in_seconds), to = d.target_celsius;
+      var doing = !sensed || !to ? d.heat.charAt(0).toUpperCase() + d.heat.slice(1)
+        : d.temperature === null ? "no heat until it reads again"  // the hub keeps the relay open
+        : (d.relay ? "warming to " : "holding ") + to + " °C";
+      return t + doing + (off !== null ? " · off in " + clock(off) : "");
     }
     if (d.kind === "speaker") return d.playing ? "Playing " + (d.playlist || "") + " · volume " + Math.round(d.volume) : "Quiet";
     return "";
@@ -60,7 +68,16 @@
     return "Session" + (a.scene ? " " + a.scene : "") + (a.minutes ? ", " + a.minutes + " min" : "");
   }
 
+  // the pads with a sensor, each "Table pad 38.2 °C", for a small line beside the session
+  function padTemps(st) {
+    return Object.keys(st.devices).map(function (k) { return st.devices[k]; }).filter(function (d) {
+      return d.kind === "heat_pad" && d.temperature !== undefined;
+    }).map(function (d) { return d.name + " " + celsius(d.temperature); }).join(" · ");
+  }
+
   MH.describe = describe;
+  MH.padTemps = padTemps;
+  MH.celsius = celsius;
   MH.routineWords = routineWords;
   MH.vroom = vroom;
 })();

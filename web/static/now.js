@@ -92,6 +92,7 @@
       self.subText = svgEl("text", {x: 110, y: 146, class: "sub"});
       svg.appendChild(self.timeText); svg.appendChild(self.subText);
       self.phase = h("div", {class: "phase", "data-testid": "phase", role: "timer", "aria-live": "off"});
+      self.temps = h("div", {class: "pad-temps", "data-testid": "pad-temps"});  // the pads' sensors, small
       self.pauseBtn = h("button", {class: "btn", type: "button", id: "pause", onclick: function () {
         var s = MH.state().session;
         api("POST", s && s.paused ? "/session/resume" : "/session/pause", {}).catch(function () {});
@@ -106,7 +107,7 @@
       }});
       self.limits = MH.people ? MH.people.limits() : null;  // profiles.js: whose limits hold now
       self.running = h("div", {class: "card session", hidden: true, "data-testid": "running"},
-        h("div", {class: "ring-wrap"}, h("div", {class: "scene-name", "data-testid": "session-scene"}), svg, self.phase),
+        h("div", {class: "ring-wrap"}, h("div", {class: "scene-name", "data-testid": "session-scene"}), svg, h("div", null, self.phase, self.temps)),
         // the buttons right under the ring: whose limits hold (a few lines) comes after Stop
         h("div", {class: "row controls"}, self.pauseBtn, self.extendBtn, self.dimBtn, h("span", {class: "grow"}), self.stopBtn),
         self.limits);
@@ -286,6 +287,7 @@
       }
       ids.forEach(function (k, i) { self.devices.children[i].querySelector(".value").textContent = MH.describe(st.devices[k]); });
       if (!s) return;
+      self.temps.textContent = MH.padTemps(st);
       var frozen = s.paused, phaseLeft = MH.left(s.phase_remaining_seconds, frozen), total = Math.max(1, s.minutes * 60);
       var label, time, sub, frac;
       if (s.phase === "prepare") {

@@ -125,8 +125,26 @@
     built = true;
   }
 
+  // a pad's fault: the hub keeps it off; a guest link may not allow heat again, the owner does
+  var faultsShown = "";
+  function showFaults(s) {
+    var box = $("faults"), ids = Object.keys(s.devices).filter(function (k) { return s.devices[k].kind === "heat_pad" && s.devices[k].fault; });
+    var key = JSON.stringify(ids.map(function (k) { return s.devices[k].fault; }));
+    if (key === faultsShown) return;
+    faultsShown = key; box.textContent = ""; box.hidden = !ids.length;
+    ids.forEach(function (k) {
+      var d = s.devices[k], f = d.fault;
+      box.appendChild(h("div", {class: "fault", "data-fault": f.kind},
+        h("strong", {class: "fault-head", text: d.name + " is off and will not heat until it is checked"}),
+        f.kind === "stuck_relay" ? h("p", {class: "fault-unplug", text: "Unplug " + d.name + " now."}) : null,
+        h("p", {text: f.message}),
+        h("p", {text: "Once it is checked, the owner allows heat again from the hub's app."})));
+    });
+  }
+
   function setState(s) {
     state = s; stateAt = Date.now();
+    showFaults(s);
     if (!built) buildRoom();
     document.querySelectorAll("#t-devices [data-device]").forEach(function (el) {
       var d = s.devices[el.dataset.device];
