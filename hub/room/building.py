@@ -212,10 +212,14 @@ def build_thermometers(
                 pc.sensor, root=config.path(config.hardware.w1_devices), clock=clock
             )
         except ThermometerError as exc:
-            message = f"heat pad {pid!r} stays off: its temperature sensor is missing ({exc})"
-            log.warning("%s", message)
-            warnings.append(message)
-            out[pid] = MissingSensor(pc.sensor, str(exc), clock)
+            # the page gets the words; the log gets the detail (ids, folders) as well
+            name = config.device_name(pid)
+            log.warning("%s stays off: its temperature sensor is missing (%s)", name, exc)
+            warnings.append(
+                f"{name} stays off: its temperature sensor was not found when the hub "
+                "started (the log says more)"
+            )
+            out[pid] = MissingSensor(pc.sensor, "it was not found when the hub started", clock)
             continue
         thermometer.start()
         out[pid] = thermometer

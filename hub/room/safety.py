@@ -522,6 +522,10 @@ class HeatGuard:
             shown = thermostat.shown()
             out.update(
                 temperature=None if shown is None else round(shown, 1),
+                # False: the reading is old or bad, and the pad gets no heat until a good one
+                temperature_fresh=thermostat.good(now) is not None,
+                # True while it heats toward its target; False while it holds it (or waits)
+                warming=state.heat != "off" and thermostat.warming,
                 target_celsius=thermostat.target(state.heat),
                 max_celsius=thermostat.max_celsius,
             )

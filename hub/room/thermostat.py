@@ -110,6 +110,8 @@ class Thermostat:
         self.targets = dict(targets)
         self._last_good = started  # the newest good reading's time (the start, before one)
         self._calling = True  # below the target's hysteresis band: heat wanted
+        #: what the last :meth:`allows` said: the pad is warming (not holding, not waiting)
+        self.warming = False
         self._open_since: float | None = None  # when the relay was last seen opening
         #: (time, °C) of the good readings in the last STUCK_WINDOW since the relay settled open
         self._open_seen: deque[tuple[float, float]] = deque()
@@ -138,13 +140,11 @@ class Thermostat:
         """True if the relay may close now for ``heat``: a good reading below its target."""
         celsius = self.good(now)
         target = self.target(heat)
-        if celsius is None or target is None or celsius >= self.max_celsius:
-            self._calling = False
-            return False
-        if celsius >= target:
+        if celsius is None or target is None or celsius >= self.max_celsius or celsius >= target:
             self._calling = False
         elif celsius <= target - HYSTERESIS:
             self._calling = True
+        self.warming = self._calling
         return self._calling
 
     def watch(self, now: float, *, relay_closed: bool, relay_seconds: float) -> FaultReport | None:

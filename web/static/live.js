@@ -22,8 +22,9 @@
       if (d.heat === "off") return sensed ? t + "off" : "Off";
       var off = MH.left(d.off_in_seconds), to = d.target_celsius;
       var doing = !sensed || !to ? d.heat.charAt(0).toUpperCase() + d.heat.slice(1)
-        : d.temperature === null ? "no heat until it reads again"  // the hub keeps the relay open
-        : (d.relay ? "warming to " : "holding ") + to + " °C";
+        : d.temperature === null || d.temperature_fresh === false
+          ? "no heat until it reads again"  // the hub keeps the relay open
+        : (d.warming ? "warming to " : "holding ") + to + " °C";
       return t + doing + (off !== null ? " · off in " + clock(off) : "");
     }
     if (d.kind === "speaker") return d.playing ? "Playing " + (d.playlist || "") + " · volume " + Math.round(d.volume) : "Quiet";

@@ -203,12 +203,12 @@ def test_a_missing_sensor_keeps_its_pad_off_and_says_why(
 ) -> None:
     (tmp_path / "w1").mkdir()
     hub = make_hub(w1_config(make_config, tmp_path / "w1", sensor=SENSOR))
-    assert any("temperature sensor is missing" in w for w in hub.warnings), hub.warnings
+    assert any("sensor was not found when the hub started" in w for w in hub.warnings), hub.warnings
     with pytest.raises(SafetyLocked):
         hub.advance(SENSOR_GRACE + 1)
         hub.devices.set("pad", {"heat": "low"})
     assert pad(hub)["fault"]["kind"] == "sensor_failed"
-    assert SENSOR in pad(hub)["fault"]["message"]
+    assert "not found when the hub started" in pad(hub)["fault"]["message"]
 
 
 def test_a_fault_record_that_cannot_be_read_back_is_still_a_fault(
@@ -223,3 +223,17 @@ def test_a_fault_record_that_cannot_be_read_back_is_still_a_fault(
     assert "cannot read back" in pad(again)["fault"]["message"]
     with pytest.raises(SafetyLocked):
         again.devices.set("pad", {"heat": "low"})
+
+
+def test_the_state_says_warming_holding_and_an_old_reading(sensed_hub: Hub) -> None:
+    hub = sensed_hub
+    hub.devices.set("pad", {"heat": "low", "minutes": 60})
+    assert pad(hub)["warming"] is True and pad(hub)["temperature_fresh"] is True
+    hub.advance(20 * 60)  # at 34 °C: holding
+    held = [pad(hub) for _ in range(30) if not hub.advance(10)]
+    assert any(p["warming"] is False for p in held) and any(p["warming"] for p in held)
+    hub.room.thermometers["pad"].fault = "silent"
+    hub.advance(11)  # the last reading is now too old to heat on
+    state = pad(hub)
+    assert state["temperature_fresh"] is False and state["warming"] is False
+    assert state["temperature"] is not None  # the last good one, for the page to say so
