@@ -97,6 +97,13 @@ def log_in(page: Any, served: ServeProcess) -> None:
     page.wait_for_selector("#conn.live")
 
 
+def call(page: Any, method: str, path: str, body: Any = None) -> Any:
+    """Call the API from the page (its cookie and CSRF token)."""
+    return page.evaluate(
+        "([m, p, b]) => MH.api(m, p, b === null ? undefined : b)", [method, path, body]
+    )
+
+
 def shot(page: Any, name: str) -> None:
     """Save a screenshot of what the phone shows."""
     page.screenshot(path=str(ARTIFACTS / f"phone-{name}.png"), full_page=False)

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.rigs.phone import ARTIFACTS, PASSWORD, PORTRAIT, phone
+from tests.rigs.phone import ARTIFACTS, PASSWORD, PORTRAIT, call, log_in, phone
 from tests.rigs.support import ServeProcess, run_cli, write_config
 
 pytestmark = pytest.mark.browser
@@ -43,20 +43,6 @@ def serve(tmp_path: Path) -> Iterator[Callable[[dict[str, Any]], ServeProcess]]:
     yield start
     for proc in made:
         proc.stop()
-
-
-def log_in(page: Any, served: ServeProcess) -> None:
-    page.goto(served.base_url + "/login")
-    page.fill("#password", PASSWORD)
-    page.click("#submit")
-    page.wait_for_url(re.compile(r"/#now$"))
-    page.wait_for_selector("#conn.live")
-
-
-def call(page: Any, method: str, path: str, body: Any = None) -> Any:
-    return page.evaluate(
-        "([m, p, b]) => MH.api(m, p, b === null ? undefined : b)", [method, path, body]
-    )
 
 
 def inside(page: Any, selector: str, container: str) -> bool:

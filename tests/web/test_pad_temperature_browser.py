@@ -23,11 +23,13 @@ from tests.rigs.phone import (
     PASSWORD,
     PORTRAIT,
     axe_violations,
+    call,
+    log_in,
     phone,
     small_targets,
 )
 from tests.rigs.support import ServeProcess, run_cli, write_config
-from tests.web.test_phone_second_pass import call, hit_is, log_in, programmer_words
+from tests.web.test_phone_second_pass import hit_is, programmer_words
 
 pytestmark = pytest.mark.browser
 

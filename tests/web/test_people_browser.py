@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.rigs.phone import first_run
+from tests.rigs.phone import call, first_run
 from tests.rigs.support import CHROMIUM, CHROMIUM_ARGS, ROOT, ServeProcess, write_config
 
 pytestmark = pytest.mark.browser
@@ -32,13 +32,6 @@ def served(tmp_path: Path) -> Iterator[ServeProcess]:
     proc = ServeProcess(write_config(tmp_path / "svc", {"heat_pads": pads})).start()
     yield proc
     proc.stop()
-
-
-def call(page: Any, method: str, path: str, body: Any = None) -> Any:
-    """Call the API from the page (its cookie and CSRF token)."""
-    return page.evaluate(
-        "([m, p, b]) => MH.api(m, p, b === null ? undefined : b)", [method, path, body]
-    )
 
 
 def test_people_picker_limits_journal_and_history(served: ServeProcess) -> None:

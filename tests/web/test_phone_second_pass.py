@@ -13,7 +13,16 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.rigs.phone import ARTIFACTS, LANDSCAPE, PASSWORD, PORTRAIT, phone, small_targets
+from tests.rigs.phone import (
+    ARTIFACTS,
+    LANDSCAPE,
+    PASSWORD,
+    PORTRAIT,
+    call,
+    log_in,
+    phone,
+    small_targets,
+)
 from tests.rigs.support import ServeProcess, run_cli, write_config
 
 pytestmark = pytest.mark.browser
@@ -34,21 +43,6 @@ def served(tmp_path: Path) -> Iterator[ServeProcess]:
     proc = ServeProcess(path).start()
     yield proc
     proc.stop()
-
-
-def log_in(page: Any, served: ServeProcess) -> None:
-    page.goto(served.base_url + "/login")
-    page.fill("#password", PASSWORD)
-    page.click("#submit")
-    page.wait_for_url(re.compile(r"/#now$"))
-    page.wait_for_selector("#conn.live")
-
-
-def call(page: Any, method: str, path: str, body: Any = None) -> Any:
-    """Call the API from the page (its cookie and CSRF token)."""
-    return page.evaluate(
-        "([m, p, b]) => MH.api(m, p, b === null ? undefined : b)", [method, path, body]
-    )
 
 
 def shot(page: Any, name: str, size: dict[str, int]) -> None:
