@@ -6,7 +6,8 @@ step, :meth:`Thermostat.allows` (may the relay close now?) and :meth:`Thermostat
 
 - **Holding a level.** A level is a temperature (``targets``). The relay may close only on a
   fresh, good reading below the target; it stops at the target and starts again
-  ``HYSTERESIS`` below it. The duty cycle and the time limits apply as before.
+  ``HYSTERESIS`` below it. Every level runs the relay fully until then (building.py's
+  ``SENSOR_DUTY``); ``min_switch_seconds`` and the time limits apply as before.
 - **A failed sensor never reads as cold.** No reading, an old one, or a bad one (CRC, the
   85 °C power-on value, nonsense) opens the relay at once. After ``SENSOR_GRACE`` seconds
   without a good reading it is a fault.
