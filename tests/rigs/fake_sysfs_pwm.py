@@ -52,14 +52,19 @@ class FakePWMChip:
         return (self.dir / f"pwm{channel}").is_dir()
 
     def _serve(self, name: str, handle: Callable[[int], None]) -> None:
-        while not self._stop.is_set():
-            with (self.dir / name).open("rb") as f:  # blocks until a writer opens it
-                data = f.read().decode()
-            # channels are single digits here; two writes can meet in one read
-            for c in data:
-                if c.isdigit():
-                    with self._lock:
-                        handle(int(c))
+        # held open for reading and writing the whole time: a pipe reopened after each writer
+        # drops a write that lands between its end and the close (a lost unexport)
+        fd = os.open(self.dir / name, os.O_RDWR)
+        try:
+            while not self._stop.is_set():
+                data = os.read(fd, 64).decode(errors="replace")
+                # channels are single digits here; two writes can meet in one read
+                for c in data:
+                    if c.isdigit():
+                        with self._lock:
+                            handle(int(c))
+        finally:
+            os.close(fd)
 
     def _export(self, n: int) -> None:
         if not 0 <= n < self.npwm or self.exported(n):
@@ -102,7 +107,11 @@ class FakePWMChip:
         """Stop the watcher and the pipes' readers."""
         self._stop.set()
         for name in ("export", "unexport"):
-            with contextlib.suppress(OSError):  # wake a reader blocked in open()
-                os.close(os.open(self.dir / name, os.O_WRONLY | os.O_NONBLOCK))
+            with contextlib.suppress(OSError):  # wake a reader blocked in read()
+                fd = os.open(self.dir / name, os.O_WRONLY | os.O_NONBLOCK)
+                try:
+                    os.write(fd, b"\n")
+                finally:
+                    os.close(fd)
         for thread in self._threads:
             thread.join(timeout=2)
