@@ -343,18 +343,9 @@ class Hub:
         relays = {pid: pad.relay_on for pid, pad in pads.items()}
         tripped, deadline = self.guard.check(now)
         for pid, reason in tripped:
-            fault = self.guard.states[pid].fault if reason != "max_on" else None
-            if fault is None:
-                self.emit(SafetyTripped(device=pid, reason=reason))
-            else:
-                self.emit(
-                    SafetyTripped(
-                        device=pid,
-                        reason=reason,
-                        message=fault["message"],
-                        celsius=fault["celsius"],
-                    )
-                )
+            fault = (self.guard.states[pid].fault if reason != "max_on" else None) or {}
+            message, celsius = fault.get("message"), fault.get("celsius")
+            self.emit(SafetyTripped(device=pid, reason=reason, message=message, celsius=celsius))
         for pid, celsius in self.guard.temperature_news(now).items():
             self.emit(DeviceChanged(device=pid, changes={"temperature": celsius}))
         for pid, was in relays.items():  # the duty cycle, as it happens

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ from hardware import (
     DimmableLight,
     HeatPad,
     PinMirror,
+    Reading,
     Room,
     SilentSpeaker,
     WallButton,
@@ -147,15 +147,6 @@ def _build_light(
     )
 
 
-@dataclass(frozen=True)
-class _NoReading:
-    """What a sensor the hub could not set up says at every look: why, never a temperature."""
-
-    error: str
-    at: float
-    celsius: None = None
-
-
 class MissingSensor:
     """A configured sensor that is not there: its pad stays off, and the page says why."""
 
@@ -164,9 +155,9 @@ class MissingSensor:
         self._why = why
         self._clock = clock
 
-    def latest(self) -> _NoReading:
-        """Return the set-up problem as a failed reading, now."""
-        return _NoReading(self._why, self._clock())
+    def latest(self) -> Reading:
+        """Return the set-up problem as a failed reading, now: why, never a temperature."""
+        return Reading(None, self._clock(), self._why)
 
     def close(self) -> None:
         """Nothing to stop."""

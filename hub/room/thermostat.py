@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
+from hardware import Reading
+
 from ..facts import HEAT_TARGET_MARGIN
 
 #: seconds: a reading older than this counts as no reading
@@ -50,17 +52,6 @@ NO_RISE_SECONDS = 120.0
 NO_RISE_MIN = 0.4  # under HYSTERESIS: a pad holding its target rises this much each time
 #: seconds between looks at the sensor (the guard's step comes at least this often)
 POLL_SECONDS = 2.0
-
-
-class Reading(Protocol):
-    """One read of a pad's sensor (hardware.thermometer.Reading)."""
-
-    @property
-    def celsius(self) -> float | None: ...
-    @property
-    def at(self) -> float: ...
-    @property
-    def error(self) -> str | None: ...
 
 
 class Thermometer(Protocol):
